@@ -1,0 +1,123 @@
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
+import { ClickRecorder } from './clicks/recorder.js'
+import { randomSecret, type Config } from './config.js'
+import { SqliteStore } from './db/sqlite-store.js'
+import type { Store } from './db/store.js'
+import { installErrorHandlers } from './errors.js'
+import { LinkCache } from './links/link-cache.js'
+import { RecipientTokens } from './links/tokens.js'
+import { adminRoutes } from './routes/admin.js'
+import { healthRoutes } from './routes/health.js'
+import { messageRoutes } from './routes/messages.js'
+import { sendNotFoundPage } from './routes/pages.js'
+import { redirectRoutes } from './routes/redirect.js'
+import type { Services } from './services.js'
+import { DomainRegistry } from './tenants/domain-registry.js'
+import { bootstrapDefaultTenant } from './tenants/tenants.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services
+  }
+}
+
+export interface BuildOptions {
+  /** Fastify's logger option; defaults to pino at the configured level. */
+  logger?: FastifyServerOptions['logger']
+  /** A store to use instead of opening config.databasePath. */
+  store?: Store
+}
+
+/**
+ * API requests are logged once, when completed, at info. Redirects and health
+ * checks are not logged at all: a line per tap halves redirect throughput.
+ */
+class RequestLogging extends LogController {
+  constructor() {
+    super({ disableRequestLogging: (request) => !request.url.startsWith('/v1/') })
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
+  }
+}
+
+/** The HMAC key for tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
+async function tokenSecret(store: Store, config: Config): Promise<string> {
+  return config.tokenSecret ?? store.setSettingOnce('token_secret', randomSecret())
+}
+
+/**
+ * Builds the whole service without listening: opens the store, runs migrations,
+ * wires plugins and routes. Tests call this and use `app.inject()`; server.ts
+ * alone calls `listen`. Closing the app flushes queued clicks and closes the store.
+ */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    logController: new RequestLogging(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  })
+  const store = options.store ?? SqliteStore.open(config.databasePath)
+
+  const domains = new DomainRegistry(await store.listDomains())
+  const recorder = new ClickRecorder(
+    store,
+    {
+      flushIntervalMs: config.clickFlushIntervalMs,
+      batchSize: config.clickFlushBatch,
+      maxQueue: config.clickQueueMax,
+    },
+    app.log,
+  )
+  app.addHook('onClose', async () => {
+    await recorder.close()
+    await store.close()
+  })
+
+  const services: Services = {
+    config,
+    store,
+    domains,
+    cache: new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize }),
+    tokens: new RecipientTokens(await tokenSecret(store, config)),
+    recorder,
+  }
+  app.decorate('services', services)
+
+  if (config.adminToken === null) {
+    const bootstrap = await bootstrapDefaultTenant(store, domains, config.publicUrl)
+    if (bootstrap) {
+      app.log.warn(
+        { tenant: bootstrap.tenant.publicId, domain: bootstrap.domain.host, apiKey: bootstrap.key },
+        'first start: created a default tenant, domain and API key (the key is shown only this once)',
+      )
+    }
+  }
+
+  installErrorHandlers(app)
+  app.setNotFoundHandler((request, reply) => {
+    if (request.url.startsWith('/v1/') || request.method !== 'GET') {
+      return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
+    }
+    sendNotFoundPage(reply)
+  })
+
+  await app.register(healthRoutes)
+  await app.register(adminRoutes, { services })
+  await app.register(messageRoutes, { services })
+  await app.register(redirectRoutes, { services })
+
+  recorder.start()
+  return app
+}

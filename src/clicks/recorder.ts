@@ -1,0 +1,131 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { ClickRecord, Store } from '../db/store.js'
+import { classifyClick } from './classify.js'
+import { truncateAddress } from './network.js'
+
+/** What the redirect knows about a request; classified and stored later, off the request path. */
+export interface RawClick {
+  at: number
+  messageId: number
+  linkId: number
+  recipientIdx: number | null
+  head: boolean
+  userAgent: string | undefined
+  address: string | undefined
+}
+
+export interface RecorderOptions {
+  /** Longest a click waits in memory before its batch is written. */
+  flushIntervalMs: number
+  /** A batch this large is written at once, without waiting for the interval. */
+  batchSize: number
+  /** Clicks held at most; beyond it a tap still redirects but its count is lost. */
+  maxQueue: number
+}
+
+const DROP_WARNING_INTERVAL_MS = 10_000
+
+/**
+ * Write-behind click recorder. The redirect hands it a click after the reply is
+ * written; it batches them and writes each batch, counters included, in one
+ * store transaction. Bounded: when full, clicks are dropped and counted, never
+ * the redirect.
+ */
+export class ClickRecorder {
+  private queue: RawClick[] = []
+  private timer: NodeJS.Timeout | null = null
+  private immediate: NodeJS.Immediate | null = null
+  private running: Promise<void> = Promise.resolve()
+  private lastDropWarning = 0
+  /** Clicks written to the store since start. */
+  written = 0
+  /** Clicks lost because the queue was full or the store failed at shutdown. */
+  dropped = 0
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: RecorderOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs).unref()
+  }
+
+  get depth(): number {
+    return this.queue.length
+  }
+
+  record(click: RawClick): void {
+    if (this.queue.length >= this.options.maxQueue) {
+      this.dropped++
+      this.warnDropped()
+      return
+    }
+    this.queue.push(click)
+    if (this.queue.length >= this.options.batchSize && this.immediate === null) {
+      this.immediate = setImmediate(() => {
+        this.immediate = null
+        void this.flush()
+      })
+    }
+  }
+
+  /** Writes everything queued so far; flushes run one after another, never side by side. */
+  flush(): Promise<void> {
+    this.running = this.running.then(() => this.drain())
+    return this.running
+  }
+
+  /** Stops the timer and writes every queued click. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
+    this.timer = null
+    this.immediate = null
+    await this.flush()
+    if (this.queue.length > 0) {
+      this.dropped += this.queue.length
+      this.log.error({ lost: this.queue.length }, 'clicks could not be written before shutdown')
+      this.queue = []
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch =
+        this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize)
+      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length)
+      try {
+        await this.store.recordClicks(batch.map(toRecord))
+        this.written += batch.length
+      } catch (err) {
+        // Keep the clicks for the next attempt; the store may be briefly busy.
+        this.queue = batch.concat(this.queue)
+        this.log.error({ err, pending: this.queue.length }, 'writing clicks failed; will retry')
+        return
+      }
+    }
+  }
+
+  private warnDropped(): void {
+    const now = Date.now()
+    if (now - this.lastDropWarning < DROP_WARNING_INTERVAL_MS) return
+    this.lastDropWarning = now
+    this.log.warn({ dropped: this.dropped, queue: this.queue.length }, 'click queue full: redirecting without recording')
+  }
+}
+
+function toRecord(click: RawClick): ClickRecord {
+  const verdict = classifyClick(click.head, click.userAgent)
+  return {
+    at: click.at,
+    messageId: click.messageId,
+    linkId: click.linkId,
+    recipientIdx: click.recipientIdx,
+    class: verdict.class,
+    reason: verdict.reason,
+    userAgent: click.userAgent?.slice(0, 512) || null,
+    network: truncateAddress(click.address),
+  }
+}

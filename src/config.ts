@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface Config {
+  port: number
+  host: string
+  databasePath: string
+  /** Origin of the first start's default domain (scheme, host and port). */
+  publicUrl: URL
+  /** Guards the admin endpoints; when absent they answer 403. */
+  adminToken: string | null
+  /** HMAC key for recipient tokens; when absent one is generated and kept in the database. */
+  tokenSecret: string | null
+  logLevel: LogLevel
+  /** Entries in the in-process link cache (one per link code, not per recipient). */
+  linkCacheSize: number
+  /** Remembered unknown codes, so repeated bad codes never reach the database. */
+  negativeCacheSize: number
+  clickFlushIntervalMs: number
+  clickFlushBatch: number
+  clickQueueMax: number
+}
+
+/** A bad environment variable: the message names it and says what is accepted. */
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string, value: string) {
+    super(`${variable} ${problem} (got ${JSON.stringify(value)})`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`, raw)
+  }
+  return value
+}
+
+function secret(env: Env, name: string, minLength: number): string | null {
+  const raw = read(env, name)
+  if (raw === undefined) return null
+  if (raw.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters long`, '…')
+  return raw
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/**
+ * Reads the service's configuration from environment variables.
+ * Throws a ConfigError naming the first invalid variable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const publicUrlRaw = read(env, 'PUBLIC_URL') ?? `http://localhost:${read(env, 'PORT') ?? '3000'}`
+  let publicUrl: URL
+  try {
+    publicUrl = new URL(publicUrlRaw)
+  } catch {
+    throw new ConfigError('PUBLIC_URL', 'must be an absolute http(s) URL such as https://s.brand.dk', publicUrlRaw)
+  }
+  if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') {
+    throw new ConfigError('PUBLIC_URL', 'must start with http:// or https://', publicUrlRaw)
+  }
+  if (publicUrl.pathname !== '/' || publicUrl.search !== '' || publicUrl.hash !== '') {
+    throw new ConfigError('PUBLIC_URL', 'must be an origin without a path, such as https://s.brand.dk', publicUrlRaw)
+  }
+
+  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel)
+  }
+
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    databasePath: read(env, 'DATABASE_PATH') ?? './data/smslinks.db',
+    publicUrl,
+    adminToken: secret(env, 'ADMIN_TOKEN', 16),
+    tokenSecret: secret(env, 'TOKEN_SECRET', 32),
+    logLevel,
+    linkCacheSize: integer(env, 'LINK_CACHE_SIZE', 100_000, 1, 10_000_000),
+    negativeCacheSize: integer(env, 'NEGATIVE_CACHE_SIZE', 50_000, 1, 10_000_000),
+    clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),
+    clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 1000, 1, 100_000),
+    clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 200_000, 1, 10_000_000),
+  }
+}
+
+/** A fresh random secret, for tests and for the generated TOKEN_SECRET. */
+export function randomSecret(): string {
+  return randomBytes(32).toString('base64url')
+}

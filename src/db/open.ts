@@ -1,0 +1,21 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export type SqliteDatabase = Database.Database
+
+/**
+ * Opens (creating if needed) the SQLite file with the pragmas the service relies on:
+ * WAL so readers never wait on the writer, synchronous=NORMAL (a commit survives a
+ * process crash; a power cut may lose the last few), foreign keys, and a busy timeout
+ * for the CLI or a backup touching the same file.
+ */
+export function openDatabase(path: string): SqliteDatabase {
+  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  return db
+}

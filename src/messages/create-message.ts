@@ -1,0 +1,129 @@
+import type { Domain, Message, MessageKind, RecipientIndex } from '../db/store.js'
+import { ApiError, notFound } from '../errors.js'
+import { newCode } from '../links/codes.js'
+import type { Services } from '../services.js'
+import { newPublicId } from '../tenants/api-keys.js'
+import { normalizeDestination } from './destination.js'
+
+export interface CreateMessageInput {
+  domain?: string
+  externalId?: string
+  kind?: MessageKind
+  campaign?: string
+  variant?: string
+  links: Array<{ url: string }>
+  recipients: string[]
+}
+
+/** A message with the recipients a call named, ready to present. */
+export interface MessageWithRecipients {
+  message: Message
+  domain: Domain
+  recipients: RecipientIndex[]
+  created: boolean
+}
+
+const CODE_ATTEMPTS = 5
+
+function chooseDomain({ domains }: Services, tenantId: number, requested: string | undefined): Domain {
+  const owned = domains.forTenant(tenantId)
+  if (requested === undefined) {
+    if (owned.length === 1) return owned[0]!
+    throw new ApiError(
+      400,
+      'domain_required',
+      owned.length === 0
+        ? 'this tenant has no domain yet: an admin adds one with POST /v1/tenants/:tenantId/domains'
+        : `name the domain to use: one of ${owned.map((d) => d.host).join(', ')}`,
+    )
+  }
+  const domain = domains.lookup(requested)
+  if (!domain || domain.tenantId !== tenantId) {
+    throw new ApiError(400, 'unknown_domain', `domain ${requested} is not one of this tenant's domains`)
+  }
+  return domain
+}
+
+async function freshCode({ store }: Services, domainId: number): Promise<string> {
+  for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+    const code = newCode()
+    if (!(await store.codeExists(domainId, code))) return code
+  }
+  throw new Error(`no free short code on domain ${domainId} after ${CODE_ATTEMPTS} attempts`)
+}
+
+/**
+ * Creates a message with its links and recipients. A message whose externalId the
+ * tenant already used is not created again: the existing one is returned (with the
+ * call's recipients added where new), or a 409 when the links differ.
+ */
+export async function createMessage(
+  services: Services,
+  tenantId: number,
+  input: CreateMessageInput,
+): Promise<MessageWithRecipients> {
+  const domain = chooseDomain(services, tenantId, input.domain)
+  const urls = input.links.map((link, i) => normalizeDestination(link.url, `links[${i}].url`))
+  const links = []
+  for (const url of urls) links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
+
+  const { message, created } = await services.store.createMessage({
+    publicId: `msg_${newPublicId()}`,
+    tenantId,
+    domainId: domain.id,
+    externalId: input.externalId ?? null,
+    kind: input.kind ?? 'campaign',
+    campaign: input.campaign ?? null,
+    variant: input.variant ?? null,
+    createdAt: Date.now(),
+    links,
+  })
+  if (created) {
+    // A code probed before it existed may sit in the negative cache.
+    for (const link of message.links) services.cache.forget(domain.id, link.code)
+  } else {
+    const same = message.links.length === urls.length && message.links.every((link, i) => link.url === urls[i])
+    if (!same) {
+      throw new ApiError(
+        409,
+        'external_id_conflict',
+        `message ${message.publicId} already has externalId ${JSON.stringify(input.externalId)} with other links`,
+      )
+    }
+  }
+  const added = await services.store.addRecipients(message.id, unique(input.recipients))
+  return {
+    message: { ...message, recipientCount: added.recipientCount },
+    domain: created ? domain : domainOf(services, message),
+    recipients: added.recipients,
+    created,
+  }
+}
+
+/** Adds recipients to a message; ids already present keep their tokens. */
+export async function addRecipients(
+  services: Services,
+  tenantId: number,
+  messagePublicId: string,
+  recipientIds: string[],
+): Promise<MessageWithRecipients> {
+  const message = await services.store.getMessage(tenantId, messagePublicId)
+  if (!message) throw notFound('message')
+  const added = await services.store.addRecipients(message.id, unique(recipientIds))
+  return {
+    message: { ...message, recipientCount: added.recipientCount },
+    domain: domainOf(services, message),
+    recipients: added.recipients,
+    created: false,
+  }
+}
+
+export function domainOf({ domains }: Services, message: Message): Domain {
+  const domain = domains.get(message.domainId)
+  if (!domain) throw new Error(`domain ${message.domainId} of message ${message.publicId} is not loaded`)
+  return domain
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)]
+}

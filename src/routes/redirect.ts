@@ -1,0 +1,50 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { LinkTarget } from '../db/store.js'
+import { parseShortPath } from '../links/codes.js'
+import type { Services } from '../services.js'
+import { sendNotFoundPage } from './pages.js'
+
+type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
+
+/**
+ * The hot path: `GET /{code}` and `GET /{code}-{token}` on a tenant's host.
+ * Host and code are resolved from memory (the database only on a cache miss), the
+ * 302 is written, and only then is the click handed to the recorder, token check
+ * included. Nothing here waits on a disk, and nothing logs per request.
+ *
+ * No params schema on purpose: every path must get the 404 page a person can read,
+ * never a JSON validation error.
+ */
+export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { domains, cache, store, tokens, recorder } = services
+
+  function answer(request: ShortLinkRequest, reply: FastifyReply, target: LinkTarget | null, token: string | null): void {
+    if (target === null) return sendNotFoundPage(reply)
+    // Never 301: browsers cache it, and the next tap would never reach us.
+    reply.header('cache-control', 'private, max-age=0').redirect(target.url, 302)
+    recorder.record({
+      at: Date.now(),
+      messageId: target.messageId,
+      linkId: target.linkId,
+      // A token that fails the check still redirects: it counts as an anonymous click.
+      recipientIdx: token === null ? null : tokens.verify(target.messageId, token),
+      head: request.method === 'HEAD',
+      userAgent: request.headers['user-agent'],
+      address: request.ip,
+    })
+  }
+
+  function handler(request: ShortLinkRequest, reply: FastifyReply): Promise<void> | void {
+    const domain = domains.lookup(request.host)
+    const path = parseShortPath(request.params.slug)
+    if (domain === undefined || path === null) return sendNotFoundPage(reply)
+    const cached = cache.get(domain.id, path.code)
+    if (cached !== undefined) return answer(request, reply, cached, path.token)
+    return store.findLinkTarget(domain.id, path.code).then((target) => {
+      cache.set(domain.id, path.code, target)
+      answer(request, reply, target, path.token)
+    })
+  }
+
+  app.get('/:slug', handler)
+}

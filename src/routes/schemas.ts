@@ -1,0 +1,63 @@
+import { Type } from 'typebox'
+
+/** The body of every error the API returns. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'Stable code for programs, e.g. invalid_request, not_found' }),
+    message: Type.String({ description: 'What to fix, for people' }),
+  },
+  { $id: 'Error' },
+)
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
+
+export const Label = (description: string, maxLength = 128) =>
+  Type.String({ minLength: 1, maxLength, pattern: '^\\S(.*\\S)?$', description })
+
+export const ClickCountersBody = Type.Object({
+  total: Type.Integer({ description: 'Human clicks, repeats and anonymous clicks included' }),
+  unique: Type.Integer({ description: 'Recipients with at least one human click' }),
+  bots: Type.Integer({ description: 'Automated fetches: bots, link previews, HEAD requests' }),
+})
+
+export const LinkBody = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  code: Type.String(),
+  shortUrl: Type.String({ description: 'The link without a recipient token (anonymous clicks)' }),
+})
+
+export const MessageKindSchema = Type.Union([Type.Literal('campaign'), Type.Literal('flow'), Type.Literal('transactional')])
+
+export const MessageBody = Type.Object({
+  id: Type.String(),
+  externalId: Nullable(Type.String()),
+  kind: MessageKindSchema,
+  campaign: Nullable(Type.String()),
+  variant: Nullable(Type.String()),
+  domain: Type.String(),
+  recipientCount: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  links: Type.Array(LinkBody),
+})
+
+export const MessageWithRecipientsBody = Type.Intersect([
+  MessageBody,
+  Type.Object({
+    recipients: Type.Array(
+      Type.Object({
+        id: Type.String({ description: "The sender's own recipient id" }),
+        token: Type.String(),
+        links: Type.Array(Type.String(), { description: "This recipient's short link for each of the message's links" }),
+      }),
+    ),
+  }),
+])
+
+export const errorResponses = {
+  400: ErrorBody,
+  401: ErrorBody,
+  404: ErrorBody,
+}

@@ -1,0 +1,47 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { Store } from '../db/store.js'
+import { ApiError } from '../errors.js'
+import { hashApiKey } from './api-keys.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Internal id of the tenant whose API key authenticated this request. */
+    tenantId: number
+  }
+}
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization
+  if (!header || !header.toLowerCase().startsWith('bearer ')) return null
+  return header.slice(7).trim() || null
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest()
+
+/** onRequest hook for tenant routes: a valid, unrevoked API key, or 401. */
+export function requireApiKey(store: Store): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const key = bearer(request)
+    if (key === null) {
+      throw new ApiError(401, 'unauthorized', 'send your API key as "Authorization: Bearer <key>"')
+    }
+    const owner = await store.findApiKey(hashApiKey(key))
+    if (!owner) throw new ApiError(401, 'unauthorized', 'the API key is not valid or has been revoked')
+    request.tenantId = owner.tenantId
+  }
+}
+
+/** onRequest hook for admin routes: ADMIN_TOKEN, compared in constant time. */
+export function requireAdmin(adminToken: string | null): onRequestAsyncHookHandler {
+  const expected = adminToken === null ? null : sha256(adminToken)
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (expected === null) {
+      throw new ApiError(403, 'admin_disabled', 'admin endpoints are off: set ADMIN_TOKEN to use them')
+    }
+    const token = bearer(request)
+    if (token === null || !timingSafeEqual(sha256(token), expected)) {
+      throw new ApiError(401, 'unauthorized', 'send ADMIN_TOKEN as "Authorization: Bearer <token>"')
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { ConflictError, type Domain, type Store, type Tenant } from '../db/store.js'
+import { ApiError, notFound } from '../errors.js'
+import { hashApiKey, newApiKey, newPublicId } from './api-keys.js'
+import type { DomainRegistry } from './domain-registry.js'
+
+export async function createTenant(store: Store, name: string): Promise<Tenant> {
+  return store.createTenant(`ten_${newPublicId()}`, name, Date.now())
+}
+
+async function requireTenant(store: Store, tenantPublicId: string): Promise<Tenant> {
+  const tenant = await store.getTenant(tenantPublicId)
+  if (!tenant) throw notFound('tenant')
+  return tenant
+}
+
+/**
+ * A host as stored and matched: lower case, punycode for international names,
+ * `:port` kept only when it is not the scheme's default. Throws a 400 for
+ * anything that is not a bare host.
+ */
+export function normalizeHost(input: string, scheme: 'http' | 'https'): string {
+  let url: URL
+  try {
+    url = new URL(`${scheme}://${input}`)
+  } catch {
+    url = new URL('http://invalid')
+  }
+  const bare = url.username === '' && url.password === '' && url.pathname === '/' && !url.search && !url.hash
+  if (!bare || url.hostname === 'invalid' || /[/?#@\s]/.test(input)) {
+    throw new ApiError(400, 'invalid_host', `host must be a bare host name such as s.brand.dk, not ${JSON.stringify(input)}`)
+  }
+  return url.host
+}
+
+/** Gives a host to a tenant; a host already claimed by any tenant is a 409. */
+export async function addDomain(
+  store: Store,
+  registry: DomainRegistry,
+  tenantPublicId: string,
+  hostInput: string,
+  scheme: 'http' | 'https' = 'https',
+): Promise<Domain> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  const host = normalizeHost(hostInput, scheme)
+  try {
+    const domain = await store.addDomain(tenant.id, host, `${scheme}://${host}`, Date.now())
+    registry.add(domain)
+    return domain
+  } catch (err) {
+    if (err instanceof ConflictError) throw new ApiError(409, 'host_taken', err.message)
+    throw err
+  }
+}
+
+/** Creates a key and returns it in clear: the only time it is ever shown. */
+export async function createApiKey(
+  store: Store,
+  tenantPublicId: string,
+  name: string,
+): Promise<{ id: string; key: string }> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  const id = `key_${newPublicId()}`
+  const key = newApiKey()
+  await store.createApiKey(tenant.id, id, name, hashApiKey(key), Date.now())
+  return { id, key }
+}
+
+export interface Bootstrap {
+  tenant: Tenant
+  domain: Domain
+  key: string
+}
+
+/**
+ * First start with an empty database and no ADMIN_TOKEN: a default tenant, a
+ * domain for PUBLIC_URL and a key, so a newcomer can create a message at once.
+ * Returns null when there is anything in the database already.
+ */
+export async function bootstrapDefaultTenant(
+  store: Store,
+  registry: DomainRegistry,
+  publicUrl: URL,
+): Promise<Bootstrap | null> {
+  if ((await store.countTenants()) > 0) return null
+  const tenant = await createTenant(store, 'Default')
+  const scheme = publicUrl.protocol === 'https:' ? 'https' : 'http'
+  const domain = await addDomain(store, registry, tenant.publicId, publicUrl.host, scheme)
+  const { key } = await createApiKey(store, tenant.publicId, 'default')
+  return { tenant, domain, key }
+}
