@@ -18,6 +18,7 @@ import { messageRoutes } from './routes/messages.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
 import type { Services } from './services.js'
+import { installValidators } from './validation.js'
 import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 
@@ -66,7 +67,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     logController: new RequestLogging(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   })
   const store = options.store ?? SqliteStore.open(config.databasePath)
 
@@ -105,6 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   }
 
+  installValidators(app)
   installErrorHandlers(app)
   app.setNotFoundHandler((request, reply) => {
     if (request.url.startsWith('/v1/') || request.method !== 'GET') {

@@ -61,7 +61,8 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
  * Throws a ConfigError naming the first invalid variable.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const publicUrlRaw = read(env, 'PUBLIC_URL') ?? `http://localhost:${read(env, 'PORT') ?? '3000'}`
+  const port = integer(env, 'PORT', 3000, 0, 65535)
+  const publicUrlRaw = read(env, 'PUBLIC_URL') ?? `http://localhost:${port}`
   let publicUrl: URL
   try {
     publicUrl = new URL(publicUrlRaw)
@@ -81,7 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port,
     host: read(env, 'HOST') ?? '0.0.0.0',
     databasePath: read(env, 'DATABASE_PATH') ?? './data/smslinks.db',
     publicUrl,

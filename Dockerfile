@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+#
+#   docker build -t smslinks .
+#   docker run -p 3000:3000 -v smslinks-data:/data -e PUBLIC_URL=https://s.brand.dk smslinks
+
+# ---- build: compile TypeScript and better-sqlite3's native addon ----
+FROM node:20-bookworm-slim AS build
+
+# better-sqlite3 downloads a prebuilt binary when one exists and otherwise compiles
+# with node-gyp, which needs these.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN npm ci
+
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build \
+ && npm prune --omit=dev
+
+# ---- runtime ----
+FROM node:20-bookworm-slim
+
+ENV NODE_ENV=production \
+    DATABASE_PATH=/data/smslinks.db \
+    HOST=0.0.0.0 \
+    PORT=3000
+
+WORKDIR /app
+
+# dist/db/migrate.js reads ../../migrations/, i.e. /app/migrations.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY migrations ./migrations
+COPY package.json ./
+
+# The database lives on a volume owned by the unprivileged user. The folder is made
+# before VOLUME so that a new named volume starts out with this owner.
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
+
+USER node
+EXPOSE 3000
+
+# The slim image has no curl; node's own fetch does the check.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# node is PID 1 and handles SIGTERM itself: it drains requests and flushes queued clicks.
+CMD ["node", "dist/server.js"]

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp, type BuildOptions } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+/** Real user agents, as phones and preview fetchers send them. */
+export const UA = {
+  iphoneSafari:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  androidChrome:
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 Mobile Safari/537.36',
+  imessagePreview: 'facebookexternalhit/1.1 Facebot Twitterbot/1.0',
+  whatsapp: 'WhatsApp/2.23.20.0',
+  slackbot: 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+  googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+}
+
+/** A fresh database file in its own temp folder, removed when the test ends. */
+export function tempDatabasePath(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smslinks-test-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, 'smslinks.db')
+}
+
+export interface StartOptions extends BuildOptions {
+  env?: Record<string, string>
+  databasePath?: string
+}
+
+/** Builds the service on a real SQLite file; closed (clicks flushed) when the test ends. */
+export async function startApp(t: Test, options: StartOptions = {}): Promise<FastifyInstance> {
+  const config = loadConfig({
+    ADMIN_TOKEN,
+    DATABASE_PATH: options.databasePath ?? tempDatabasePath(t),
+    LOG_LEVEL: 'silent',
+    // Long enough that tests decide when clicks are written (flushClicks), not a timer.
+    CLICK_FLUSH_INTERVAL_MS: '1000',
+    ...options.env,
+  })
+  const app = await buildApp(config, options)
+  t.teardown(() => app.close())
+  return app
+}
+
+export const json = <T = any>(response: LightMyRequestResponse): T => response.json() as T
+
+/** A tenant with one domain and one API key. */
+export async function createTenant(app: FastifyInstance, host = 's.shop.dk', name = 'Shop') {
+  const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name } }))
+  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: { host } })
+  const { key } = json(
+    await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/api-keys`, headers: admin, payload: { name: 'test' } }),
+  )
+  return { tenantId: tenant.id as string, key: key as string, host }
+}
+
+export async function postMessage(app: FastifyInstance, key: string, payload: object) {
+  return app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(key), payload })
+}
+
+/** Follows a short URL the way a phone would: its host in the Host header. */
+export async function tap(
+  app: FastifyInstance,
+  shortUrl: string,
+  options: { userAgent?: string | null; method?: 'GET' | 'HEAD'; address?: string } = {},
+) {
+  const url = new URL(shortUrl)
+  const headers: Record<string, string> = { host: url.host }
+  const userAgent = options.userAgent === undefined ? UA.iphoneSafari : options.userAgent
+  if (userAgent !== null) headers['user-agent'] = userAgent
+  return app.inject({
+    method: options.method ?? 'GET',
+    url: url.pathname,
+    headers,
+    remoteAddress: options.address ?? '203.0.113.77',
+  })
+}
+
+/** Writes queued clicks now, as the recorder's timer would within its interval. */
+export async function flushClicks(app: FastifyInstance): Promise<void> {
+  await app.services.recorder.flush()
+}
+
+export async function stats(app: FastifyInstance, key: string, messageId: string) {
+  await flushClicks(app)
+  const response = await app.inject({ url: `/v1/messages/${messageId}/stats`, headers: bearer(key) })
+  return json(response)
+}
