@@ -4,7 +4,8 @@
 #   docker run -p 3000:3000 -v smslinks-data:/data -e PUBLIC_URL=https://s.brand.dk smslinks
 
 # ---- build: compile TypeScript and better-sqlite3's native addon ----
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS: the code also runs on 20.12+ (what CI tests on), but 20 is past its end of life.
+FROM node:22-bookworm-slim AS build
 
 # better-sqlite3 downloads a prebuilt binary when one exists and otherwise compiles
 # with node-gyp, which needs these.
@@ -23,7 +24,7 @@ RUN npm run build \
  && npm prune --omit=dev
 
 # ---- runtime ----
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 
 ENV NODE_ENV=production \
     DATABASE_PATH=/data/smslinks.db \

@@ -47,6 +47,7 @@ class RequestLogging extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return
     const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
     else reply.log.info(line, 'request completed')
@@ -67,6 +68,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     logController: new RequestLogging(),
+    // A hop count n trusts the n nearest proxies (Fastify's types take it as a function).
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
+        : config.trustProxy,
   })
   const store = options.store ?? SqliteStore.open(config.databasePath)
 
@@ -105,6 +111,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   }
 
+  // The API speaks JSON only; text/plain gets a 415 instead of a confusing schema error.
+  app.removeContentTypeParser('text/plain')
   installValidators(app)
   installErrorHandlers(app)
   app.setNotFoundHandler((request, reply) => {

@@ -13,6 +13,11 @@ export interface Config {
   /** HMAC key for recipient tokens; when absent one is generated and kept in the database. */
   tokenSecret: string | null
   logLevel: LogLevel
+  /**
+   * Whether X-Forwarded-For / -Host / -Proto are believed: false (never), true (any
+   * hop), a hop count, or a comma-separated list of proxy addresses/CIDRs.
+   */
+  trustProxy: boolean | number | string
   /** Entries in the in-process link cache (one per link code, not per recipient). */
   linkCacheSize: number
   /** Remembered unknown codes, so repeated bad codes never reach the database. */
@@ -54,6 +59,18 @@ function secret(env: Env, name: string, minLength: number): string | null {
   return raw
 }
 
+function trustProxy(env: Env): boolean | number | string {
+  const raw = read(env, 'TRUST_PROXY')
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 100)
+  const entries = raw.split(',').map((entry) => entry.trim())
+  if (entries.some((entry) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) {
+    throw new ConfigError('TRUST_PROXY', 'must be true, false, a hop count, or proxy addresses such as 10.0.0.1,10.0.1.0/24', raw)
+  }
+  return entries.join(',')
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /**
@@ -89,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     tokenSecret: secret(env, 'TOKEN_SECRET', 32),
     logLevel,
+    trustProxy: trustProxy(env),
     linkCacheSize: integer(env, 'LINK_CACHE_SIZE', 100_000, 1, 10_000_000),
     negativeCacheSize: integer(env, 'NEGATIVE_CACHE_SIZE', 50_000, 1, 10_000_000),
     clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),

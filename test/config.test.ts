@@ -28,6 +28,8 @@ t.test('a bad variable stops start-up with one line naming it', async (t) => {
     [{ TOKEN_SECRET: 'short' }, /^TOKEN_SECRET must be at least 32 characters long/],
     [{ CLICK_FLUSH_INTERVAL_MS: '0' }, /^CLICK_FLUSH_INTERVAL_MS must be a whole number from 1 to 1000/],
     [{ LINK_CACHE_SIZE: '1.5' }, /^LINK_CACHE_SIZE must be a whole number/],
+    [{ TRUST_PROXY: 'sometimes' }, /^TRUST_PROXY must be true, false, a hop count/],
+    [{ TRUST_PROXY: '1000' }, /^TRUST_PROXY must be a whole number from 0 to 100/],
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
@@ -43,6 +45,14 @@ t.test('secrets are not echoed in the error', async (t) => {
     t.match((err as Error).message, /^ADMIN_TOKEN /)
     t.notMatch((err as Error).message, /hunter2/)
   }
+})
+
+t.test('TRUST_PROXY takes a boolean, a hop count or addresses', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, '10.0.0.1,10.1.0.0/16')
 })
 
 t.test('empty variables count as unset', async (t) => {

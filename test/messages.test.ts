@@ -111,8 +111,27 @@ t.test('re-posting an externalId returns the existing message, not a twin', asyn
   t.equal(conflict.statusCode, 409)
   t.equal(json(conflict).error, 'external_id_conflict')
 
+  const otherVariant = await postMessage(app, key, { ...body, variant: 'B' })
+  t.equal(otherVariant.statusCode, 409)
+  t.match(json(otherVariant).message, /other variant/)
+
   const list = json(await app.inject({ url: '/v1/messages', headers: bearer(key) }))
   t.equal(list.messages.length, 1, 'still one message')
+})
+
+t.test('a re-post without domain works after the tenant gained a second domain', async (t) => {
+  const app = await startApp(t)
+  const { key, tenantId } = await createTenant(app)
+  const { domain, ...withoutDomain } = body
+  const first = json(await postMessage(app, key, withoutDomain))
+  await app.inject({ method: 'POST', url: `/v1/tenants/${tenantId}/domains`, headers: admin, payload: { host: 'go.shop.dk' } })
+  const again = await postMessage(app, key, withoutDomain)
+  t.equal(again.statusCode, 200)
+  t.equal(json(again).id, first.id)
+  t.equal(json(again).domain, domain)
+  const elsewhere = await postMessage(app, key, { ...body, domain: 'go.shop.dk' })
+  t.equal(elsewhere.statusCode, 409)
+  t.match(json(elsewhere).message, /other domain/)
 })
 
 t.test('another tenant may use the same externalId', async (t) => {
@@ -211,6 +230,19 @@ t.test('bad input gets a 400 that says what to fix, and stores nothing', async (
   t.equal(json(malformed).error, 'invalid_json')
   const list = json(await app.inject({ url: '/v1/messages', headers: bearer(key) }))
   t.same(list.messages, [], 'nothing was stored')
+})
+
+t.test('the API speaks JSON: other bodies get a 415', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...bearer(key), 'content-type': 'text/plain' },
+    payload: 'https://shop.dk',
+  })
+  t.equal(response.statusCode, 415)
+  t.equal(json(response).error, 'unsupported_media_type')
 })
 
 t.test('the tenant API needs a valid key', async (t) => {

@@ -103,6 +103,16 @@ t.test('a forged token counts as an anonymous click, never as a recipient', asyn
   t.equal(figures.ctr, 0)
 })
 
+t.test('a correctly signed token for a recipient that was never issued is anonymous', async (t) => {
+  const { app, key, message } = await setup(t)
+  // Only someone holding the secret could make this token; the flush still refuses it.
+  const stored = await app.services.store.getMessage(1, message.id)
+  const token = app.services.tokens.issue(stored!.id, 3)
+  await tap(app, `${message.links[0].shortUrl}-${token}`)
+  const figures = await stats(app, key, message.id)
+  t.same(figures.clicks, { total: 1, unique: 0, bots: 0 })
+})
+
 t.test("a token from one message does not count for another message's link", async (t) => {
   const { app, key, message } = await setup(t)
   const other = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: ['z'] }))

@@ -89,6 +89,7 @@ function prepareStatements(db: SqliteDatabase) {
       'INSERT INTO recipients (message_id, idx, external_id) VALUES (?, ?, ?) ON CONFLICT (message_id, external_id) DO NOTHING',
     ),
     recipientIndex: db.prepare('SELECT idx FROM recipients WHERE message_id = ? AND external_id = ?').pluck(),
+    recipientCount: db.prepare('SELECT recipient_count FROM messages WHERE id = ?').pluck(),
     setRecipientCount: db.prepare('UPDATE messages SET recipient_count = ? WHERE id = ?'),
     findLinkTarget: db.prepare(
       'SELECT id AS linkId, message_id AS messageId, url FROM links WHERE domain_id = ? AND code = ?',
@@ -233,6 +234,11 @@ export class SqliteStore implements Store {
     return row ? this.toMessage(row) : null
   }
 
+  async findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null> {
+    const row = this.sql.getMessageByExternalId.get(tenantId, externalId) as MessageRow | undefined
+    return row ? this.toMessage(row) : null
+  }
+
   async listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage> {
     const rows = this.sql.listMessages.all(tenantId, before ?? Number.MAX_SAFE_INTEGER, limit + 1) as MessageRow[]
     const page = rows.slice(0, limit)
@@ -252,6 +258,7 @@ export class SqliteStore implements Store {
 
   private readonly writeClicks = (clicks: ClickRecord[]): void => {
     this.db.transaction(() => {
+      const recipientCounts = new Map<number, number>()
       const byMessage = new Map<number, ClickCounters>()
       const byLink = new Map<number, ClickCounters>()
       const tally = (map: Map<number, ClickCounters>, id: number): ClickCounters => {
@@ -260,12 +267,23 @@ export class SqliteStore implements Store {
         return entry
       }
       for (const click of clicks) {
+        let recipientIdx = click.recipientIdx
+        if (recipientIdx !== null) {
+          let count = recipientCounts.get(click.messageId)
+          if (count === undefined) {
+            count = (this.sql.recipientCount.get(click.messageId) as number | undefined) ?? 0
+            recipientCounts.set(click.messageId, count)
+          }
+          // A token can only be valid for an index that was issued; anything else was
+          // a lucky forgery and must not pass for a recipient.
+          if (recipientIdx >= count) recipientIdx = null
+        }
         const userAgentId = click.userAgent === null ? null : this.userAgentId(click.userAgent)
         this.sql.insertClick.run(
           click.at,
           click.messageId,
           click.linkId,
-          click.recipientIdx,
+          recipientIdx,
           click.class,
           click.reason,
           userAgentId,
@@ -280,9 +298,9 @@ export class SqliteStore implements Store {
         }
         message.total++
         link.total++
-        if (click.recipientIdx === null) continue
-        if (this.sql.insertMessageUnique.run(click.messageId, click.recipientIdx, click.at).changes === 1) message.unique++
-        if (this.sql.insertLinkUnique.run(click.linkId, click.recipientIdx, click.at).changes === 1) link.unique++
+        if (recipientIdx === null) continue
+        if (this.sql.insertMessageUnique.run(click.messageId, recipientIdx, click.at).changes === 1) message.unique++
+        if (this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1) link.unique++
       }
       for (const [id, c] of byMessage) this.sql.bumpMessageCounters.run(c.total, c.unique, c.bots, id)
       for (const [id, c] of byLink) this.sql.bumpLinkCounters.run(c.total, c.unique, c.bots, id)

@@ -145,6 +145,7 @@ export interface Store {
    */
   addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients>
   getMessage(tenantId: number, publicId: string): Promise<Message | null>
+  findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null>
   /** Newest first; `before` is the internal id the previous page ended at. */
   listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
 

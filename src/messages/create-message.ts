@@ -54,16 +54,20 @@ async function freshCode({ store }: Services, domainId: number): Promise<string>
 
 /**
  * Creates a message with its links and recipients. A message whose externalId the
- * tenant already used is not created again: the existing one is returned (with the
- * call's recipients added where new), or a 409 when the links differ.
+ * tenant already used is not created again: the existing one is returned with the
+ * call's recipients (added where new), or a 409 naming the field that differs.
  */
 export async function createMessage(
   services: Services,
   tenantId: number,
   input: CreateMessageInput,
 ): Promise<MessageWithRecipients> {
+  if (input.externalId !== undefined) {
+    const existing = await services.store.findMessageByExternalId(tenantId, input.externalId)
+    if (existing) return repost(services, existing, input)
+  }
   const domain = chooseDomain(services, tenantId, input.domain)
-  const urls = input.links.map((link, i) => normalizeDestination(link.url, `links[${i}].url`))
+  const urls = destinations(input)
   const links = []
   for (const url of urls) links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
 
@@ -78,23 +82,47 @@ export async function createMessage(
     createdAt: Date.now(),
     links,
   })
-  if (created) {
-    // A code probed before it existed may sit in the negative cache.
-    for (const link of message.links) services.cache.forget(domain.id, link.code)
-  } else {
-    const same = message.links.length === urls.length && message.links.every((link, i) => link.url === urls[i])
-    if (!same) {
-      throw new ApiError(
-        409,
-        'external_id_conflict',
-        `message ${message.publicId} already has externalId ${JSON.stringify(input.externalId)} with other links`,
-      )
-    }
+  // Another call with the same externalId won the race.
+  if (!created) return repost(services, message, input)
+  // A code probed before it existed may sit in the negative cache.
+  for (const link of message.links) services.cache.forget(domain.id, link.code)
+  return withRecipients(services, message, input.recipients, true)
+}
+
+function destinations(input: CreateMessageInput): string[] {
+  return input.links.map((link, i) => normalizeDestination(link.url, `links[${i}].url`))
+}
+
+/** The same externalId again: the same message, provided the call describes the same send. */
+async function repost(services: Services, message: Message, input: CreateMessageInput): Promise<MessageWithRecipients> {
+  const urls = destinations(input)
+  const differs: string[] = []
+  if (message.links.length !== urls.length || message.links.some((link, i) => link.url !== urls[i])) differs.push('links')
+  if (message.kind !== (input.kind ?? 'campaign')) differs.push('kind')
+  if (message.campaign !== (input.campaign ?? null)) differs.push('campaign')
+  if (message.variant !== (input.variant ?? null)) differs.push('variant')
+  if (input.domain !== undefined && services.domains.lookup(input.domain)?.id !== message.domainId) differs.push('domain')
+  if (differs.length > 0) {
+    throw new ApiError(
+      409,
+      'external_id_conflict',
+      `message ${message.publicId} already has externalId ${JSON.stringify(input.externalId)} ` +
+        `with other ${differs.join(', ')}: use a new externalId for a different send`,
+    )
   }
-  const added = await services.store.addRecipients(message.id, unique(input.recipients))
+  return withRecipients(services, message, input.recipients, false)
+}
+
+async function withRecipients(
+  services: Services,
+  message: Message,
+  recipientIds: string[],
+  created: boolean,
+): Promise<MessageWithRecipients> {
+  const added = await services.store.addRecipients(message.id, [...new Set(recipientIds)])
   return {
     message: { ...message, recipientCount: added.recipientCount },
-    domain: created ? domain : domainOf(services, message),
+    domain: domainOf(services, message),
     recipients: added.recipients,
     created,
   }
@@ -109,21 +137,11 @@ export async function addRecipients(
 ): Promise<MessageWithRecipients> {
   const message = await services.store.getMessage(tenantId, messagePublicId)
   if (!message) throw notFound('message')
-  const added = await services.store.addRecipients(message.id, unique(recipientIds))
-  return {
-    message: { ...message, recipientCount: added.recipientCount },
-    domain: domainOf(services, message),
-    recipients: added.recipients,
-    created: false,
-  }
+  return withRecipients(services, message, recipientIds, false)
 }
 
 export function domainOf({ domains }: Services, message: Message): Domain {
   const domain = domains.get(message.domainId)
   if (!domain) throw new Error(`domain ${message.domainId} of message ${message.publicId} is not loaded`)
   return domain
-}
-
-function unique(ids: string[]): string[] {
-  return [...new Set(ids)]
 }
