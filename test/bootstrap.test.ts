@@ -1,21 +1,9 @@
-import { Writable } from 'node:stream'
 import t from 'tap'
-import { bearer, json, postMessage, startApp, tap, tempDatabasePath } from './helpers.js'
-
-function capture() {
-  const lines: any[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()))
-      done()
-    },
-  })
-  return { lines, logger: { level: 'info', stream } }
-}
+import { bearer, json, postMessage, startApp, tap, tempDatabasePath , captureLogs } from './helpers.js'
 
 t.test('first start without ADMIN_TOKEN creates a tenant, a domain and a key, and logs the key once', async (t) => {
   const databasePath = tempDatabasePath(t)
-  const log = capture()
+  const log = captureLogs()
   const env = { ADMIN_TOKEN: '', PUBLIC_URL: 'http://localhost:3000' }
   const app = await startApp(t, { databasePath, env, logger: log.logger })
   const line = log.lines.find((l) => l.apiKey)
@@ -28,14 +16,14 @@ t.test('first start without ADMIN_TOKEN creates a tenant, a domain and a key, an
   t.equal(response.statusCode, 302)
   await app.close()
 
-  const again = capture()
+  const again = captureLogs()
   const second = await startApp(t, { databasePath, env, logger: again.logger })
   t.notOk(again.lines.find((l) => l.apiKey), 'never printed again')
   t.equal((await second.inject({ url: '/v1/messages', headers: bearer(line.apiKey) })).statusCode, 200)
 })
 
 t.test('no default tenant when ADMIN_TOKEN is set', async (t) => {
-  const log = capture()
+  const log = captureLogs()
   await startApp(t, { logger: log.logger })
   t.notOk(log.lines.find((l) => l.apiKey))
 })

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp, type BuildOptions } from '../src/app.js'
@@ -92,4 +93,16 @@ export async function stats(app: FastifyInstance, key: string, messageId: string
   await flushClicks(app)
   const response = await app.inject({ url: `/v1/messages/${messageId}/stats`, headers: bearer(key) })
   return json(response)
+}
+
+/** A logger that keeps each JSON log line, for tests that read the log. */
+export function captureLogs() {
+  const lines: any[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()))
+      done()
+    },
+  })
+  return { lines, logger: { level: 'info', stream } }
 }

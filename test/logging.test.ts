@@ -1,21 +1,9 @@
 import Database from 'better-sqlite3'
-import { Writable } from 'node:stream'
 import t from 'tap'
-import { bearer, createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath } from './helpers.js'
-
-function capture() {
-  const lines: any[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()))
-      done()
-    },
-  })
-  return { lines, logger: { level: 'info', stream } }
-}
+import { bearer, createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath , captureLogs } from './helpers.js'
 
 t.test('API requests are logged once; redirects and health checks are not logged', async (t) => {
-  const log = capture()
+  const log = captureLogs()
   const app = await startApp(t, { logger: log.logger })
   const { key } = await createTenant(app)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
