@@ -1,5 +1,5 @@
 import t from 'tap'
-import { bearer, json, postMessage, startApp, tap, tempDatabasePath , captureLogs } from './helpers.js'
+import { bearer, json, postMessage, startApp, tap, tempDatabasePath, captureLogs } from './helpers.js'
 
 t.test('first start without ADMIN_TOKEN creates a tenant, a domain and a key, and logs the key once', async (t) => {
   const databasePath = tempDatabasePath(t)
