@@ -54,7 +54,7 @@ class RequestLogging extends LogController {
   }
 }
 
-/** The HMAC key for tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
+/** The secret for recipient tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
 async function tokenSecret(store: Store, config: Config): Promise<string> {
   return config.tokenSecret ?? store.setSettingOnce('token_secret', randomSecret())
 }
@@ -68,6 +68,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     logController: new RequestLogging(),
+    // A pino child per request costs a few microseconds; only API requests log, so
+    // only they get one (with their reqId). Redirects log through the root logger.
+    childLoggerFactory: (logger, bindings, options, raw) =>
+      raw.url?.startsWith('/v1/') ? logger.child(bindings, options) : logger,
     // A hop count n trusts the n nearest proxies (Fastify's types take it as a function).
     trustProxy:
       typeof config.trustProxy === 'number'

@@ -10,7 +10,7 @@ export interface Config {
   publicUrl: URL
   /** Guards the admin endpoints; when absent they answer 403. */
   adminToken: string | null
-  /** HMAC key for recipient tokens; when absent one is generated and kept in the database. */
+  /** Secret the recipient-token key is derived from; when absent one is generated and kept in the database. */
   tokenSecret: string | null
   logLevel: LogLevel
   /**
@@ -110,7 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     linkCacheSize: integer(env, 'LINK_CACHE_SIZE', 100_000, 1, 10_000_000),
     negativeCacheSize: integer(env, 'NEGATIVE_CACHE_SIZE', 50_000, 1, 10_000_000),
     clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),
-    clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 1000, 1, 100_000),
+    clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 500, 1, 100_000),
     clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 200_000, 1, 10_000_000),
   }
 }

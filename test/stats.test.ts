@@ -185,3 +185,19 @@ t.test("another tenant's key gets 404 for a message, its stats and its recipient
   const list = json(await app.inject({ url: '/v1/messages', headers: bearer(other.key) }))
   t.same(list.messages, [], 'and does not list it')
 })
+
+t.test('a single-link message counts unique clickers per link like per message', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/only' }], recipients: ['a', 'b'] }))
+  const [a, b] = message.recipients
+  await tap(app, a.links[0])
+  await tap(app, a.links[0], { userAgent: UA.androidChrome })
+  await tap(app, b.links[0])
+  await tap(app, message.links[0].shortUrl)
+  const figures = await stats(app, key, message.id)
+  t.same(figures.clicks, { total: 4, unique: 2, bots: 0 })
+  t.same(figures.links[0].clicks, { total: 4, unique: 2, bots: 0 })
+  await tap(app, b.links[0])
+  t.same((await stats(app, key, message.id)).links[0].clicks, { total: 5, unique: 2, bots: 0 }, 'a repeat stays one')
+})

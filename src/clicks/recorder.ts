@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { ClickRecord, Store } from '../db/store.js'
 import { classifyClick } from './classify.js'
 import { truncateAddress } from './network.js'
@@ -99,6 +100,9 @@ export class ClickRecorder {
       try {
         await this.store.recordClicks(batch.map(toRecord))
         this.written += batch.length
+        // One batch per turn of the event loop: a backlog is written in slices, and
+        // redirects waiting on their sockets are answered in between.
+        if (this.queue.length > 0) await nextTurn()
       } catch (err) {
         // Keep the clicks for the next attempt; the store may be briefly busy.
         this.queue = batch.concat(this.queue)

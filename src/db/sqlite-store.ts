@@ -89,7 +89,9 @@ function prepareStatements(db: SqliteDatabase) {
       'INSERT INTO recipients (message_id, idx, external_id) VALUES (?, ?, ?) ON CONFLICT (message_id, external_id) DO NOTHING',
     ),
     recipientIndex: db.prepare('SELECT idx FROM recipients WHERE message_id = ? AND external_id = ?').pluck(),
-    recipientCount: db.prepare('SELECT recipient_count FROM messages WHERE id = ?').pluck(),
+    messageShape: db.prepare(
+      'SELECT recipient_count AS recipients, (SELECT count(*) FROM links WHERE message_id = m.id) AS links FROM messages m WHERE id = ?',
+    ),
     setRecipientCount: db.prepare('UPDATE messages SET recipient_count = ? WHERE id = ?'),
     findLinkTarget: db.prepare(
       'SELECT id AS linkId, message_id AS messageId, url FROM links WHERE domain_id = ? AND code = ?',
@@ -258,7 +260,7 @@ export class SqliteStore implements Store {
 
   private readonly writeClicks = (clicks: ClickRecord[]): void => {
     this.db.transaction(() => {
-      const recipientCounts = new Map<number, number>()
+      const shapes = new Map<number, { recipients: number; links: number }>()
       const byMessage = new Map<number, ClickCounters>()
       const byLink = new Map<number, ClickCounters>()
       const tally = (map: Map<number, ClickCounters>, id: number): ClickCounters => {
@@ -267,17 +269,14 @@ export class SqliteStore implements Store {
         return entry
       }
       for (const click of clicks) {
-        let recipientIdx = click.recipientIdx
-        if (recipientIdx !== null) {
-          let count = recipientCounts.get(click.messageId)
-          if (count === undefined) {
-            count = (this.sql.recipientCount.get(click.messageId) as number | undefined) ?? 0
-            recipientCounts.set(click.messageId, count)
-          }
-          // A token can only be valid for an index that was issued; anything else was
-          // a lucky forgery and must not pass for a recipient.
-          if (recipientIdx >= count) recipientIdx = null
+        let shape = shapes.get(click.messageId)
+        if (shape === undefined) {
+          shape = (this.sql.messageShape.get(click.messageId) as typeof shape) ?? { recipients: 0, links: 0 }
+          shapes.set(click.messageId, shape)
         }
+        // A token can only be valid for an index that was issued; anything else was
+        // a lucky forgery and must not pass for a recipient.
+        const recipientIdx = click.recipientIdx !== null && click.recipientIdx < shape.recipients ? click.recipientIdx : null
         const userAgentId = click.userAgent === null ? null : this.userAgentId(click.userAgent)
         this.sql.insertClick.run(
           click.at,
@@ -299,8 +298,13 @@ export class SqliteStore implements Store {
         message.total++
         link.total++
         if (recipientIdx === null) continue
-        if (this.sql.insertMessageUnique.run(click.messageId, recipientIdx, click.at).changes === 1) message.unique++
-        if (this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1) link.unique++
+        const first = this.sql.insertMessageUnique.run(click.messageId, recipientIdx, click.at).changes === 1
+        if (first) message.unique++
+        // With one link, a recipient's first click on the message is its first on the link:
+        // the second insert would only repeat the first.
+        if (shape.links === 1 ? first : this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1) {
+          link.unique++
+        }
       }
       for (const [id, c] of byMessage) this.sql.bumpMessageCounters.run(c.total, c.unique, c.bots, id)
       for (const [id, c] of byLink) this.sql.bumpLinkCounters.run(c.total, c.unique, c.bots, id)

@@ -11,7 +11,7 @@ export interface LinkCacheOptions {
 
 /**
  * The redirect's in-process view of short codes. One entry per link (not per
- * recipient: tokens are checked by HMAC), bounded by entry count. Unknown codes
+ * recipient: tokens are checked by a keyed hash), bounded by entry count. Unknown codes
  * live in a separate, smaller cache so a flood of bad codes neither reaches the
  * database twice nor pushes real links out.
  */

@@ -1,0 +1,282 @@
+/**
+ * `npm run bench`: the redirect against the bare-Fastify ceiling, plus the
+ * creation, stats and memory figures issue 3 asks for. Writes bench/RESULTS.md.
+ *
+ * How it loads: the service (built, `node dist/server.js`) and a bare Fastify 5
+ * redirect server are pinned to core 0 with taskset; wrk runs pinned to core 1
+ * with a Lua script that requests a random recipient link on every request.
+ * They are loaded alternately (A B A B A B), never at the same time. wrk's own
+ * CPU use is recorded to show the loader was not the limit.
+ *
+ * Environment (for quicker runs): BENCH_RECIPIENTS (1000000), BENCH_DURATION (10 s
+ * per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_STATS_CLICKS (10000000).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fillClicks } from './fill-clicks.js'
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+const RECIPIENTS = env('BENCH_RECIPIENTS', 1_000_000)
+const PER_CALL = 100_000
+const DURATION = env('BENCH_DURATION', 10)
+const ROUNDS = env('BENCH_ROUNDS', 3)
+const CONNECTIONS = env('BENCH_CONNECTIONS', 64)
+const STATS_CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
+const SERVER_CORE = '0'
+const LOADER_CORE = '1'
+const SERVICE_PORT = 3901
+const BARE_PORT = 3902
+const OUT = 'bench/out'
+const DB = `${OUT}/bench.db`
+const PATHS = `${OUT}/paths.txt`
+const ADMIN = 'bench-admin-token-0123456789'
+const SERVICE = `http://127.0.0.1:${SERVICE_PORT}`
+
+function need(command: string, hint: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+  } catch {
+    throw new Error(`${command} is missing: ${hint}`)
+  }
+}
+
+const children: ChildProcess[] = []
+function start(command: string[], extraEnv: Record<string, string>): ChildProcess {
+  const child = spawn('taskset', ['-c', SERVER_CORE, ...command], {
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  children.push(child)
+  return child
+}
+function stopAll(): void {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
+}
+process.on('exit', stopAll)
+process.on('SIGINT', () => process.exit(130))
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).status < 500) return
+    } catch {}
+    await sleep(100)
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+async function call(method: string, path: string, token: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${SERVICE}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+  return response.json()
+}
+
+function peakRss(pid: number): { peakMb: number; nowMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+  return { peakMb: Math.round(kb('VmHWM') / 1024), nowMb: Math.round(kb('VmRSS') / 1024) }
+}
+
+interface WrkResult {
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  non3xx: number
+  loaderCpu: number
+}
+
+const ms = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!
+
+/** One wrk run from the loader core; its CPU share comes from the shell's child times. */
+function wrk(port: number, seconds: number): WrkResult {
+  const script =
+    `taskset -c ${LOADER_CORE} wrk -t1 -c${CONNECTIONS} -d${seconds}s --latency -s bench/random-paths.lua ` +
+    `http://127.0.0.1:${port}/; cat /proc/$$/stat`
+  const output = execFileSync('sh', ['-c', script], { env: { ...process.env, PATHS_FILE: PATHS }, encoding: 'utf8' })
+  const latency = (label: string) => {
+    const match = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(output)
+    return match ? ms(match[1]!, match[2]!) : NaN
+  }
+  const stat = output.trim().split('\n').pop()!.split(') ')[1]!.split(' ')
+  // Fields 16 and 17 of /proc/<pid>/stat (cutime, cstime), counted after the ") ".
+  const ticks = Number(stat[13]) + Number(stat[14])
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? NaN),
+    p50: latency('50'),
+    p99: latency('99'),
+    errors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+    non3xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
+    loaderCpu: ticks / 100 / seconds,
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places
+
+async function main(): Promise<void> {
+  if (!existsSync('bench/run.ts')) throw new Error('run from the repository root: npm run bench')
+  need('wrk', 'apt-get install -y wrk')
+  need('taskset', 'apt-get install -y util-linux')
+  if (cpus().length < 2) throw new Error('needs two cores: one for the servers, one for wrk')
+  rmSync(OUT, { recursive: true, force: true })
+  mkdirSync(OUT, { recursive: true })
+  console.log('building…')
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' })
+
+  const serviceEnv = {
+    PORT: String(SERVICE_PORT),
+    HOST: '127.0.0.1',
+    DATABASE_PATH: DB,
+    ADMIN_TOKEN: ADMIN,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  }
+  let service = start(['node', 'dist/server.js'], serviceEnv)
+  await waitFor(`${SERVICE}/healthz`)
+
+  const tenant = await call('POST', '/v1/tenants', ADMIN, { name: 'Bench' })
+  await call('POST', `/v1/tenants/${tenant.id}/domains`, ADMIN, { host: `127.0.0.1:${SERVICE_PORT}`, scheme: 'http' })
+  const { key } = await call('POST', `/v1/tenants/${tenant.id}/api-keys`, ADMIN, { name: 'bench' })
+
+  console.log(`creating a message with ${RECIPIENTS.toLocaleString('en')} recipients…`)
+  const ids = (from: number) => Array.from({ length: Math.min(PER_CALL, RECIPIENTS - from) }, (_, i) => `customer-${from + i}`)
+  const createStarted = performance.now()
+  const message = await call('POST', '/v1/messages', key, {
+    externalId: 'bench',
+    links: [{ url: 'https://shop.example.dk/landing?utm_source=sms' }],
+    recipients: ids(0),
+  })
+  const paths: string[] = []
+  const keep = (recipients: Array<{ links: string[] }>) => {
+    for (const recipient of recipients) if (Math.random() < 0.2) paths.push(new URL(recipient.links[0]!).pathname)
+  }
+  keep(message.recipients)
+  for (let from = PER_CALL; from < RECIPIENTS; from += PER_CALL) {
+    keep((await call('POST', `/v1/messages/${message.id}/recipients`, key, { recipients: ids(from) })).recipients)
+  }
+  const createSeconds = (performance.now() - createStarted) / 1000
+  const longestPath = Math.max(...paths.map((path) => path.length - 1))
+  writeFileSync(PATHS, `${paths.join('\n')}\n`)
+  console.log(`  ${round(createSeconds)} s; ${paths.length} random recipient links sampled; longest path ${longestPath} chars`)
+
+  start(['node', '--import', 'tsx', 'bench/bare-fastify.ts'], { PORT: String(BARE_PORT), PATHS_FILE: PATHS })
+  await waitFor(`http://127.0.0.1:${BARE_PORT}/x`)
+
+  console.log('warming up…')
+  wrk(SERVICE_PORT, 3)
+  wrk(BARE_PORT, 3)
+  const runs: Array<{ service: WrkResult; bare: WrkResult }> = []
+  for (let i = 1; i <= ROUNDS; i++) {
+    const a = wrk(SERVICE_PORT, DURATION)
+    const b = wrk(BARE_PORT, DURATION)
+    runs.push({ service: a, bare: b })
+    console.log(
+      `  round ${i}: service ${Math.round(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms | ` +
+        `bare ${Math.round(b.rps)} req/s p50 ${b.p50} ms p99 ${b.p99} ms | loader CPU ${round(a.loaderCpu)}/${round(b.loaderCpu)}`,
+    )
+  }
+  const rss = peakRss(service.pid!)
+
+  // Let the last clicks flush, then check what the service recorded.
+  await sleep(500)
+  const loadStats = await call('GET', `/v1/messages/${message.id}/stats`, key)
+
+  console.log(`stopping the service and filling ${STATS_CLICKS.toLocaleString('en')} clicks…`)
+  service.kill('SIGTERM')
+  await new Promise((resolve) => service.once('exit', resolve))
+  const fill = fillClicks(DB, message.id, STATS_CLICKS)
+  service = start(['node', 'dist/server.js'], serviceEnv)
+  await waitFor(`${SERVICE}/healthz`)
+  await call('GET', `/v1/messages/${message.id}/stats`, key)
+  const timings: number[] = []
+  let figures: any
+  for (let i = 0; i < 200; i++) {
+    const started = performance.now()
+    figures = await call('GET', `/v1/messages/${message.id}/stats`, key)
+    timings.push(performance.now() - started)
+  }
+  timings.sort((a, b) => a - b)
+  const statsP50 = timings[100]!
+  const statsP99 = timings[197]!
+  stopAll()
+
+  const service_ = {
+    rps: median(runs.map((r) => r.service.rps)),
+    p50: median(runs.map((r) => r.service.p50)),
+    p99: median(runs.map((r) => r.service.p99)),
+  }
+  const bare = {
+    rps: median(runs.map((r) => r.bare.rps)),
+    p50: median(runs.map((r) => r.bare.p50)),
+    p99: median(runs.map((r) => r.bare.p99)),
+  }
+  const ratio = service_.rps / bare.rps
+  const p99Ratio = service_.p99 / bare.p99
+  const clickedDuringLoad = loadStats.clicks.total + loadStats.clicks.bots
+  const served = runs.reduce((sum, r) => sum + r.service.rps * DURATION, 0)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**')
+  const cpu = cpus()[0]!.model
+  const wrkVersion = execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).trim()
+
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${wrkVersion}.`,
+    `Servers pinned to core ${SERVER_CORE}, wrk pinned to core ${LOADER_CORE} (\`-t1 -c${CONNECTIONS}\`, ${DURATION} s per run, ` +
+      `${ROUNDS} alternating rounds after a 3 s warm-up each; medians shown). Every request is a random one of ` +
+      `${paths.length.toLocaleString('en')} recipient links sampled from a message of ${RECIPIENTS.toLocaleString('en')} recipients, ` +
+      'with an iPhone Safari user agent, so each is token-checked, classified human and recorded.',
+    '',
+    '| | requests/s | p50 | p99 |',
+    '|---|---:|---:|---:|',
+    `| smslinks redirect (cache, token check, recording) | ${Math.round(service_.rps)} | ${service_.p50} ms | ${service_.p99} ms |`,
+    `| bare Fastify 5 \`reply.redirect\` from a Map | ${Math.round(bare.rps)} | ${bare.p50} ms | ${bare.p99} ms |`,
+    '',
+    'Rounds:',
+    '',
+    '| round | service req/s | service p99 | bare req/s | bare p99 | wrk CPU (service / bare run) |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...runs.map(
+      (r, i) =>
+        `| ${i + 1} | ${Math.round(r.service.rps)} | ${r.service.p99} ms | ${Math.round(r.bare.rps)} | ${r.bare.p99} ms | ` +
+        `${Math.round(r.service.loaderCpu * 100)} % / ${Math.round(r.bare.loaderCpu * 100)} % |`,
+    ),
+    '',
+    `Socket errors: ${runs.reduce((s, r) => s + r.service.errors + r.bare.errors, 0)}; ` +
+      `non-3xx answers: ${runs.reduce((s, r) => s + r.service.non3xx + r.bare.non3xx, 0)}.`,
+    `Clicks the service recorded over the whole load (warm-up included): ${clickedDuringLoad.toLocaleString('en')} ` +
+      `(the measured rounds alone served about ${Math.round(served).toLocaleString('en')}).`,
+    '',
+    '| target | figure | |',
+    '|---|---|---|',
+    `| redirect throughput ≥ 0.9 × bare | ${round(ratio)} × | ${verdict(ratio >= 0.9)} |`,
+    `| redirect p99 ≤ 1.5 × bare's | ${round(p99Ratio)} × | ${verdict(p99Ratio <= 1.5)} |`,
+    `| create ${RECIPIENTS.toLocaleString('en')} recipients (calls of 100,000) ≤ 10 s | ${round(createSeconds)} s | ${verdict(createSeconds <= 10)} |`,
+    `| \`GET /v1/messages/:id/stats\` after ${STATS_CLICKS.toLocaleString('en')} clicks ≤ 10 ms | p50 ${round(statsP50)} ms, p99 ${round(statsP99)} ms (200 sequential calls, client side) | ${verdict(statsP50 <= 10)} |`,
+    `| service peak RSS under load ≤ 250 MB (default cache size) | ${rss.peakMb} MB | ${verdict(rss.peakMb <= 250)} |`,
+    '',
+    `Longest recipient path: ${longestPath} characters after the host. Filling ${STATS_CLICKS.toLocaleString('en')} clicks took ` +
+      `${round(fill.seconds, 1)} s (SQL, outside the service); the stats call then reported ` +
+      `${figures.clicks.total.toLocaleString('en')} human clicks, ${figures.clicks.unique.toLocaleString('en')} unique, ` +
+      `${figures.clicks.bots.toLocaleString('en')} bots, CTR ${figures.ctr}.`,
+    '',
+  ]
+  writeFileSync('bench/RESULTS.md', lines.join('\n'))
+  console.log(lines.join('\n'))
+}
+
+main().catch((err) => {
+  console.error(err)
+  stopAll()
+  process.exit(1)
+})
