@@ -142,6 +142,23 @@ t.test('an unreachable receiver is retried with the error recorded', async (t) =
   t.match(log.deliveries[0], { outcome: 'retrying', statusCode: null, error: /ECONNREFUSED/ })
 })
 
+t.test('deleting a webhook stops the retries of its pending events', async (t) => {
+  const receiver = await startReceiver(t, () => 500)
+  const app = await startApp(t, { env: FAST_WEBHOOKS })
+  const { key } = await createTenant(app)
+  const webhook = json(await register(app, key, { url: receiver.url, events: ['click'] }))
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
+  await tap(app, message.recipients[0].links[0])
+  await flushClicks(app)
+  await eventually(t, 'a failed attempt', () => receiver.received.length >= 1)
+  await app.inject({ method: 'DELETE', url: `/v1/webhooks/${webhook.id}`, headers: bearer(key) })
+  // A post may be in flight while the webhook is deleted; let it land, then count.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const afterDelete = receiver.received.length
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(receiver.received.length, afterDelete, 'no attempt after the deletion')
+})
+
 t.test('webhooks are listed without secrets, deleted, and validated', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)

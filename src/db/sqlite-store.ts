@@ -204,10 +204,14 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT e.id, e.public_id AS publicId, e.webhook_id AS webhookId, w.url, w.secret, e.body, e.attempts,
               e.created_at AS createdAt
        FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
-       WHERE e.state = 'pending' AND e.next_attempt_at <= ? ORDER BY e.next_attempt_at, e.id LIMIT ?`,
+       WHERE e.state = 'pending' AND e.next_attempt_at <= ? AND w.deleted_at IS NULL
+       ORDER BY e.next_attempt_at, e.id LIMIT ?`,
     ),
     updateWebhookEvent: db.prepare(
-      `UPDATE webhook_events SET attempts = attempts + 1, state = ?, next_attempt_at = coalesce(?, next_attempt_at)
+      // A webhook deleted while its post was in flight keeps its events cancelled.
+      `UPDATE webhook_events SET attempts = attempts + 1,
+         state = CASE state WHEN 'cancelled' THEN state ELSE ? END,
+         next_attempt_at = coalesce(?, next_attempt_at)
        WHERE id = ? RETURNING attempts`,
     ).pluck(),
     insertWebhookAttempt: db.prepare(
