@@ -11,16 +11,22 @@ import { SqliteStore } from './db/sqlite-store.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
 import { LinkCache } from './links/link-cache.js'
-import { RecipientTokens } from './links/tokens.js'
+import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
+import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
+import { optOutRoutes } from './routes/optouts.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
+import { unsubscribeRoutes } from './routes/unsubscribe.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import type { Services } from './services.js'
 import { installValidators } from './validation.js'
 import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
+import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
+import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -90,18 +96,37 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     app.log,
   )
+  const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log)
+  const webhookWorker = new WebhookDeliveryWorker(
+    store,
+    {
+      pollIntervalMs: config.webhookPollIntervalMs,
+      retryBaseMs: config.webhookRetryBaseMs,
+      retryMaxMs: config.webhookRetryMaxMs,
+      giveUpAfterMs: config.webhookGiveUpAfterMs,
+      timeoutMs: config.webhookTimeoutMs,
+    },
+    app.log,
+  )
   app.addHook('onClose', async () => {
+    // Posts in flight are abandoned, not lost: their events stay pending in the outbox.
+    await webhookWorker.stop()
     await recorder.close()
+    await unsubscribeVisits.close()
     await store.close()
   })
 
+  const secret = await tokenSecret(store, config)
   const services: Services = {
     config,
     store,
     domains,
     cache: new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize }),
-    tokens: new RecipientTokens(await tokenSecret(store, config)),
+    tokens: new RecipientTokens(secret),
     recorder,
+    unsubscribeTokens: new UnsubscribeTokens(secret),
+    unsubscribeVisits,
+    webhookWorker,
   }
   app.decorate('services', services)
 
@@ -130,7 +155,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(adminRoutes, { services })
   await app.register(messageRoutes, { services })
   await app.register(redirectRoutes, { services })
+  await app.register(unsubscribeRoutes, { services })
+  await app.register(deliveryRoutes, { services })
+  await app.register(optOutRoutes, { services })
+  await app.register(webhookRoutes, { services })
 
   recorder.start()
+  unsubscribeVisits.start()
+  webhookWorker.start()
   return app
 }

@@ -25,6 +25,16 @@ export interface Config {
   clickFlushIntervalMs: number
   clickFlushBatch: number
   clickQueueMax: number
+  /** How often the webhook worker looks for due events. */
+  webhookPollIntervalMs: number
+  /** Wait before the first retry of a failed webhook delivery; doubled per attempt, with jitter. */
+  webhookRetryBaseMs: number
+  /** Longest wait between two attempts. */
+  webhookRetryMaxMs: number
+  /** An event still undelivered this long after it happened is marked failed. */
+  webhookGiveUpAfterMs: number
+  /** How long one delivery may take before it counts as failed. */
+  webhookTimeoutMs: number
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -98,6 +108,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel)
   }
 
+  const webhookRetryBaseMs = integer(env, 'WEBHOOK_RETRY_BASE_MS', 30_000, 1, 86_400_000)
+  const webhookRetryMaxMs = integer(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 86_400_000)
+  if (webhookRetryMaxMs < webhookRetryBaseMs) {
+    throw new ConfigError('WEBHOOK_RETRY_MAX_MS', `must be at least WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs})`, String(webhookRetryMaxMs))
+  }
+
   return {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -112,6 +128,11 @@ export function loadConfig(env: Env = process.env): Config {
     clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),
     clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 500, 1, 100_000),
     clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 200_000, 1, 10_000_000),
+    webhookPollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 1, 60_000),
+    webhookRetryBaseMs,
+    webhookRetryMaxMs,
+    webhookGiveUpAfterMs: integer(env, 'WEBHOOK_GIVE_UP_AFTER_MS', 86_400_000, 1, 30 * 86_400_000),
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000),
   }
 }
 

@@ -2,8 +2,10 @@ import type { ClickRecorder } from './clicks/recorder.js'
 import type { Config } from './config.js'
 import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
-import type { RecipientTokens } from './links/tokens.js'
+import type { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import type { DomainRegistry } from './tenants/domain-registry.js'
+import type { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
+import type { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
 
 /** What the routes and use-cases share; built once by buildApp. */
 export interface Services {
@@ -13,4 +15,7 @@ export interface Services {
   cache: LinkCache
   tokens: RecipientTokens
   recorder: ClickRecorder
+  unsubscribeTokens: UnsubscribeTokens
+  unsubscribeVisits: UnsubscribeVisitCounter
+  webhookWorker: WebhookDeliveryWorker
 }

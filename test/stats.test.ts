@@ -20,8 +20,12 @@ t.test('a new message has zero clicks and a CTR of 0', async (t) => {
     id: message.id,
     recipients: 3,
     delivered: null,
+    failed: null,
+    deliveryRate: null,
     clicks: { total: 0, unique: 0, bots: 0 },
     ctr: 0,
+    unsubscribes: { linkVisits: 0, confirmed: 0 },
+    unsubscribeRate: 0,
     links: message.links.map((link: { id: string; url: string }) => ({
       id: link.id,
       url: link.url,

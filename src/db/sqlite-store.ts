@@ -1,3 +1,5 @@
+import { customAlphabet } from 'nanoid'
+import { BASE62 } from '../links/alphabet.js'
 import { migrate } from './migrate.js'
 import { openDatabase, type SqliteDatabase } from './open.js'
 import {
@@ -6,16 +8,28 @@ import {
   type ApiKeyOwner,
   type ClickCounters,
   type ClickRecord,
+  type DeliveryReport,
+  type DeliveryReportResult,
+  type DeliveryStatus,
   type Domain,
+  type DueWebhookEvent,
   type LinkTarget,
   type Message,
   type MessageCounters,
   type MessageKind,
   type MessagePage,
   type NewMessage,
+  type NewWebhook,
+  type OptOutPage,
+  type OptOutResult,
   type RecipientIndex,
   type Store,
   type Tenant,
+  type UnsubscribeTarget,
+  type Webhook,
+  type WebhookAttempt,
+  type WebhookAttemptRecord,
+  type WebhookEventType,
 } from './store.js'
 
 interface MessageRow {
@@ -29,6 +43,7 @@ interface MessageRow {
   variant: string | null
   recipient_count: number
   created_at: number
+  unsubscribe_code: string | null
 }
 
 interface LinkRow {
@@ -44,6 +59,25 @@ interface CounterRow {
   clicks_unique: number
   clicks_bots: number
 }
+
+interface MessageCounterRow extends CounterRow {
+  delivered: number
+  failed: number
+  unsubscribe_visits: number
+  unsubscribes: number
+}
+
+interface WebhookRow {
+  id: number
+  public_id: string
+  tenant_id: number
+  url: string
+  events: string
+  created_at: number
+}
+
+/** Event ids: `evt_` and 20 base62 characters, unique across webhooks and restarts. */
+const newEventId = customAlphabet(BASE62, 20)
 
 const counters = (row: CounterRow | undefined): ClickCounters => ({
   total: row?.clicks_total ?? 0,
@@ -121,6 +155,77 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT l.id AS link_id, c.clicks_total, c.clicks_unique, c.clicks_bots
        FROM links l LEFT JOIN link_counters c ON c.link_id = l.id WHERE l.message_id = ? ORDER BY l.position`,
     ),
+    setUnsubscribeCode: db.prepare('UPDATE messages SET unsubscribe_code = ? WHERE id = ?'),
+    unsubscribeCodeExists: db.prepare('SELECT 1 FROM messages WHERE domain_id = ? AND unsubscribe_code = ?'),
+    findUnsubscribeTarget: db.prepare(
+      `SELECT m.id AS messageId, m.tenant_id AS tenantId, t.name AS tenantName, m.recipient_count AS recipientCount
+       FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.domain_id = ? AND m.unsubscribe_code = ?`,
+    ),
+    bumpUnsubscribeVisits: db.prepare(
+      'UPDATE message_counters SET unsubscribe_visits = unsubscribe_visits + ? WHERE message_id = ?',
+    ),
+    messageTenant: db.prepare('SELECT tenant_id AS tenantId, public_id AS publicId FROM messages WHERE id = ?'),
+    recipientExternalId: db.prepare('SELECT external_id FROM recipients WHERE message_id = ? AND idx = ?').pluck(),
+    markUnsubscribed: db.prepare(
+      'UPDATE recipients SET unsubscribed_at = ? WHERE message_id = ? AND idx = ? AND unsubscribed_at IS NULL',
+    ),
+    bumpUnsubscribes: db.prepare('UPDATE message_counters SET unsubscribes = unsubscribes + 1 WHERE message_id = ?'),
+    insertOptOut: db.prepare(
+      'INSERT INTO optouts (tenant_id, recipient_id, message_id, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    isOptedOut: db.prepare('SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id = ?').pluck(),
+    hasOptOuts: db.prepare('SELECT 1 FROM optouts WHERE tenant_id = ? LIMIT 1').pluck(),
+    listOptOuts: db.prepare(
+      `SELECT o.id, o.recipient_id AS recipientId, m.public_id AS messagePublicId, o.at
+       FROM optouts o JOIN messages m ON m.id = o.message_id
+       WHERE o.tenant_id = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
+    ),
+    recipientDelivery: db.prepare(
+      'SELECT idx, delivery_status AS status, delivery_at AS at FROM recipients WHERE message_id = ? AND external_id = ?',
+    ),
+    setRecipientDelivery: db.prepare(
+      'UPDATE recipients SET delivery_status = ?, delivery_at = ? WHERE message_id = ? AND idx = ?',
+    ),
+    bumpDeliveries: db.prepare(
+      'UPDATE message_counters SET delivered = delivered + ?, failed = failed + ? WHERE message_id = ?',
+    ),
+    insertWebhook: db.prepare(
+      `INSERT INTO webhooks (public_id, tenant_id, url, events, secret, created_at)
+       VALUES (@publicId, @tenantId, @url, @events, @secret, @createdAt)`,
+    ),
+    liveWebhooks: db.prepare('SELECT * FROM webhooks WHERE deleted_at IS NULL ORDER BY id'),
+    webhooksOfTenant: db.prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY id'),
+    webhookOfTenant: db.prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND public_id = ? AND deleted_at IS NULL'),
+    deleteWebhook: db.prepare('UPDATE webhooks SET deleted_at = ? WHERE id = ?'),
+    cancelWebhookEvents: db.prepare("UPDATE webhook_events SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'"),
+    insertWebhookEvent: db.prepare(
+      `INSERT INTO webhook_events (public_id, webhook_id, type, body, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    dueWebhookEvents: db.prepare(
+      `SELECT e.id, e.public_id AS publicId, e.webhook_id AS webhookId, w.url, w.secret, e.body, e.attempts,
+              e.created_at AS createdAt
+       FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
+       WHERE e.state = 'pending' AND e.next_attempt_at <= ? AND w.deleted_at IS NULL
+       ORDER BY e.next_attempt_at, e.id LIMIT ?`,
+    ),
+    updateWebhookEvent: db.prepare(
+      // A webhook deleted while its post was in flight keeps its events cancelled.
+      `UPDATE webhook_events SET attempts = attempts + 1,
+         state = CASE state WHEN 'cancelled' THEN state ELSE ? END,
+         next_attempt_at = coalesce(?, next_attempt_at)
+       WHERE id = ? RETURNING attempts`,
+    ).pluck(),
+    insertWebhookAttempt: db.prepare(
+      `INSERT INTO webhook_attempts (webhook_id, event_id, attempt, at, status_code, error, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    linkPublic: db.prepare('SELECT public_id AS publicId, url FROM links WHERE id = ?'),
+    webhookAttempts: db.prepare(
+      `SELECT e.public_id AS eventPublicId, e.type, a.attempt, a.at, a.status_code AS statusCode, a.error, a.outcome
+       FROM webhook_attempts a JOIN webhook_events e ON e.id = a.event_id
+       WHERE a.webhook_id = ? ORDER BY a.id DESC LIMIT ?`,
+    ),
   }
 }
 
@@ -134,10 +239,16 @@ export class SqliteStore implements Store {
   readonly db: SqliteDatabase
   private readonly userAgentIds = new Map<string, number>()
   private readonly sql: Statements
+  /**
+   * Live webhooks per event type and tenant, held in memory so that the click flush
+   * decides "does anyone want this event?" without a query; refreshed on every change.
+   */
+  private subscribers: Record<WebhookEventType, Map<number, number[]>> = { click: new Map(), unsubscribe: new Map() }
 
   private constructor(db: SqliteDatabase) {
     this.db = db
     this.sql = prepareStatements(db)
+    this.loadSubscribers()
   }
 
   /** Opens the file, applies pending migrations, prepares statements. */
@@ -204,6 +315,7 @@ export class SqliteStore implements Store {
       const { links, ...row } = input
       const id = Number(this.sql.insertMessage.run(row).lastInsertRowid)
       this.sql.insertMessageCounters.run(id)
+      if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
       links.forEach((link, position) => {
         const linkId = this.sql.insertLink.run(link.publicId, id, input.domainId, position, link.code, link.url).lastInsertRowid
         this.sql.insertLinkCounters.run(linkId)
@@ -220,7 +332,7 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       const message = this.sql.getMessageById.get(messageId) as MessageRow
       let next = message.recipient_count
-      const insert = this.sql.insertRecipient!
+      const insert = this.sql.insertRecipient
       const lookup = this.sql.recipientIndex
       const recipients = externalIds.map((externalId): RecipientIndex => {
         if (insert.run(messageId, next, externalId).changes === 1) return { externalId, index: next++ }
@@ -260,6 +372,7 @@ export class SqliteStore implements Store {
 
   private readonly writeClicks = (clicks: ClickRecord[]): void => {
     this.db.transaction(() => {
+      const events = this.clickEvents()
       const shapes = new Map<number, { recipients: number; links: number }>()
       const byMessage = new Map<number, ClickCounters>()
       const byLink = new Map<number, ClickCounters>()
@@ -278,6 +391,7 @@ export class SqliteStore implements Store {
         // a lucky forgery and must not pass for a recipient.
         const recipientIdx = click.recipientIdx !== null && click.recipientIdx < shape.recipients ? click.recipientIdx : null
         const userAgentId = click.userAgent === null ? null : this.userAgentId(click.userAgent)
+        if (this.subscribers.click.size > 0) events.click(click, recipientIdx)
         this.sql.insertClick.run(
           click.at,
           click.messageId,
@@ -323,9 +437,12 @@ export class SqliteStore implements Store {
 
   async messageCounters(messageId: number): Promise<MessageCounters> {
     const links = this.sql.linkCounters.all(messageId) as Array<CounterRow & { link_id: number }>
+    const row = this.sql.messageCounters.get(messageId) as MessageCounterRow | undefined
     return {
-      clicks: counters(this.sql.messageCounters.get(messageId) as CounterRow | undefined),
+      clicks: counters(row),
       links: links.map((row) => ({ linkId: row.link_id, clicks: counters(row) })),
+      deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
+      unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
     }
   }
 
@@ -346,6 +463,7 @@ export class SqliteStore implements Store {
       variant: row.variant,
       recipientCount: row.recipient_count,
       createdAt: row.created_at,
+      unsubscribeCode: row.unsubscribe_code ?? null,
       links: links.map((link) => ({
         id: link.id,
         publicId: link.public_id,
@@ -354,5 +472,216 @@ export class SqliteStore implements Store {
         url: link.url,
       })),
     }
+  }
+
+  async unsubscribeCodeExists(domainId: number, code: string): Promise<boolean> {
+    return this.sql.unsubscribeCodeExists.get(domainId, code) !== undefined
+  }
+
+  async findUnsubscribeTarget(domainId: number, code: string): Promise<UnsubscribeTarget | null> {
+    return (this.sql.findUnsubscribeTarget.get(domainId, code) as UnsubscribeTarget | undefined) ?? null
+  }
+
+  async addUnsubscribeVisits(visits: Map<number, number>): Promise<void> {
+    this.db.transaction(() => {
+      for (const [messageId, n] of visits) this.sql.bumpUnsubscribeVisits.run(n, messageId)
+    })()
+  }
+
+  async optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null> {
+    return this.db.transaction((): OptOutResult | null => {
+      const recipientId = this.sql.recipientExternalId.get(messageId, recipientIdx) as string | undefined
+      if (recipientId === undefined) return null
+      const confirmedNow = this.sql.markUnsubscribed.run(at, messageId, recipientIdx).changes === 1
+      if (!confirmedNow) return { recipientId, confirmedNow }
+      this.sql.bumpUnsubscribes.run(messageId)
+      const message = this.sql.messageTenant.get(messageId) as { tenantId: number; publicId: string }
+      this.sql.insertOptOut.run(message.tenantId, recipientId, messageId, at)
+      for (const webhookId of this.subscribers.unsubscribe.get(message.tenantId) ?? []) {
+        const id = `evt_${newEventId()}`
+        const body = JSON.stringify({
+          id,
+          type: 'unsubscribe',
+          time: new Date(at).toISOString(),
+          messageId: message.publicId,
+          recipientId,
+          link: null,
+          click: null,
+        })
+        this.sql.insertWebhookEvent.run(id, webhookId, 'unsubscribe', body, at, at)
+      }
+      return { recipientId, confirmedNow }
+    }).immediate()
+  }
+
+  async optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>()
+    // Most tenants have nobody opted out yet: one probe instead of one per recipient.
+    if (recipientIds.length === 0 || this.sql.hasOptOuts.get(tenantId) === undefined) return out
+    for (const id of recipientIds) if (this.sql.isOptedOut.get(tenantId, id) !== undefined) out.add(id)
+    return out
+  }
+
+  async listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage> {
+    const rows = this.sql.listOptOuts.all(tenantId, after, limit + 1) as Array<{
+      id: number
+      recipientId: string
+      messagePublicId: string
+      at: number
+    }>
+    const page = rows.slice(0, limit)
+    return {
+      optOuts: page.map(({ recipientId, messagePublicId, at }) => ({ recipientId, messagePublicId, at })),
+      last: page.length > 0 ? page[page.length - 1]!.id : after,
+      hasMore: rows.length > limit,
+    }
+  }
+
+  async applyDeliveryReports(messageId: number, reports: DeliveryReport[]): Promise<DeliveryReportResult> {
+    return this.db.transaction((): DeliveryReportResult => {
+      const result: DeliveryReportResult = { applied: 0, outdated: 0, unknownRecipients: [] }
+      let delivered = 0
+      let failed = 0
+      const move = (status: DeliveryStatus | null, by: number) => {
+        if (status === 'delivered') delivered += by
+        else if (status === 'failed') failed += by
+      }
+      for (const report of reports) {
+        const current = this.sql.recipientDelivery.get(messageId, report.recipientId) as
+          | { idx: number; status: DeliveryStatus | null; at: number | null }
+          | undefined
+        if (current === undefined) {
+          result.unknownRecipients.push(report.recipientId)
+          continue
+        }
+        // The latest report wins, whatever order the gateway sends them in.
+        if (current.at !== null && report.at < current.at) {
+          result.outdated++
+          continue
+        }
+        this.sql.setRecipientDelivery.run(report.status, report.at, messageId, current.idx)
+        move(current.status, -1)
+        move(report.status, +1)
+        result.applied++
+      }
+      if (delivered !== 0 || failed !== 0) this.sql.bumpDeliveries.run(delivered, failed, messageId)
+      return result
+    }).immediate()
+  }
+
+  async createWebhook(webhook: NewWebhook): Promise<Webhook> {
+    const id = Number(this.sql.insertWebhook.run({ ...webhook, events: webhook.events.join(',') }).lastInsertRowid)
+    this.loadSubscribers()
+    const { secret: _secret, ...rest } = webhook
+    return { id, ...rest }
+  }
+
+  async listWebhooks(tenantId: number): Promise<Webhook[]> {
+    return (this.sql.webhooksOfTenant.all(tenantId) as WebhookRow[]).map(toWebhook)
+  }
+
+  async getWebhook(tenantId: number, publicId: string): Promise<Webhook | null> {
+    const row = this.sql.webhookOfTenant.get(tenantId, publicId) as WebhookRow | undefined
+    return row ? toWebhook(row) : null
+  }
+
+  async deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean> {
+    const deleted = this.db.transaction(() => {
+      const row = this.sql.webhookOfTenant.get(tenantId, publicId) as WebhookRow | undefined
+      if (!row) return false
+      this.sql.deleteWebhook.run(now, row.id)
+      this.sql.cancelWebhookEvents.run(row.id)
+      return true
+    }).immediate()
+    if (deleted) this.loadSubscribers()
+    return deleted
+  }
+
+  async dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]> {
+    return this.sql.dueWebhookEvents.all(now, limit) as DueWebhookEvent[]
+  }
+
+  async recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {
+    this.db.transaction(() => {
+      const state = attempt.outcome === 'retrying' ? 'pending' : attempt.outcome
+      const number = this.sql.updateWebhookEvent.get(state, attempt.nextAttemptAt, attempt.eventId) as number
+      this.sql.insertWebhookAttempt.run(
+        attempt.webhookId,
+        attempt.eventId,
+        number,
+        attempt.at,
+        attempt.statusCode,
+        attempt.error,
+        attempt.outcome,
+      )
+    })()
+  }
+
+  async webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]> {
+    return this.sql.webhookAttempts.all(webhookId, limit) as WebhookAttemptRecord[]
+  }
+
+  private loadSubscribers(): void {
+    const next: Record<WebhookEventType, Map<number, number[]>> = { click: new Map(), unsubscribe: new Map() }
+    for (const row of this.sql.liveWebhooks.all() as WebhookRow[]) {
+      for (const event of row.events.split(',') as WebhookEventType[]) {
+        const ids = next[event].get(row.tenant_id) ?? []
+        ids.push(row.id)
+        next[event].set(row.tenant_id, ids)
+      }
+    }
+    this.subscribers = next
+  }
+
+  /**
+   * Writes `click` events into the outbox for the tenants subscribed to them, inside
+   * the flush transaction. What an event needs (message, link, recipient id) is looked
+   * up once per batch, and only for clicks of subscribed tenants.
+   */
+  private clickEvents() {
+    const messages = new Map<number, { tenantId: number; publicId: string }>()
+    const links = new Map<number, { publicId: string; url: string }>()
+    return {
+      click: (click: ClickRecord, recipientIdx: number | null): void => {
+        let message = messages.get(click.messageId)
+        if (!message) {
+          message = this.sql.messageTenant.get(click.messageId) as { tenantId: number; publicId: string }
+          messages.set(click.messageId, message)
+        }
+        const webhookIds = this.subscribers.click.get(message.tenantId)
+        if (!webhookIds) return
+        let link = links.get(click.linkId)
+        if (!link) {
+          link = this.sql.linkPublic.get(click.linkId) as { publicId: string; url: string }
+          links.set(click.linkId, link)
+        }
+        const recipientId =
+          recipientIdx === null ? null : ((this.sql.recipientExternalId.get(click.messageId, recipientIdx) as string | undefined) ?? null)
+        for (const webhookId of webhookIds) {
+          const id = `evt_${newEventId()}`
+          const body = JSON.stringify({
+            id,
+            type: 'click',
+            time: new Date(click.at).toISOString(),
+            messageId: message.publicId,
+            recipientId,
+            link: { id: link.publicId, url: link.url },
+            click: { class: click.class, reason: click.reason },
+          })
+          this.sql.insertWebhookEvent.run(id, webhookId, 'click', body, click.at, click.at)
+        }
+      },
+    }
+  }
+}
+
+function toWebhook(row: WebhookRow): Webhook {
+  return {
+    id: row.id,
+    publicId: row.public_id,
+    tenantId: row.tenant_id,
+    url: row.url,
+    events: row.events.split(',') as WebhookEventType[],
+    createdAt: row.created_at,
   }
 }

@@ -46,6 +46,8 @@ export interface Message {
   recipientCount: number
   createdAt: number
   links: Link[]
+  /** Code of the message's unsubscribe links (`/u/{code}-{token}`); null when it has none. */
+  unsubscribeCode: string | null
 }
 
 export interface NewMessage {
@@ -58,6 +60,7 @@ export interface NewMessage {
   variant: string | null
   createdAt: number
   links: Array<{ publicId: string; code: string; url: string }>
+  unsubscribeCode: string | null
 }
 
 /** A recipient of a message and its index, which its token carries. */
@@ -100,6 +103,10 @@ export interface ClickCounters {
 export interface MessageCounters {
   clicks: ClickCounters
   links: Array<{ linkId: number; clicks: ClickCounters }>
+  /** Recipients whose latest delivery report says delivered / failed. */
+  deliveries: { delivered: number; failed: number }
+  /** Human visits of the unsubscribe page, and recipients who confirmed on it. */
+  unsubscribes: { linkVisits: number; confirmed: number }
 }
 
 export interface MessagePage {
@@ -155,4 +162,136 @@ export interface Store {
   messageCounters(messageId: number): Promise<MessageCounters>
 
   close(): Promise<void>
+
+  /** Whether an unsubscribe code is taken on a domain. */
+  unsubscribeCodeExists(domainId: number, code: string): Promise<boolean>
+  /** The message an unsubscribe code on a domain belongs to, with what its page shows. */
+  findUnsubscribeTarget(domainId: number, code: string): Promise<UnsubscribeTarget | null>
+  /** Adds visits of unsubscribe pages (message id → visits) to the counters, in one transaction. */
+  addUnsubscribeVisits(visits: Map<number, number>): Promise<void>
+  /**
+   * Opts a message's recipient out: marks it on the message (counted once), adds it to
+   * the tenant's opt-outs (kept once, first time wins) and queues `unsubscribe` webhook
+   * events, all in one transaction. Null when the message has no such recipient.
+   */
+  optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null>
+  /** Which of these recipient ids the tenant has opted out. */
+  optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>>
+  /** The tenant's opt-outs, oldest first, after the opt-out with internal id `after`. */
+  listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage>
+  /**
+   * Applies delivery reports to a message's recipients in one transaction: a report
+   * replaces the stored one unless it is older, and the delivered/failed counters move
+   * with it. Recipient ids the message does not have are returned, not applied.
+   */
+  applyDeliveryReports(messageId: number, reports: DeliveryReport[]): Promise<DeliveryReportResult>
+
+  /** Registers a webhook and refreshes the store's in-memory view of subscriptions. */
+  createWebhook(webhook: NewWebhook): Promise<Webhook>
+  /** The tenant's webhooks that are not deleted, oldest first. */
+  listWebhooks(tenantId: number): Promise<Webhook[]>
+  getWebhook(tenantId: number, publicId: string): Promise<Webhook | null>
+  /** Deletes a webhook and cancels its pending events; false when the tenant has no such webhook. */
+  deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean>
+  /** Pending events whose next attempt is due, oldest first, with what signing them needs. */
+  dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]>
+  /** Stores an attempt's outcome and moves the event on: delivered, retried at `nextAttemptAt`, or failed. */
+  recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>
+  /** A webhook's latest attempts, newest first. */
+  webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
+}
+
+export interface UnsubscribeTarget {
+  messageId: number
+  tenantId: number
+  tenantName: string
+  recipientCount: number
+}
+
+export interface OptOutResult {
+  recipientId: string
+  /** False when this recipient had already confirmed on this message's page. */
+  confirmedNow: boolean
+}
+
+export interface OptOut {
+  recipientId: string
+  messagePublicId: string
+  at: number
+}
+
+export interface OptOutPage {
+  optOuts: OptOut[]
+  /** Internal id of the last opt-out returned (or `after` when none was). */
+  last: number
+  hasMore: boolean
+}
+
+export type DeliveryStatus = 'delivered' | 'failed'
+
+export interface DeliveryReport {
+  recipientId: string
+  status: DeliveryStatus
+  at: number
+}
+
+export interface DeliveryReportResult {
+  applied: number
+  /** Reports older than the one already stored for the recipient: kept out. */
+  outdated: number
+  unknownRecipients: string[]
+}
+
+export type WebhookEventType = 'click' | 'unsubscribe'
+
+export interface NewWebhook {
+  publicId: string
+  tenantId: number
+  url: string
+  events: WebhookEventType[]
+  secret: string
+  createdAt: number
+}
+
+export interface Webhook {
+  id: number
+  publicId: string
+  tenantId: number
+  url: string
+  events: WebhookEventType[]
+  createdAt: number
+}
+
+export interface DueWebhookEvent {
+  id: number
+  publicId: string
+  webhookId: number
+  url: string
+  secret: string
+  body: string
+  attempts: number
+  createdAt: number
+}
+
+export type WebhookOutcome = 'delivered' | 'retrying' | 'failed'
+
+export interface WebhookAttempt {
+  eventId: number
+  webhookId: number
+  at: number
+  statusCode: number | null
+  error: string | null
+  outcome: WebhookOutcome
+  /** When to try again; only for `retrying`. */
+  nextAttemptAt: number | null
+}
+
+export interface WebhookAttemptRecord {
+  eventPublicId: string
+  type: WebhookEventType
+  attempt: number
+  at: number
+  statusCode: number | null
+  error: string | null
+  outcome: WebhookOutcome
 }

@@ -13,6 +13,8 @@ export interface CreateMessageInput {
   variant?: string
   links: Array<{ url: string }>
   recipients: string[]
+  /** Give each recipient an unsubscribe link. */
+  unsubscribe?: boolean
 }
 
 /** A message with the recipients a call named, ready to present. */
@@ -21,6 +23,8 @@ export interface MessageWithRecipients {
   domain: Domain
   recipients: RecipientIndex[]
   created: boolean
+  /** The recipients among them that the tenant has opted out. */
+  optedOut: Set<string>
 }
 
 const CODE_ATTEMPTS = 5
@@ -52,6 +56,14 @@ async function freshCode({ store }: Services, domainId: number): Promise<string>
   throw new Error(`no free short code on domain ${domainId} after ${CODE_ATTEMPTS} attempts`)
 }
 
+async function freshUnsubscribeCode({ store }: Services, domainId: number): Promise<string> {
+  for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+    const code = newCode()
+    if (!(await store.unsubscribeCodeExists(domainId, code))) return code
+  }
+  throw new Error(`no free unsubscribe code on domain ${domainId} after ${CODE_ATTEMPTS} attempts`)
+}
+
 /**
  * Creates a message with its links and recipients. A message whose externalId the
  * tenant already used is not created again: the existing one is returned with the
@@ -81,6 +93,7 @@ export async function createMessage(
     variant: input.variant ?? null,
     createdAt: Date.now(),
     links,
+    unsubscribeCode: input.unsubscribe === true ? await freshUnsubscribeCode(services, domain.id) : null,
   })
   // Another call with the same externalId won the race.
   if (!created) return repost(services, message, input)
@@ -101,6 +114,7 @@ async function repost(services: Services, message: Message, input: CreateMessage
   if (message.kind !== (input.kind ?? 'campaign')) differs.push('kind')
   if (message.campaign !== (input.campaign ?? null)) differs.push('campaign')
   if (message.variant !== (input.variant ?? null)) differs.push('variant')
+  if ((message.unsubscribeCode !== null) !== (input.unsubscribe ?? false)) differs.push('unsubscribe')
   if (input.domain !== undefined && services.domains.lookup(input.domain)?.id !== message.domainId) differs.push('domain')
   if (differs.length > 0) {
     throw new ApiError(
@@ -119,12 +133,14 @@ async function withRecipients(
   recipientIds: string[],
   created: boolean,
 ): Promise<MessageWithRecipients> {
-  const added = await services.store.addRecipients(message.id, [...new Set(recipientIds)])
+  const unique = [...new Set(recipientIds)]
+  const added = await services.store.addRecipients(message.id, unique)
   return {
     message: { ...message, recipientCount: added.recipientCount },
     domain: domainOf(services, message),
     recipients: added.recipients,
     created,
+    optedOut: await services.store.optedOutRecipients(message.tenantId, unique),
   }
 }
 

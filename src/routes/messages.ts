@@ -39,6 +39,9 @@ const CreateMessage = Type.Object(
       { minItems: 1, maxItems: MAX_LINKS },
     ),
     recipients: Recipients,
+    unsubscribe: Type.Optional(
+      Type.Boolean({ description: 'Give each recipient an unsubscribe link (unsubscribeUrl); default false' }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -57,20 +60,31 @@ const Cursor = {
   },
 }
 
+const Rate = (description: string) => Type.Union([Type.Number(), Type.Null()], { description })
+
 const StatsBody = Type.Object({
   id: Type.String(),
   recipients: Type.Integer(),
-  delivered: Type.Union([Type.Integer(), Type.Null()]),
-  clicks: ClickCountersBody,
-  ctr: Type.Union([Type.Number(), Type.Null()], {
-    description: 'Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places',
+  delivered: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Recipients whose latest delivery report is delivered; null until a report comes',
   }),
+  failed: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Recipients whose latest delivery report is failed; null until a report comes',
+  }),
+  deliveryRate: Rate('delivered ÷ recipients, 4 places; null until a report comes'),
+  clicks: ClickCountersBody,
+  ctr: Rate('Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places'),
+  unsubscribes: Type.Object({
+    linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
+    confirmed: Type.Integer({ description: 'Recipients who confirmed the opt-out on this message' }),
+  }),
+  unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
   links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
 })
 
 /** The tenant API: messages, their short links and stats. */
 export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { store, tokens } = services
+  const { store, tokens, unsubscribeTokens } = services
   app.addHook('onRequest', requireApiKey(store))
 
   const findMessage = async (tenantId: number, id: string) => {
@@ -93,7 +107,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const result = await createMessage(services, request.tenantId, request.body)
-      return reply.code(result.created ? 201 : 200).send(presentMessageWithRecipients(result, tokens))
+      return reply.code(result.created ? 201 : 200).send(presentMessageWithRecipients(result, tokens, unsubscribeTokens))
     },
   )
 
@@ -110,7 +124,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request) => {
       const result = await addRecipients(services, request.tenantId, request.params.id, request.body.recipients)
-      return presentMessageWithRecipients(result, tokens)
+      return presentMessageWithRecipients(result, tokens, unsubscribeTokens)
     },
   )
 

@@ -39,6 +39,7 @@ export const MessageBody = Type.Object({
   variant: Nullable(Type.String()),
   domain: Type.String(),
   recipientCount: Type.Integer(),
+  unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
   createdAt: Type.String({ format: 'date-time' }),
   links: Type.Array(LinkBody),
 })
@@ -51,6 +52,12 @@ export const MessageWithRecipientsBody = Type.Intersect([
         id: Type.String({ description: "The sender's own recipient id" }),
         token: Type.String(),
         links: Type.Array(Type.String(), { description: "This recipient's short link for each of the message's links" }),
+        unsubscribeUrl: Type.Optional(
+          Type.String({ description: "This recipient's unsubscribe page; only when the message has unsubscribe links" }),
+        ),
+        optedOut: Type.Boolean({
+          description: 'The tenant has this recipient on its opt-out list: it still gets links, but must not be texted',
+        }),
       }),
     ),
   }),

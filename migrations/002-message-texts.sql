@@ -1,0 +1,1 @@
+-- reserved for message texts (another branch)

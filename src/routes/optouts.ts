@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Services } from '../services.js'
+import { requireApiKey } from '../tenants/auth.js'
+import { listOptOuts } from '../unsubscribe/optouts.js'
+import { errorResponses } from './schemas.js'
+
+/** The tenant's suppression list, for senders to keep their own in sync. */
+export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.addHook('onRequest', requireApiKey(services.store))
+
+  app.get(
+    '/v1/optouts',
+    {
+      schema: {
+        description:
+          "The tenant's opted-out recipients, oldest first. Keep nextCursor and pass it as since to get only what came after.",
+        querystring: Type.Object(
+          {
+            since: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'nextCursor of an earlier page' })),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            optOuts: Type.Array(
+              Type.Object({
+                recipient: Type.String({ description: "The sender's own recipient id" }),
+                messageId: Type.String({ description: 'The message whose unsubscribe page was confirmed' }),
+                at: Type.String({ format: 'date-time' }),
+              }),
+            ),
+            nextCursor: Type.String({ description: 'Pass as since for the next page, or later for new opt-outs' }),
+            hasMore: Type.Boolean(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => listOptOuts(services, request.tenantId, request.query.since, request.query.limit),
+  )
+}

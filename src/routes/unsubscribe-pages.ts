@@ -1,0 +1,77 @@
+import type { FastifyReply } from 'fastify'
+
+/** The form field the confirmation page posts; a POST without it unsubscribes nobody. */
+export const CONFIRM_FIELD = 'confirm'
+export const CONFIRM_VALUE = 'unsubscribe'
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+const STYLE =
+  'body{font:17px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f6f6;color:#222}' +
+  'main{max-width:22rem;padding:2rem;text-align:center}h1{font-size:1.3rem}' +
+  'button{font:inherit;font-weight:600;width:100%;padding:.9rem 1rem;border:0;border-radius:.5rem;background:#222;color:#fff;cursor:pointer}'
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body><main>${body}</main></body>
+</html>
+`
+}
+
+/** The page a GET shows: one button, a plain form, no script. Only its POST unsubscribes. */
+export function confirmationPage(tenantName: string): string {
+  const name = escapeHtml(tenantName)
+  return page(
+    `Unsubscribe from ${tenantName}`,
+    `<h1>Stop texts from ${name}?</h1><p>Press the button to stop receiving marketing texts from ${name}.</p>` +
+      `<form method="post"><input type="hidden" name="${CONFIRM_FIELD}" value="${CONFIRM_VALUE}">` +
+      `<button type="submit">Unsubscribe</button></form>`,
+  )
+}
+
+export function unsubscribedPage(tenantName: string): string {
+  const name = escapeHtml(tenantName)
+  return page(
+    'You are unsubscribed',
+    `<h1>You are unsubscribed</h1><p>${name} will not send you marketing texts any more. You can close this page.</p>`,
+  )
+}
+
+const INVALID_PAGE = page(
+  'Link not valid',
+  '<h1>This link is not valid</h1><p>It may be mistyped or incomplete. Check the message you received.</p>',
+)
+
+/**
+ * Sends an unsubscribe page. Never cached (each one is for one person), never
+ * indexed, never framed (the button must not be clickjacked), and without a
+ * Referer (the URL is personal).
+ */
+export function sendUnsubscribePage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('cache-control', 'private, max-age=0')
+    .header('x-robots-tag', 'noindex, nofollow')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY')
+    .header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    )
+    .type('text/html; charset=utf-8')
+    .send(html)
+}
+
+export function sendInvalidLinkPage(reply: FastifyReply): FastifyReply {
+  return sendUnsubscribePage(reply, 404, INVALID_PAGE)
+}

@@ -1,0 +1,48 @@
+import formbody from '@fastify/formbody'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { classifyClick } from '../clicks/classify.js'
+import type { Services } from '../services.js'
+import { confirmUnsubscribe, resolveUnsubscribeLink } from '../unsubscribe/unsubscribe.js'
+import {
+  confirmationPage,
+  CONFIRM_FIELD,
+  CONFIRM_VALUE,
+  sendInvalidLinkPage,
+  sendUnsubscribePage,
+  unsubscribedPage,
+} from './unsubscribe-pages.js'
+
+type UnsubscribeRequest = FastifyRequest<{ Params: { slug: string } }>
+
+/**
+ * Recipients' unsubscribe pages, `/u/{code}-{token}` on a tenant's host. A GET (what
+ * link scanners and previews do) only shows the page; the POST its button sends is
+ * the only thing that opts anyone out. No params schema: every bad link gets a page a
+ * person can read, never a JSON error.
+ */
+export const unsubscribeRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  // Form bodies are parsed here only; the API stays JSON.
+  await app.register(formbody, { bodyLimit: 1024 })
+
+  app.get('/u/:slug', async (request: UnsubscribeRequest, reply) => {
+    const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)
+    if (link === null) return sendInvalidLinkPage(reply)
+    // HEAD, bots and previews are not visits; counting is a Map increment, written later.
+    if (classifyClick(request.method === 'HEAD', request.headers['user-agent']).class === 'human') {
+      services.unsubscribeVisits.record(link.target.messageId)
+    }
+    return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName))
+  })
+
+  app.post('/u/:slug', { bodyLimit: 1024 }, async (request: UnsubscribeRequest, reply) => {
+    const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)
+    if (link === null) return sendInvalidLinkPage(reply)
+    const body = request.body as Record<string, unknown> | null | undefined
+    // A POST that did not come from the page's button (no hidden field) only shows the page.
+    if (typeof body !== 'object' || body === null || body[CONFIRM_FIELD] !== CONFIRM_VALUE) {
+      return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName))
+    }
+    if (!(await confirmUnsubscribe(services, link))) return sendInvalidLinkPage(reply)
+    return sendUnsubscribePage(reply, 200, unsubscribedPage(link.target.tenantName))
+  })
+}
