@@ -12,6 +12,8 @@ export interface RawClick {
   head: boolean
   userAgent: string | undefined
   address: string | undefined
+  /** The id given to the landing page, when the message asks for click ids. */
+  clickId?: string | null
 }
 
 export interface RecorderOptions {
@@ -127,5 +129,6 @@ function toRecord(click: RawClick): ClickRecord {
     reason: verdict.reason,
     userAgent: click.userAgent?.slice(0, 512) || null,
     network: truncateAddress(click.address),
+    clickId: click.clickId ?? null,
   }
 }

@@ -43,3 +43,8 @@ export class RecipientTokens {
     return this.mac(messageId, index) === mac ? index : null
   }
 }
+
+/** The length of the token of the recipient at `index`: it grows with the recipients a message has. */
+export function tokenLength(index: number): number {
+  return encodeBase62(index).length + MAC_LENGTH
+}
