@@ -117,8 +117,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       bodyLimit: BODY_LIMIT,
       schema: {
         description:
-          'Create a message: its links and recipients. Returns one short link per recipient and link. ' +
-          'Re-posting an externalId returns the existing message (200) with these recipients.',
+          'Create a message: its links (or a text whose URLs become the links) and recipients. Returns one short ' +
+          'link per recipient and link, and with a text, each recipient\'s rewritten text and its SMS segments. ' +
+          'Re-posting an externalId returns the existing message (200) with these recipients. ' +
+          'Accept: application/x-ndjson streams the message, then one recipient per line.',
         body: CreateMessage,
         response: { 200: MessageWithRecipientsBody, 201: MessageWithRecipientsBody, 409: ErrorBody, ...errorResponses },
       },
@@ -134,7 +136,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       bodyLimit: BODY_LIMIT,
       schema: {
-        description: 'Add recipients to a message. Ids already in the message keep their links.',
+        description:
+          'Add recipients to a message. Ids already in the message keep their links. ' +
+          'Accept: application/x-ndjson streams the message, then one recipient per line.',
         params: MessageParams,
         body: Type.Object({ recipients: Recipients }, { additionalProperties: false }),
         response: { 200: MessageWithRecipientsBody, ...errorResponses },
