@@ -126,7 +126,7 @@ function messageContent(input: CreateMessageInput): MessageContent {
         : 'send "links" or "text", not both: with a text, its URLs are the links',
     )
   }
-  if (input.stripScheme !== undefined && input.text === undefined) {
+  if (input.stripScheme === true && input.text === undefined) {
     throw new ApiError(400, 'invalid_request', '"stripScheme" applies to short links inside a "text"; this message has none')
   }
   let urls: string[]
@@ -134,7 +134,7 @@ function messageContent(input: CreateMessageInput): MessageContent {
   if (input.text !== undefined) {
     const parsed = parseMessageText(input.text, MAX_LINKS)
     // Extension point for unsubscribe links (issue 4): accept the placeholder once
-    // presentMessageWithRecipients passes an UnsubscribeUrl to textRewriter.
+    // unsubscribeUrlFor in present.ts builds the links.
     if (parsed.hasUnsubscribe) {
       throw new ApiError(400, 'unsubscribe_not_available', 'unsubscribe links are not available yet: remove {unsubscribe} from the text')
     }

@@ -19,6 +19,15 @@ function textLinkPrefixes(message: Message, domain: Domain): string[] {
   return message.links.map((link) => `${base}/${link.code}-`)
 }
 
+/**
+ * A recipient's unsubscribe link, for `{unsubscribe}` in a text: the one place to plug
+ * unsubscribe links in (issue 4). None exist yet, so createMessage refuses texts with
+ * the placeholder (`unsubscribe_not_available`) and this is never needed.
+ */
+function unsubscribeUrlFor(_message: Message, _domain: Domain): UnsubscribeUrl | undefined {
+  return undefined
+}
+
 /** The JSON form of a message, without its recipients. */
 export function presentMessage(message: Message, domain: Domain) {
   return {
@@ -44,9 +53,10 @@ export function presentMessage(message: Message, domain: Domain) {
  * longest recipient text, the last recipient's (tokens grow with the recipient count).
  */
 function messageSegments(message: Message, domain: Domain) {
-  const rewrite = textRewriter(message.text!, textLinkPrefixes(message, domain))
+  const rewrite = textRewriter(message.text!, textLinkPrefixes(message, domain), unsubscribeUrlFor(message, domain))
   const last = Math.max(0, message.recipientCount - 1)
-  // Only the token's length matters to the figures (see recipientPresenter).
+  // Only the token's length matters to the figures (see recipientPresenter); with
+  // unsubscribe links, the last recipient's real token will be needed here.
   const longestToken = 'x'.repeat(tokenLength(last))
   return {
     original: countSegments(message.text!.body),
@@ -72,10 +82,7 @@ function recipientPresenter(message: Message, domain: Domain, tokens: RecipientT
   }
   if (message.text === null) return withLinks
 
-  // Extension point for unsubscribe links (issue 4): build an UnsubscribeUrl for this
-  // message here, and createMessage may then accept texts with {unsubscribe}.
-  const unsubscribeUrl: UnsubscribeUrl | undefined = undefined
-  const rewrite = textRewriter(message.text, textLinkPrefixes(message, domain), unsubscribeUrl)
+  const rewrite = textRewriter(message.text, textLinkPrefixes(message, domain), unsubscribeUrlFor(message, domain))
   // Tokens are base62, one unit each in GSM-7 and UCS-2 alike, and are all that differs
   // between recipients' texts: texts with tokens of one length cost the same.
   // (Unsubscribe links of varying length would have to join this key.)
