@@ -54,3 +54,16 @@ t.test('a URL right before {unsubscribe} does not swallow it', async (t) => {
   t.equal(response.statusCode, 400)
   t.equal(json(response).error, 'unsubscribe_not_available', 'the placeholder was recognised, not taken into the URL')
 })
+
+t.test('the rewriter already fills {unsubscribe} when given an unsubscribe link (the extension point)', async (t) => {
+  const { parseMessageText, textRewriter } = await import('../src/messages/message-text.js')
+  const parsed = parseMessageText('Se shop.dk/x{unsubscribe} eller shop.dk/x. Stop: {unsubscribe}', 10)
+  t.same(parsed.urls, ['https://shop.dk/x'])
+  t.equal(parsed.hasUnsubscribe, true)
+  const rewrite = textRewriter(parsed.text, ['https://s.shop.dk/AbCdEf-'], ({ index, token }) => `https://s.shop.dk/u/${index}-${token}`)
+  t.equal(
+    rewrite({ index: 7, token: '7xyz' }),
+    'Se https://s.shop.dk/AbCdEf-7xyzhttps://s.shop.dk/u/7-7xyz eller https://s.shop.dk/AbCdEf-7xyz. Stop: https://s.shop.dk/u/7-7xyz',
+  )
+  t.throws(() => textRewriter(parsed.text, ['https://s.shop.dk/AbCdEf-']), /unsubscribe/, 'without one it is a bug, never a silent gap')
+})
