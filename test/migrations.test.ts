@@ -29,13 +29,11 @@ t.test('the service refuses a database newer than its code', async (t) => {
 t.test('a failing migration leaves the database as it was', async (t) => {
   const path = tempDatabasePath(t)
   const db = openDatabase(path)
-  const shipped = readMigrations().length
-  const broken = [
-    ...readMigrations(),
-    { version: shipped + 1, name: `${shipped + 1}-broken.sql`, sql: 'CREATE TABLE x (a); SELECT nope FROM nowhere;' },
-  ]
+  const shipped = readMigrations()
+  const next = shipped.length + 1
+  const broken = [...shipped, { version: next, name: `${next}-broken.sql`, sql: 'CREATE TABLE x (a); SELECT nope FROM nowhere;' }]
   t.throws(() => migrate(db, broken))
-  t.equal(db.pragma('user_version', { simple: true }), shipped, 'the shipped ones applied, the broken one rolled back')
+  t.equal(db.pragma('user_version', { simple: true }), shipped.length, 'the shipped migrations applied, the broken one rolled back')
   t.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'x'").get() as { n: number }).n, 0)
   db.close()
 })

@@ -13,6 +13,8 @@ export interface RawClick {
   head: boolean
   userAgent: string | undefined
   address: string | undefined
+  /** The id given to the landing page, when the message asks for click ids. */
+  clickId?: string | null
 }
 
 export interface RecorderOptions {
@@ -131,5 +133,6 @@ function toRecord(click: RawClick): ClickRecord {
     reason: verdict.reason,
     userAgent: click.userAgent?.slice(0, 512) || null,
     network: truncateAddress(click.address),
+    clickId: click.clickId ?? null,
   }
 }

@@ -18,18 +18,22 @@ import {
   type MessageCounters,
   type MessageKind,
   type MessagePage,
+  type MessageText,
   type NewMessage,
   type NewWebhook,
   type OptOutPage,
   type OptOutResult,
   type RecipientIndex,
   type Store,
+  type StoredClick,
   type Tenant,
   type UnsubscribeTarget,
   type Webhook,
   type WebhookAttempt,
   type WebhookAttemptRecord,
   type WebhookEventType,
+  type TextSpan,
+  type UtmParams,
 } from './store.js'
 
 interface MessageRow {
@@ -44,6 +48,11 @@ interface MessageRow {
   recipient_count: number
   created_at: number
   unsubscribe_code: string | null
+  text: string | null
+  text_spans: string | null
+  strip_scheme: number
+  utm: string | null
+  click_id_param: string | null
 }
 
 interface LinkRow {
@@ -103,8 +112,10 @@ function prepareStatements(db: SqliteDatabase) {
       'SELECT id AS keyId, tenant_id AS tenantId FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL',
     ),
     insertMessage: db.prepare(
-      `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at)
-       VALUES (@publicId, @tenantId, @domainId, @externalId, @kind, @campaign, @variant, @createdAt)`,
+      `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
+         text, text_spans, strip_scheme, utm, click_id_param)
+       VALUES (@publicId, @tenantId, @domainId, @externalId, @kind, @campaign, @variant, @createdAt,
+         @text, @textSpans, @stripScheme, @utm, @clickIdParam)`,
     ),
     insertMessageCounters: db.prepare('INSERT INTO message_counters (message_id) VALUES (?)'),
     insertLink: db.prepare(
@@ -128,13 +139,14 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     setRecipientCount: db.prepare('UPDATE messages SET recipient_count = ? WHERE id = ?'),
     findLinkTarget: db.prepare(
-      'SELECT id AS linkId, message_id AS messageId, url FROM links WHERE domain_id = ? AND code = ?',
+      `SELECT l.id AS linkId, l.message_id AS messageId, l.url, m.utm, m.click_id_param AS clickIdParam
+       FROM links l JOIN messages m ON m.id = l.message_id WHERE l.domain_id = ? AND l.code = ?`,
     ),
     findUserAgent: db.prepare('SELECT id FROM user_agents WHERE ua = ?'),
     insertUserAgent: db.prepare('INSERT INTO user_agents (ua) VALUES (?)'),
     insertClick: db.prepare(
-      `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertMessageUnique: db.prepare(
       'INSERT INTO message_uniques (message_id, recipient_idx, first_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -226,6 +238,10 @@ function prepareStatements(db: SqliteDatabase) {
        FROM webhook_attempts a JOIN webhook_events e ON e.id = a.event_id
        WHERE a.webhook_id = ? ORDER BY a.id DESC LIMIT ?`,
     ),
+    findClick: db.prepare(
+      `SELECT click_id AS clickId, at, message_id AS messageId, link_id AS linkId, recipient_idx AS recipientIdx, class
+       FROM clicks WHERE click_id = ? ORDER BY id LIMIT 1`,
+    ),
   }
 }
 
@@ -312,8 +328,16 @@ export class SqliteStore implements Store {
         const existing = this.sql.getMessageByExternalId.get(input.tenantId, input.externalId) as MessageRow | undefined
         if (existing) return { message: this.toMessage(existing), created: false }
       }
-      const { links, ...row } = input
-      const id = Number(this.sql.insertMessage.run(row).lastInsertRowid)
+      const { links, text, stripScheme, utm, ...row } = input
+      const id = Number(
+        this.sql.insertMessage.run({
+          ...row,
+          text: text?.body ?? null,
+          textSpans: text ? JSON.stringify(text.spans.map((span) => [span.start, span.end, span.link])) : null,
+          stripScheme: stripScheme ? 1 : 0,
+          utm: utm ? JSON.stringify(utm) : null,
+        }).lastInsertRowid,
+      )
       this.sql.insertMessageCounters.run(id)
       if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
       links.forEach((link, position) => {
@@ -363,7 +387,8 @@ export class SqliteStore implements Store {
   }
 
   async findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null> {
-    return (this.sql.findLinkTarget.get(domainId, code) as LinkTarget | undefined) ?? null
+    const row = this.sql.findLinkTarget.get(domainId, code) as (Omit<LinkTarget, 'utm'> & { utm: string | null }) | undefined
+    return row ? { ...row, utm: parseUtm(row.utm) } : null
   }
 
   async recordClicks(clicks: ClickRecord[]): Promise<void> {
@@ -401,6 +426,7 @@ export class SqliteStore implements Store {
           click.reason,
           userAgentId,
           click.network,
+          click.clickId,
         )
         const message = tally(byMessage, click.messageId)
         const link = tally(byLink, click.linkId)
@@ -464,6 +490,10 @@ export class SqliteStore implements Store {
       recipientCount: row.recipient_count,
       createdAt: row.created_at,
       unsubscribeCode: row.unsubscribe_code ?? null,
+      text: parseText(row.text, row.text_spans),
+      stripScheme: row.strip_scheme === 1,
+      utm: parseUtm(row.utm),
+      clickIdParam: row.click_id_param,
       links: links.map((link) => ({
         id: link.id,
         publicId: link.public_id,
@@ -673,6 +703,10 @@ export class SqliteStore implements Store {
       },
     }
   }
+
+  async findClick(clickId: string): Promise<StoredClick | null> {
+    return (this.sql.findClick.get(clickId) as StoredClick | undefined) ?? null
+  }
 }
 
 function toWebhook(row: WebhookRow): Webhook {
@@ -684,4 +718,14 @@ function toWebhook(row: WebhookRow): Webhook {
     events: row.events.split(',') as WebhookEventType[],
     createdAt: row.created_at,
   }
+}
+
+function parseUtm(json: string | null): UtmParams | null {
+  return json === null ? null : (JSON.parse(json) as UtmParams)
+}
+
+function parseText(body: string | null, spans: string | null): MessageText | null {
+  if (body === null) return null
+  const triples = JSON.parse(spans ?? '[]') as Array<[number, number, number]>
+  return { body, spans: triples.map(([start, end, link]): TextSpan => ({ start, end, link })) }
 }

@@ -34,7 +34,42 @@ export interface Link {
   url: string
 }
 
-export interface Message {
+/** Where a URL or placeholder sits in a message text (UTF-16 offsets, end exclusive). */
+export interface TextSpan {
+  start: number
+  end: number
+  /** The position of the link that replaces the span, or UNSUBSCRIBE_SPAN for `{unsubscribe}`. */
+  link: number
+}
+
+export const UNSUBSCRIBE_SPAN = -1
+
+/** An SMS body as the sender wrote it, with its URLs located. */
+export interface MessageText {
+  body: string
+  spans: TextSpan[]
+}
+
+/** utm_* values appended to every destination of a message at redirect time. */
+export interface UtmParams {
+  source?: string
+  medium?: string
+  campaign?: string
+  term?: string
+  content?: string
+}
+
+/** How a message's links are rewritten into texts and tracked on redirect. */
+export interface MessageOptions {
+  text: MessageText | null
+  /** Short links inside texts are written without their scheme. */
+  stripScheme: boolean
+  utm: UtmParams | null
+  /** Query parameter that carries each click's id to the landing page. */
+  clickIdParam: string | null
+}
+
+export interface Message extends MessageOptions {
   id: number
   publicId: string
   tenantId: number
@@ -50,7 +85,7 @@ export interface Message {
   unsubscribeCode: string | null
 }
 
-export interface NewMessage {
+export interface NewMessage extends MessageOptions {
   publicId: string
   tenantId: number
   domainId: number
@@ -79,7 +114,10 @@ export interface AddedRecipients {
 export interface LinkTarget {
   linkId: number
   messageId: number
+  /** The destination as stored (what stats show). */
   url: string
+  utm: UtmParams | null
+  clickIdParam: string | null
 }
 
 /** A click after classification, ready to store. */
@@ -92,6 +130,8 @@ export interface ClickRecord {
   reason: string | null
   userAgent: string | null
   network: string | null
+  /** The id the landing page received, when the message asks for click ids. */
+  clickId: string | null
 }
 
 export interface ClickCounters {
@@ -199,6 +239,8 @@ export interface Store {
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>
   /** A webhook's latest attempts, newest first. */
   webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
+  /** The click a landing page reported by its click id (see clickIdParam), once written. */
+  findClick(clickId: string): Promise<StoredClick | null>
 }
 
 export interface UnsubscribeTarget {
@@ -294,4 +336,13 @@ export interface WebhookAttemptRecord {
   statusCode: number | null
   error: string | null
   outcome: WebhookOutcome
+}
+
+export interface StoredClick {
+  clickId: string
+  at: number
+  messageId: number
+  linkId: number
+  recipientIdx: number | null
+  class: ClickClass
 }

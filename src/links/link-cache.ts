@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { LinkTarget } from '../db/store.js'
+import { redirectTarget, type RedirectTarget } from './redirect-target.js'
 
 /** How long an unknown code is remembered; a link created meanwhile clears it here at once. */
 const NEGATIVE_TTL_MS = 60_000
@@ -16,7 +17,7 @@ export interface LinkCacheOptions {
  * database twice nor pushes real links out.
  */
 export class LinkCache {
-  private readonly known: LRUCache<string, LinkTarget>
+  private readonly known: LRUCache<string, RedirectTarget>
   private readonly unknown: LRUCache<string, true>
   hits = 0
   misses = 0
@@ -27,7 +28,7 @@ export class LinkCache {
   }
 
   /** The cached target, null for a remembered unknown code, undefined when not cached. */
-  get(domainId: number, code: string): LinkTarget | null | undefined {
+  get(domainId: number, code: string): RedirectTarget | null | undefined {
     const key = cacheKey(domainId, code)
     const target = this.known.get(key)
     if (target !== undefined) {
@@ -42,10 +43,19 @@ export class LinkCache {
     return undefined
   }
 
-  set(domainId: number, code: string, target: LinkTarget | null): void {
+  /**
+   * Caches what the store found for a code and returns it in the redirect's form,
+   * worked out here once (UTM parameters and all) instead of on every tap.
+   */
+  set(domainId: number, code: string, target: LinkTarget | null): RedirectTarget | null {
     const key = cacheKey(domainId, code)
-    if (target === null) this.unknown.set(key, true)
-    else this.known.set(key, target)
+    if (target === null) {
+      this.unknown.set(key, true)
+      return null
+    }
+    const prepared = redirectTarget(target)
+    this.known.set(key, prepared)
+    return prepared
   }
 
   /** Drops what is cached for a code, e.g. a negative entry for a code just created. */

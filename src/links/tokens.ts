@@ -86,3 +86,13 @@ export class UnsubscribeTokens {
     return this.mac(messageId, index) === mac ? index : null
   }
 }
+
+/** The length of the unsubscribe token of the recipient at `index`. */
+export function unsubscribeTokenLength(index: number): number {
+  return encodeBase62(index).length + UNSUBSCRIBE_MAC_LENGTH
+}
+
+/** The length of the token of the recipient at `index`: it grows with the recipients a message has. */
+export function tokenLength(index: number): number {
+  return encodeBase62(index).length + MAC_LENGTH
+}

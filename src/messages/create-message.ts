@@ -1,9 +1,13 @@
-import type { Domain, Message, MessageKind, RecipientIndex } from '../db/store.js'
+import { UNSUBSCRIBE_SPAN, type Domain, type Message, type MessageKind, type MessageOptions, type RecipientIndex, type UtmParams } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
 import { newCode } from '../links/codes.js'
 import type { Services } from '../services.js'
 import { newPublicId } from '../tenants/api-keys.js'
 import { normalizeDestination } from './destination.js'
+import { parseMessageText } from './message-text.js'
+
+/** Links per message, whether listed or found in a text. */
+export const MAX_LINKS = 10
 
 export interface CreateMessageInput {
   domain?: string
@@ -11,10 +15,22 @@ export interface CreateMessageInput {
   kind?: MessageKind
   campaign?: string
   variant?: string
-  links: Array<{ url: string }>
+  /** Exactly one of links and text. */
+  links?: Array<{ url: string }>
+  text?: string
+  stripScheme?: boolean
+  utm?: UtmParams
+  clickIdParam?: string
   recipients: string[]
   /** Give each recipient an unsubscribe link. */
   unsubscribe?: boolean
+}
+
+/** What a create call asks for besides its recipients, checked and normalised. */
+interface MessageContent extends MessageOptions {
+  urls: string[]
+  /** Unsubscribe links: asked for with `"unsubscribe": true` or `{unsubscribe}` in the text. */
+  unsubscribe: boolean
 }
 
 /** A message with the recipients a call named, ready to present. */
@@ -74,12 +90,13 @@ export async function createMessage(
   tenantId: number,
   input: CreateMessageInput,
 ): Promise<MessageWithRecipients> {
+  const content = messageContent(input)
   if (input.externalId !== undefined) {
     const existing = await services.store.findMessageByExternalId(tenantId, input.externalId)
-    if (existing) return repost(services, existing, input)
+    if (existing) return repost(services, existing, input, content)
   }
   const domain = chooseDomain(services, tenantId, input.domain)
-  const urls = destinations(input)
+  const { urls, unsubscribe, ...options } = content
   const links = []
   for (const url of urls) links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
 
@@ -92,29 +109,98 @@ export async function createMessage(
     campaign: input.campaign ?? null,
     variant: input.variant ?? null,
     createdAt: Date.now(),
+    ...options,
     links,
-    unsubscribeCode: input.unsubscribe === true ? await freshUnsubscribeCode(services, domain.id) : null,
+    unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services, domain.id) : null,
   })
   // Another call with the same externalId won the race.
-  if (!created) return repost(services, message, input)
+  if (!created) return repost(services, message, input, content)
   // A code probed before it existed may sit in the negative cache.
   for (const link of message.links) services.cache.forget(domain.id, link.code)
   return withRecipients(services, message, input.recipients, true)
 }
 
-function destinations(input: CreateMessageInput): string[] {
-  return input.links.map((link, i) => normalizeDestination(link.url, `links[${i}].url`))
+/** utm values in one fixed key order, so equal settings compare equal. */
+function canonicalUtm(utm: UtmParams | undefined): UtmParams | null {
+  if (utm === undefined) return null
+  const { source, medium, campaign, term, content } = utm
+  return JSON.parse(JSON.stringify({ source, medium, campaign, term, content })) as UtmParams
+}
+
+/**
+ * Checks what a call asks for, before anything is stored: either `links` or a `text`
+ * whose URLs become the links, and the tracking options.
+ */
+function messageContent(input: CreateMessageInput): MessageContent {
+  if ((input.links === undefined) === (input.text === undefined)) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      input.links === undefined
+        ? 'send either "links" (the destinations) or "text" (an SMS body whose URLs become short links)'
+        : 'send "links" or "text", not both: with a text, its URLs are the links',
+    )
+  }
+  if (input.stripScheme === true && input.text === undefined) {
+    throw new ApiError(400, 'invalid_request', '"stripScheme" applies to short links inside a "text"; this message has none')
+  }
+  let urls: string[]
+  let text: MessageOptions['text'] = null
+  if (input.text !== undefined) {
+    const parsed = parseMessageText(input.text, MAX_LINKS)
+    if (parsed.hasUnsubscribe && input.unsubscribe === false) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'the text has {unsubscribe} but "unsubscribe" is false: drop one of them ({unsubscribe} turns unsubscribe links on)',
+      )
+    }
+    if (parsed.urls.length === 0) {
+      throw new ApiError(400, 'no_links', 'the text holds no URL: write at least one, e.g. https://shop.dk/sale or shop.dk/sale')
+    }
+    urls = parsed.urls
+    text = parsed.text
+  } else {
+    urls = input.links!.map((link, i) => normalizeDestination(link.url, `links[${i}].url`))
+  }
+  const clickIdParam = input.clickIdParam ?? null
+  if (clickIdParam !== null) {
+    if (clickIdParam.toLowerCase().startsWith('utm_')) {
+      throw new ApiError(400, 'invalid_request', 'clickIdParam must not start with utm_: those names are for the "utm" values')
+    }
+    const clash = urls.find((url) => new URL(url).searchParams.has(clickIdParam))
+    if (clash !== undefined) {
+      throw new ApiError(400, 'invalid_request', `clickIdParam ${clickIdParam} is already a query parameter of ${clash}: choose another name`)
+    }
+  }
+  return {
+    urls,
+    text,
+    stripScheme: input.stripScheme ?? false,
+    utm: canonicalUtm(input.utm),
+    clickIdParam,
+    unsubscribe: input.unsubscribe === true || text?.spans.some((span) => span.link === UNSUBSCRIBE_SPAN) === true,
+  }
 }
 
 /** The same externalId again: the same message, provided the call describes the same send. */
-async function repost(services: Services, message: Message, input: CreateMessageInput): Promise<MessageWithRecipients> {
-  const urls = destinations(input)
+async function repost(
+  services: Services,
+  message: Message,
+  input: CreateMessageInput,
+  content: MessageContent,
+): Promise<MessageWithRecipients> {
+  const { urls } = content
   const differs: string[] = []
   if (message.links.length !== urls.length || message.links.some((link, i) => link.url !== urls[i])) differs.push('links')
+  if ((message.text?.body ?? null) !== (content.text?.body ?? null)) differs.push('text')
+  if (message.stripScheme !== content.stripScheme) differs.push('stripScheme')
+  if (JSON.stringify(message.utm) !== JSON.stringify(content.utm)) differs.push('utm')
+  if (message.clickIdParam !== content.clickIdParam) differs.push('clickIdParam')
   if (message.kind !== (input.kind ?? 'campaign')) differs.push('kind')
   if (message.campaign !== (input.campaign ?? null)) differs.push('campaign')
   if (message.variant !== (input.variant ?? null)) differs.push('variant')
-  if ((message.unsubscribeCode !== null) !== (input.unsubscribe ?? false)) differs.push('unsubscribe')
+  if ((message.unsubscribeCode !== null) !== content.unsubscribe) differs.push('unsubscribe')
   if (input.domain !== undefined && services.domains.lookup(input.domain)?.id !== message.domainId) differs.push('domain')
   if (differs.length > 0) {
     throw new ApiError(

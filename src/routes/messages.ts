@@ -2,8 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { messageStats } from '../clicks/stats.js'
 import { ApiError, notFound } from '../errors.js'
-import { addRecipients, createMessage, domainOf } from '../messages/create-message.js'
-import { presentMessage, presentMessageWithRecipients } from '../messages/present.js'
+import { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { addRecipients, createMessage, domainOf, MAX_LINKS, type MessageWithRecipients } from '../messages/create-message.js'
+import { messageWithRecipientsNdjson, presentMessage, presentMessageWithRecipients } from '../messages/present.js'
 import type { Services } from '../services.js'
 import { requireApiKey } from '../tenants/auth.js'
 import {
@@ -15,10 +17,12 @@ import {
   MessageBody,
   MessageKindSchema,
   MessageWithRecipientsBody,
+  UtmSchema,
 } from './schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 100_000
-const MAX_LINKS = 10
+/** Twilio's limit for one message body; ten parts of UCS-2 are 670. */
+const MAX_TEXT_LENGTH = 1_600
 /** 100,000 recipient ids of up to 128 characters, with room for JSON punctuation. */
 const BODY_LIMIT = 16 * 1024 * 1024
 
@@ -34,9 +38,26 @@ const CreateMessage = Type.Object(
     kind: Type.Optional(MessageKindSchema),
     campaign: Type.Optional(Label('Campaign name, for roll-ups and A/B tests')),
     variant: Type.Optional(Label('A/B variant label', 64)),
-    links: Type.Array(
-      Type.Object({ url: Type.String({ minLength: 1, maxLength: 4096, description: 'Destination, http(s)' }) }, { additionalProperties: false }),
-      { minItems: 1, maxItems: MAX_LINKS },
+    links: Type.Optional(
+      Type.Array(
+        Type.Object({ url: Type.String({ minLength: 1, maxLength: 4096, description: 'Destination, http(s)' }) }, { additionalProperties: false }),
+        { minItems: 1, maxItems: MAX_LINKS, description: 'The destinations; or give "text" instead' },
+      ),
+    ),
+    text: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_TEXT_LENGTH,
+        description: 'An SMS text instead of "links": its URLs become the links, and each recipient gets the text rewritten',
+      }),
+    ),
+    stripScheme: Type.Optional(Type.Boolean({ description: 'Leave https:// out of short links inside rewritten texts' })),
+    utm: Type.Optional(UtmSchema),
+    clickIdParam: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,31}$',
+        description: "Query parameter that carries each click's id to the landing page, e.g. sl_cid",
+      }),
     ),
     recipients: Recipients,
     unsubscribe: Type.Optional(
@@ -82,10 +103,21 @@ const StatsBody = Type.Object({
   links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
 })
 
+/** Whether the caller asked for newline-delimited JSON (one recipient per line). */
+function wantsNdjson(request: FastifyRequest): boolean {
+  return /\bapplication\/x-ndjson\b/i.test(request.headers.accept ?? '')
+}
+
 /** The tenant API: messages, their short links and stats. */
 export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { store, tokens, unsubscribeTokens } = services
   app.addHook('onRequest', requireApiKey(store))
+
+  const sendWithRecipients = (request: FastifyRequest, reply: FastifyReply, status: number, result: MessageWithRecipients) => {
+    reply.code(status)
+    if (!wantsNdjson(request)) return reply.send(presentMessageWithRecipients(result, tokens, unsubscribeTokens))
+    return reply.type('application/x-ndjson').send(Readable.from(messageWithRecipientsNdjson(result, tokens, unsubscribeTokens)))
+  }
 
   const findMessage = async (tenantId: number, id: string) => {
     const message = await store.getMessage(tenantId, id)
@@ -99,15 +131,17 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       bodyLimit: BODY_LIMIT,
       schema: {
         description:
-          'Create a message: its links and recipients. Returns one short link per recipient and link. ' +
-          'Re-posting an externalId returns the existing message (200) with these recipients.',
+          'Create a message: its links (or a text whose URLs become the links) and recipients. Returns one short ' +
+          'link per recipient and link, and with a text, each recipient\'s rewritten text and its SMS segments. ' +
+          'Re-posting an externalId returns the existing message (200) with these recipients. ' +
+          'Accept: application/x-ndjson streams the message, then one recipient per line.',
         body: CreateMessage,
         response: { 200: MessageWithRecipientsBody, 201: MessageWithRecipientsBody, 409: ErrorBody, ...errorResponses },
       },
     },
     async (request, reply) => {
       const result = await createMessage(services, request.tenantId, request.body)
-      return reply.code(result.created ? 201 : 200).send(presentMessageWithRecipients(result, tokens, unsubscribeTokens))
+      return sendWithRecipients(request, reply, result.created ? 201 : 200, result)
     },
   )
 
@@ -116,15 +150,17 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       bodyLimit: BODY_LIMIT,
       schema: {
-        description: 'Add recipients to a message. Ids already in the message keep their links.',
+        description:
+          'Add recipients to a message. Ids already in the message keep their links. ' +
+          'Accept: application/x-ndjson streams the message, then one recipient per line.',
         params: MessageParams,
         body: Type.Object({ recipients: Recipients }, { additionalProperties: false }),
         response: { 200: MessageWithRecipientsBody, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const result = await addRecipients(services, request.tenantId, request.params.id, request.body.recipients)
-      return presentMessageWithRecipients(result, tokens, unsubscribeTokens)
+      return sendWithRecipients(request, reply, 200, result)
     },
   )
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { LinkTarget } from '../db/store.js'
 import { parseShortPath } from '../links/codes.js'
+import { clickIdFor, locationFor, type RedirectTarget } from '../links/redirect-target.js'
 import type { Services } from '../services.js'
 import { sendNotFoundPage } from './pages.js'
 
@@ -18,10 +18,11 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
 export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { domains, cache, store, tokens, recorder } = services
 
-  function answer(request: ShortLinkRequest, reply: FastifyReply, target: LinkTarget | null, token: string | null): void {
+  function answer(request: ShortLinkRequest, reply: FastifyReply, target: RedirectTarget | null, token: string | null): void {
     if (target === null) return sendNotFoundPage(reply)
+    const clickId = clickIdFor(target)
     // Never 301: browsers cache it, and the next tap would never reach us.
-    reply.header('cache-control', 'private, max-age=0').redirect(target.url, 302)
+    reply.header('cache-control', 'private, max-age=0').redirect(locationFor(target, clickId), 302)
     recorder.record({
       at: Date.now(),
       messageId: target.messageId,
@@ -31,6 +32,7 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
       head: request.method === 'HEAD',
       userAgent: request.headers['user-agent'],
       address: request.ip,
+      clickId,
     })
   }
 
@@ -41,8 +43,7 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
     const cached = cache.get(domain.id, path.code)
     if (cached !== undefined) return answer(request, reply, cached, path.token)
     return store.findLinkTarget(domain.id, path.code).then((target) => {
-      cache.set(domain.id, path.code, target)
-      answer(request, reply, target, path.token)
+      answer(request, reply, cache.set(domain.id, path.code, target), path.token)
     })
   }
 

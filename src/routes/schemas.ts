@@ -31,6 +31,19 @@ export const LinkBody = Type.Object({
 
 export const MessageKindSchema = Type.Union([Type.Literal('campaign'), Type.Literal('flow'), Type.Literal('transactional')])
 
+export const SegmentsBody = Type.Object({
+  encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
+  characters: Type.Integer({ description: 'GSM-7 septets (extension characters count 2) or UTF-16 units (emoji count 2)' }),
+  parts: Type.Integer({ description: 'SMS parts: 160/153 per part for GSM-7, 70/67 for UCS-2' }),
+})
+
+const UtmValue = (name: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `utm_${name}` }))
+
+export const UtmSchema = Type.Object(
+  { source: UtmValue('source'), medium: UtmValue('medium'), campaign: UtmValue('campaign'), term: UtmValue('term'), content: UtmValue('content') },
+  { additionalProperties: false, minProperties: 1 },
+)
+
 export const MessageBody = Type.Object({
   id: Type.String(),
   externalId: Nullable(Type.String()),
@@ -41,6 +54,16 @@ export const MessageBody = Type.Object({
   recipientCount: Type.Integer(),
   unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
   createdAt: Type.String({ format: 'date-time' }),
+  text: Nullable(Type.String({ description: 'The SMS text as sent to us, when the message was created from one' })),
+  stripScheme: Type.Boolean(),
+  utm: Nullable(UtmSchema),
+  clickIdParam: Nullable(Type.String()),
+  segments: Nullable(
+    Type.Object(
+      { original: SegmentsBody, rewritten: SegmentsBody },
+      { description: "The text's cost as written and once rewritten (the longest recipient's text)" },
+    ),
+  ),
   links: Type.Array(LinkBody),
 })
 
@@ -58,6 +81,8 @@ export const MessageWithRecipientsBody = Type.Intersect([
         optedOut: Type.Boolean({
           description: 'The tenant has this recipient on its opt-out list: it still gets links, but must not be texted',
         }),
+        text: Type.Optional(Type.String({ description: 'The text with every URL replaced by this recipient\'s short link' })),
+        segments: Type.Optional(SegmentsBody),
       }),
     ),
   }),
