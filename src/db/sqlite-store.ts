@@ -119,6 +119,14 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT l.id AS link_id, c.clicks_total, c.clicks_unique, c.clicks_bots
        FROM links l LEFT JOIN link_counters c ON c.link_id = l.id WHERE l.message_id = ? ORDER BY l.position`,
     ),
+    writeProbe: db.prepare(
+      "INSERT INTO settings (key, value) VALUES ('readiness_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+    // Revoking twice keeps the first time: a retried DELETE changes nothing.
+    revokeApiKey: db.prepare(
+      'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND public_id = ?',
+    ),
+    listTenants: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants ORDER BY id'),
   }
 }
 
@@ -350,5 +358,21 @@ export class SqliteStore implements Store {
         url: link.url,
       })),
     }
+  }
+
+  async checkWritable(): Promise<void> {
+    this.sql.writeProbe.run(String(Date.now()))
+  }
+
+  async revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean> {
+    return this.sql.revokeApiKey.run(now, tenantId, keyPublicId).changes === 1
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return this.sql.listTenants.all() as Tenant[]
+  }
+
+  async backup(path: string): Promise<void> {
+    await this.db.backup(path)
   }
 }
