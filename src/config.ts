@@ -25,6 +25,8 @@ export interface Config {
   clickFlushIntervalMs: number
   clickFlushBatch: number
   clickQueueMax: number
+  /** When set, GET /metrics requires it as a bearer token. */
+  metricsToken: string | null
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),
     clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 1000, 1, 100_000),
     clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 200_000, 1, 10_000_000),
+    metricsToken: secret(env, 'METRICS_TOKEN', 16),
   }
 }
 

@@ -2,6 +2,7 @@ import type { ClickRecorder } from './clicks/recorder.js'
 import type { Config } from './config.js'
 import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
+import type { RedirectCounters } from './links/redirect-counters.js'
 import type { RecipientTokens } from './links/tokens.js'
 import type { DomainRegistry } from './tenants/domain-registry.js'
 
@@ -13,4 +14,5 @@ export interface Services {
   cache: LinkCache
   tokens: RecipientTokens
   recorder: ClickRecorder
+  redirects: RedirectCounters
 }
