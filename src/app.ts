@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  type RouteOptions,
 } from 'fastify'
 import { ClickRecorder } from './clicks/recorder.js'
 import { randomSecret, type Config } from './config.js'
@@ -11,10 +12,13 @@ import { SqliteStore } from './db/sqlite-store.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
 import { LinkCache } from './links/link-cache.js'
+import { RedirectCounters } from './links/redirect-counters.js'
 import { RecipientTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
+import { registerApiDocs } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
 import type { Services } from './services.js'
@@ -33,6 +37,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** A store to use instead of opening config.databasePath. */
   store?: Store
+  /** Called for every route as it is registered (tests compare them with the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /**
@@ -74,6 +80,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
   })
+  if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath)
 
   const domains = new DomainRegistry(await store.listDomains())
@@ -98,6 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     cache: new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize }),
     tokens: new RecipientTokens(await tokenSecret(store, config)),
     recorder,
+    redirects: new RedirectCounters(),
   }
   app.decorate('services', services)
 
@@ -122,7 +130,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
-  await app.register(healthRoutes)
+  await registerApiDocs(app)
+  await app.register(healthRoutes, { services })
+  await app.register(metricsRoutes, { services })
   await app.register(adminRoutes, { services })
   await app.register(messageRoutes, { services })
   await app.register(redirectRoutes, { services })

@@ -15,6 +15,7 @@ import {
   MessageBody,
   MessageKindSchema,
   MessageWithRecipientsBody,
+  messageExample,
 } from './schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 100_000
@@ -40,7 +41,19 @@ const CreateMessage = Type.Object(
     ),
     recipients: Recipients,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        externalId: 'spring-sale-2025-03-14',
+        campaign: 'spring-sale',
+        variant: 'A',
+        links: [{ url: 'https://shop.example.dk/sale' }, { url: 'https://shop.example.dk/stores' }],
+        recipients: ['cust-1001', 'cust-1002'],
+      },
+      { domain: 's.brand.dk', kind: 'transactional', links: [{ url: 'https://shop.example.dk/order/1234' }], recipients: ['cust-1001'] },
+    ],
+  },
 )
 
 const MessageParams = Type.Object({ id: Id('Message id') })
@@ -66,12 +79,28 @@ const StatsBody = Type.Object({
     description: 'Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places',
   }),
   links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
+}, {
+  examples: [
+    {
+      id: 'msg_p7Z666gD109LzY4S',
+      recipients: 3,
+      delivered: null,
+      clicks: { total: 2, unique: 1, bots: 2 },
+      ctr: 0.3333,
+      links: [
+        { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', clicks: { total: 2, unique: 1, bots: 2 } },
+        { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', clicks: { total: 0, unique: 0, bots: 0 } },
+      ],
+    },
+  ],
 })
 
 /** The tenant API: messages, their short links and stats. */
 export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { store, tokens } = services
   app.addHook('onRequest', requireApiKey(store))
+  /** What the OpenAPI document says about every route here. */
+  const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
 
   const findMessage = async (tenantId: number, id: string) => {
     const message = await store.getMessage(tenantId, id)
@@ -84,6 +113,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       bodyLimit: BODY_LIMIT,
       schema: {
+        ...docs,
+        summary: 'Create a message',
         description:
           'Create a message: its links and recipients. Returns one short link per recipient and link. ' +
           'Re-posting an externalId returns the existing message (200) with these recipients.',
@@ -102,9 +133,14 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       bodyLimit: BODY_LIMIT,
       schema: {
+        ...docs,
+        summary: 'Add recipients',
         description: 'Add recipients to a message. Ids already in the message keep their links.',
         params: MessageParams,
-        body: Type.Object({ recipients: Recipients }, { additionalProperties: false }),
+        body: Type.Object(
+          { recipients: Recipients },
+          { additionalProperties: false, examples: [{ recipients: ['cust-1003', 'cust-1004'] }] },
+        ),
         response: { 200: MessageWithRecipientsBody, ...errorResponses },
       },
     },
@@ -118,6 +154,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/messages',
     {
       schema: {
+        ...docs,
+        summary: 'List messages',
         description: "The tenant's messages, newest first. Pass nextCursor as cursor for the next page.",
         querystring: Type.Object(
           {
@@ -127,7 +165,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ messages: Type.Array(MessageBody), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object(
+            { messages: Type.Array(MessageBody), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+            { examples: [{ messages: [messageExample], nextCursor: 'bTQy' }] },
+          ),
           ...errorResponses,
         },
       },
@@ -146,6 +187,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/messages/:id',
     {
       schema: {
+        ...docs,
+        summary: 'Get a message',
         description: 'One message with its links.',
         params: MessageParams,
         response: { 200: MessageBody, ...errorResponses },
@@ -161,6 +204,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/messages/:id/stats',
     {
       schema: {
+        ...docs,
+        summary: "A message's stats",
         description: "A message's clicks, unique clicking recipients and CTR, in total and per link. Read from counters.",
         params: MessageParams,
         response: { 200: StatsBody, ...errorResponses },

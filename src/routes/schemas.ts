@@ -31,30 +31,61 @@ export const LinkBody = Type.Object({
 
 export const MessageKindSchema = Type.Union([Type.Literal('campaign'), Type.Literal('flow'), Type.Literal('transactional')])
 
-export const MessageBody = Type.Object({
-  id: Type.String(),
-  externalId: Nullable(Type.String()),
-  kind: MessageKindSchema,
-  campaign: Nullable(Type.String()),
-  variant: Nullable(Type.String()),
-  domain: Type.String(),
-  recipientCount: Type.Integer(),
-  createdAt: Type.String({ format: 'date-time' }),
-  links: Type.Array(LinkBody),
-})
+export const messageExample = {
+  id: 'msg_p7Z666gD109LzY4S',
+  externalId: 'spring-sale-2025-03-14',
+  kind: 'campaign',
+  campaign: 'spring-sale',
+  variant: 'A',
+  domain: 's.brand.dk',
+  recipientCount: 2,
+  createdAt: '2026-11-23T13:06:34.826Z',
+  links: [
+    { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', code: 'Z0SufV', shortUrl: 'https://s.brand.dk/Z0SufV' },
+    { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', code: 'jktz7O', shortUrl: 'https://s.brand.dk/jktz7O' },
+  ],
+}
 
-export const MessageWithRecipientsBody = Type.Intersect([
-  MessageBody,
-  Type.Object({
-    recipients: Type.Array(
-      Type.Object({
-        id: Type.String({ description: "The sender's own recipient id" }),
-        token: Type.String(),
-        links: Type.Array(Type.String(), { description: "This recipient's short link for each of the message's links" }),
-      }),
-    ),
-  }),
-])
+export const MessageBody = Type.Object(
+  {
+    id: Type.String(),
+    externalId: Nullable(Type.String()),
+    kind: MessageKindSchema,
+    campaign: Nullable(Type.String()),
+    variant: Nullable(Type.String()),
+    domain: Type.String(),
+    recipientCount: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    links: Type.Array(LinkBody),
+  },
+  { examples: [messageExample] },
+)
+
+export const MessageWithRecipientsBody = Type.Intersect(
+  [
+    MessageBody,
+    Type.Object({
+      recipients: Type.Array(
+        Type.Object({
+          id: Type.String({ description: "The sender's own recipient id" }),
+          token: Type.String(),
+          links: Type.Array(Type.String(), { description: "This recipient's short link for each of the message's links" }),
+        }),
+      ),
+    }),
+  ],
+  {
+    examples: [
+      {
+        ...messageExample,
+        recipients: [
+          { id: 'cust-1001', token: '0Cob', links: ['https://s.brand.dk/Z0SufV-0Cob', 'https://s.brand.dk/jktz7O-0Cob'] },
+          { id: 'cust-1002', token: '12VL', links: ['https://s.brand.dk/Z0SufV-12VL', 'https://s.brand.dk/jktz7O-12VL'] },
+        ],
+      },
+    ],
+  },
+)
 
 export const errorResponses = {
   400: ErrorBody,
