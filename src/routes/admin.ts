@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Services } from '../services.js'
 import { requireAdmin } from '../tenants/auth.js'
+import { presentTenant } from '../tenants/present.js'
 import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
 import { ErrorBody, Id, Label } from './schemas.js'
 
@@ -71,17 +72,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         },
       },
     },
-    async () => {
-      const tenants = await listTenants(store)
-      return {
-        tenants: tenants.map(({ tenant, domains }) => ({
-          id: tenant.publicId,
-          name: tenant.name,
-          createdAt: new Date(tenant.createdAt).toISOString(),
-          domains: domains.map((domain) => ({ host: domain.host, baseUrl: domain.baseUrl })),
-        })),
-      }
-    },
+    async () => ({ tenants: (await listTenants(store)).map(presentTenant) }),
   )
 
   app.post(
