@@ -53,6 +53,8 @@ interface Command {
   options?: OptionName[]
   /** Whether it may create the database file; the others refuse a missing one (a wrong DATABASE_PATH). */
   createsDatabase?: boolean
+  /** Checks the arguments before the database is opened: bad input touches nothing. */
+  check?(args: string[], invocation: Invocation): void
   run(store: Store, args: string[], invocation: Invocation, config: Config): Promise<unknown>
 }
 
@@ -65,11 +67,10 @@ async function findTenant(store: Store, publicId: string) {
 const NameSchema = Label('name')
 
 /** The same rule the API's schema applies to a tenant's or a key's name. */
-function checkName(name: string): string {
+function checkName(name: string): void {
   if (!Value.Check(NameSchema, name)) {
     throw new UsageError('name must be 1–128 characters and must not start or end with a space')
   }
-  return name
 }
 
 function limitOption(raw: string | undefined): number {
@@ -84,8 +85,9 @@ const COMMANDS: Record<string, Command> = {
   'tenant create': {
     args: ['name'],
     createsDatabase: true,
+    check: ([name]) => checkName(name!),
     async run(store, [name]) {
-      const tenant = await createTenant(store, checkName(name!))
+      const tenant = await createTenant(store, name!)
       return { id: tenant.publicId, name: tenant.name }
     },
   },
@@ -98,16 +100,19 @@ const COMMANDS: Record<string, Command> = {
   'domain add': {
     args: ['tenantId', 'host'],
     options: ['scheme'],
-    async run(store, [tenantId, host], { scheme = 'https' }) {
+    check(_args, { scheme = 'https' }) {
       if (scheme !== 'https' && scheme !== 'http') throw new UsageError('--scheme must be https or http')
-      const domain = await addDomain(store, new DomainRegistry(await store.listDomains()), tenantId!, host!, scheme)
+    },
+    async run(store, [tenantId, host], { scheme }) {
+      const domain = await addDomain(store, new DomainRegistry(await store.listDomains()), tenantId!, host!, scheme as 'http' | 'https' | undefined)
       return { host: domain.host, tenantId }
     },
   },
   'key create': {
     args: ['tenantId', 'name'],
+    check: ([, name]) => checkName(name!),
     async run(store, [tenantId, name]) {
-      return createApiKey(store, tenantId!, checkName(name!))
+      return createApiKey(store, tenantId!, name!)
     },
   },
   'key revoke': {
@@ -120,6 +125,7 @@ const COMMANDS: Record<string, Command> = {
   messages: {
     args: ['tenantId'],
     options: ['limit'],
+    check: (_args, { limit }) => limitOption(limit),
     async run(store, [tenantId], { limit }) {
       const pageSize = limitOption(limit)
       const tenant = await findTenant(store, tenantId!)
@@ -196,6 +202,7 @@ async function run(invocation: Invocation, config: Config): Promise<unknown> {
       throw new UsageError(`${name} does not take --${option}`)
     }
   }
+  command.check?.(given, invocation)
   const path = config.databasePath
   if (!command.createsDatabase && path !== ':memory:' && !existsSync(path)) {
     throw new UsageError(`no database at ${path}: set DATABASE_PATH, or run "smslinks migrate" to create one`)
