@@ -4,7 +4,7 @@ import type { Services } from '../services.js'
 import { requireAdmin } from '../tenants/auth.js'
 import { presentTenant } from '../tenants/present.js'
 import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
-import { ErrorBody, Id, Label } from './schemas.js'
+import { ErrorBody, ErrorExample, Id, Label } from './schemas.js'
 
 const TenantParams = Type.Object({ tenantId: Id('Tenant id, as returned by POST /v1/tenants') })
 const adminErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
@@ -148,7 +148,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
           tenantId: Id('Tenant id'),
           keyId: Id('Key id, as returned by POST /v1/tenants/:tenantId/api-keys'),
         }),
-        response: { 204: Type.Null({ description: 'Revoked' }), ...adminErrors },
+        response: {
+          204: Type.Null({ description: 'Revoked' }),
+          ...adminErrors,
+          404: ErrorExample('not_found', 'API key not found'),
+        },
       },
     },
     async (request, reply) => {

@@ -9,6 +9,10 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 )
 
+/** The error body with an example of its own, for an error a route's document should show. */
+export const ErrorExample = (error: string, message: string) =>
+  Type.Object(ErrorBody.properties, { examples: [{ error, message }] })
+
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 
 export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
