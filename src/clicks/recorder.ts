@@ -105,6 +105,7 @@ export class ClickRecorder {
       const batch =
         this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize)
       this.queue = batch === this.queue ? [] : this.queue.slice(batch.length)
+      // Timed with the classification: all of it is work the flush does on the event loop.
       const started = performance.now()
       try {
         await this.store.recordClicks(batch.map(toRecord))

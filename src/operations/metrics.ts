@@ -100,7 +100,7 @@ export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorde
   registry.registerMetric(
     histogramMetric(
       'smslinks_click_flush_duration_seconds',
-      'Time to write one batch of clicks and their counters in one transaction',
+      'Time to classify one batch of clicks and write it with its counters in one transaction',
       recorder.flushDuration,
     ),
   )
