@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  type RouteOptions,
 } from 'fastify'
 import { ClickRecorder } from './clicks/recorder.js'
 import { randomSecret, type Config } from './config.js'
@@ -17,6 +18,9 @@ import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
 import { optOutRoutes } from './routes/optouts.js'
+import { RedirectCounters } from './links/redirect-counters.js'
+import { registerApiDocs } from './routes/docs.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
@@ -39,6 +43,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** A store to use instead of opening config.databasePath. */
   store?: Store
+  /** Called for every route as it is registered (tests compare them with the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /**
@@ -84,6 +90,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
   })
+  if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath)
 
   const domains = new DomainRegistry(await store.listDomains())
@@ -127,6 +134,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     unsubscribeTokens: new UnsubscribeTokens(secret),
     unsubscribeVisits,
     webhookWorker,
+    redirects: new RedirectCounters(),
   }
   app.decorate('services', services)
 
@@ -151,7 +159,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
-  await app.register(healthRoutes)
+  await registerApiDocs(app)
+  await app.register(healthRoutes, { services })
+  await app.register(metricsRoutes, { services })
   await app.register(adminRoutes, { services })
   await app.register(messageRoutes, { services })
   await app.register(redirectRoutes, { services })

@@ -35,6 +35,8 @@ export interface Config {
   webhookGiveUpAfterMs: number
   /** How long one delivery may take before it counts as failed. */
   webhookTimeoutMs: number
+  /** When set, GET /metrics requires it as a bearer token. */
+  metricsToken: string | null
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookRetryMaxMs,
     webhookGiveUpAfterMs: integer(env, 'WEBHOOK_GIVE_UP_AFTER_MS', 86_400_000, 1, 30 * 86_400_000),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000),
+    metricsToken: secret(env, 'METRICS_TOKEN', 16),
   }
 }
 

@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
 import type { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
+import type { RedirectCounters } from './links/redirect-counters.js'
 import type { DomainRegistry } from './tenants/domain-registry.js'
 import type { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import type { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
@@ -18,4 +19,5 @@ export interface Services {
   unsubscribeTokens: UnsubscribeTokens
   unsubscribeVisits: UnsubscribeVisitCounter
   webhookWorker: WebhookDeliveryWorker
+  redirects: RedirectCounters
 }

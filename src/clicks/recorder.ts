@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { performance } from 'node:perf_hooks'
 import type { ClickRecord, Store } from '../db/store.js'
+import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
 import { classifyClick } from './classify.js'
 import { truncateAddress } from './network.js'
 
@@ -44,6 +46,8 @@ export class ClickRecorder {
   written = 0
   /** Clicks lost because the queue was full or the store failed at shutdown. */
   dropped = 0
+  /** How long each batch write took, failed ones included (read by /metrics). */
+  readonly flushDuration = new DurationHistogram(FLUSH_BUCKETS)
 
   constructor(
     private readonly store: Store,
@@ -57,6 +61,11 @@ export class ClickRecorder {
 
   get depth(): number {
     return this.queue.length
+  }
+
+  /** The most clicks the queue holds; at this depth new taps are not counted. */
+  get capacity(): number {
+    return this.options.maxQueue
   }
 
   record(click: RawClick): void {
@@ -99,13 +108,17 @@ export class ClickRecorder {
       const batch =
         this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize)
       this.queue = batch === this.queue ? [] : this.queue.slice(batch.length)
+      // Timed with the classification: all of it is work the flush does on the event loop.
+      const started = performance.now()
       try {
         await this.store.recordClicks(batch.map(toRecord))
+        this.flushDuration.observe((performance.now() - started) / 1000)
         this.written += batch.length
         // One batch per turn of the event loop: a backlog is written in slices, and
         // redirects waiting on their sockets are answered in between.
         if (this.queue.length > 0) await nextTurn()
       } catch (err) {
+        this.flushDuration.observe((performance.now() - started) / 1000)
         // Keep the clicks for the next attempt; the store may be briefly busy.
         this.queue = batch.concat(this.queue)
         this.log.error({ err, pending: this.queue.length }, 'writing clicks failed; will retry')

@@ -242,6 +242,14 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT click_id AS clickId, at, message_id AS messageId, link_id AS linkId, recipient_idx AS recipientIdx, class
        FROM clicks WHERE click_id = ? ORDER BY id LIMIT 1`,
     ),
+    writeProbe: db.prepare(
+      "INSERT INTO settings (key, value) VALUES ('readiness_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+    // Revoking twice keeps the first time: a retried DELETE changes nothing.
+    revokeApiKey: db.prepare(
+      'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND public_id = ?',
+    ),
+    listTenants: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants ORDER BY id'),
   }
 }
 
@@ -706,6 +714,22 @@ export class SqliteStore implements Store {
 
   async findClick(clickId: string): Promise<StoredClick | null> {
     return (this.sql.findClick.get(clickId) as StoredClick | undefined) ?? null
+  }
+
+  async checkWritable(): Promise<void> {
+    this.sql.writeProbe.run(String(Date.now()))
+  }
+
+  async revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean> {
+    return this.sql.revokeApiKey.run(now, tenantId, keyPublicId).changes === 1
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return this.sql.listTenants.all() as Tenant[]
+  }
+
+  async backup(path: string): Promise<void> {
+    await this.db.backup(path)
   }
 }
 

@@ -241,6 +241,23 @@ export interface Store {
   webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
   /** The click a landing page reported by its click id (see clickIdParam), once written. */
   findClick(clickId: string): Promise<StoredClick | null>
+  /**
+   * Commits a tiny write (a settings row), so readiness sees what a click flush would:
+   * a closed connection, a read-only or full disk, a lock held too long. Throws if not writable.
+   */
+  checkWritable(): Promise<void>
+  /**
+   * Marks the tenant's key revoked; it stops authenticating at once. False when the
+   * tenant has no key with this public id. Revoking a revoked key keeps its first revocation time.
+   */
+  revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean>
+  /** Every tenant, oldest first. */
+  listTenants(): Promise<Tenant[]>
+  /**
+   * Writes a consistent copy of the whole database to a new file while it stays in
+   * use (SQLite's online backup). Readers and the writer are not stopped.
+   */
+  backup(path: string): Promise<void>
 }
 
 export interface UnsubscribeTarget {

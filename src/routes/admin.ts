@@ -2,11 +2,31 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Services } from '../services.js'
 import { requireAdmin } from '../tenants/auth.js'
-import { addDomain, createApiKey, createTenant } from '../tenants/tenants.js'
-import { ErrorBody, Id, Label } from './schemas.js'
+import { presentTenant } from '../tenants/present.js'
+import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
+import { ErrorBody, ErrorExample, Id, Label } from './schemas.js'
 
 const TenantParams = Type.Object({ tenantId: Id('Tenant id, as returned by POST /v1/tenants') })
 const adminErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
+/** What the OpenAPI document says about every route here. */
+const docs = { tags: ['tenants'], security: [{ adminToken: [] }] }
+
+const tenantExample = {
+  id: 'ten_XFtXiS1ksBHcZQdt',
+  name: 'Brand A/S',
+  createdAt: '2026-11-23T13:05:53.871Z',
+  domains: [{ host: 's.brand.dk', baseUrl: 'https://s.brand.dk' }],
+}
+
+const TenantBody = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    domains: Type.Array(Type.Object({ host: Type.String(), baseUrl: Type.String({ description: 'What short links start with' }) })),
+  },
+  { examples: [tenantExample] },
+)
 
 /** Tenants, their domains and keys; guarded by ADMIN_TOKEN. */
 export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -17,9 +37,20 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     '/v1/tenants',
     {
       schema: {
+        ...docs,
+        summary: 'Create a tenant',
         description: 'Create a tenant: one customer (a brand) with its own domains, keys and messages.',
-        body: Type.Object({ name: Label('Display name, shown on pages recipients see') }, { additionalProperties: false }),
-        response: { 201: Type.Object({ id: Type.String(), name: Type.String() }), ...adminErrors },
+        body: Type.Object(
+          { name: Label('Display name, shown on pages recipients see') },
+          { additionalProperties: false, examples: [{ name: 'Brand A/S' }] },
+        ),
+        response: {
+          201: Type.Object(
+            { id: Type.String(), name: Type.String() },
+            { examples: [{ id: 'ten_XFtXiS1ksBHcZQdt', name: 'Brand A/S' }] },
+          ),
+          ...adminErrors,
+        },
       },
     },
     async (request, reply) => {
@@ -28,10 +59,28 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     },
   )
 
+  app.get(
+    '/v1/tenants',
+    {
+      schema: {
+        ...docs,
+        summary: 'List tenants',
+        description: 'Every tenant with its domains, oldest first.',
+        response: {
+          200: Type.Object({ tenants: Type.Array(TenantBody) }, { examples: [{ tenants: [tenantExample] }] }),
+          ...adminErrors,
+        },
+      },
+    },
+    async () => ({ tenants: (await listTenants(store)).map(presentTenant) }),
+  )
+
   app.post(
     '/v1/tenants/:tenantId/domains',
     {
       schema: {
+        ...docs,
+        summary: 'Add a domain',
         description: "Give a tenant a host for its short links. The host's DNS must point at this service.",
         params: TenantParams,
         body: Type.Object(
@@ -41,9 +90,16 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
               Type.Union([Type.Literal('https'), Type.Literal('http')], { description: 'Scheme of short links; default https' }),
             ),
           },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ host: 's.brand.dk' }, { host: 'localhost:3000', scheme: 'http' }] },
         ),
-        response: { 201: Type.Object({ host: Type.String(), tenantId: Type.String() }), 409: ErrorBody, ...adminErrors },
+        response: {
+          201: Type.Object(
+            { host: Type.String(), tenantId: Type.String() },
+            { examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt' }] },
+          ),
+          409: ErrorBody,
+          ...adminErrors,
+        },
       },
     },
     async (request, reply) => {
@@ -57,14 +113,51 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     '/v1/tenants/:tenantId/api-keys',
     {
       schema: {
+        ...docs,
+        summary: 'Create an API key',
         description: 'Create an API key for a tenant. The key is shown in this response only; it is stored hashed.',
         params: TenantParams,
-        body: Type.Object({ name: Label('What the key is for, e.g. prod') }, { additionalProperties: false }),
-        response: { 201: Type.Object({ id: Type.String(), key: Type.String() }), ...adminErrors },
+        body: Type.Object(
+          { name: Label('What the key is for, e.g. prod') },
+          { additionalProperties: false, examples: [{ name: 'prod' }] },
+        ),
+        response: {
+          201: Type.Object(
+            { id: Type.String(), key: Type.String() },
+            { examples: [{ id: 'key_cIeJk21EbJAVMFeg', key: 'sl_el55HF67xBXE9rbPodONX3wSC4hdI58uMe5Z8QoT' }] },
+          ),
+          ...adminErrors,
+        },
       },
     },
     async (request, reply) => {
       return reply.code(201).send(await createApiKey(store, request.params.tenantId, request.body.name))
+    },
+  )
+
+  app.delete(
+    '/v1/tenants/:tenantId/api-keys/:keyId',
+    {
+      schema: {
+        ...docs,
+        summary: 'Revoke an API key',
+        description:
+          'Revoke a key: requests with it are refused (401) from now on. Revoking a revoked key again is a 204; ' +
+          "an unknown key, or another tenant's, is a 404.",
+        params: Type.Object({
+          tenantId: Id('Tenant id'),
+          keyId: Id('Key id, as returned by POST /v1/tenants/:tenantId/api-keys'),
+        }),
+        response: {
+          204: Type.Null({ description: 'Revoked' }),
+          ...adminErrors,
+          404: ErrorExample('not_found', 'API key not found'),
+        },
+      },
+    },
+    async (request, reply) => {
+      await revokeApiKey(store, request.params.tenantId, request.params.keyId)
+      return reply.code(204).send(null)
     },
   )
 }

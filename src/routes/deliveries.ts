@@ -28,20 +28,37 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       // 10,000 reports of a 128-character id and a timestamp, with room for punctuation.
       bodyLimit: 4 * 1024 * 1024,
       schema: {
+        tags: ['messages'],
+        security: [{ apiKey: [] }],
+        summary: 'Report deliveries',
         description:
           'Report delivered or failed per recipient. A recipient keeps its latest report; repeats never double-count. ' +
           'Unknown recipient ids are listed back and nothing is stored for them.',
         params: Type.Object({ id: Id('Message id') }),
         body: Type.Object(
           { reports: Type.Array(Report, { minItems: 1, maxItems: MAX_REPORTS_PER_CALL }) },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [
+              {
+                reports: [
+                  { recipient: 'cust-1001', status: 'delivered', at: '2026-11-23T13:07:02Z' },
+                  { recipient: 'cust-1002', status: 'failed', at: '2026-11-23T13:07:05Z' },
+                  { recipient: 'cust-9999', status: 'delivered' },
+                ],
+              },
+            ],
+          },
         ),
         response: {
-          200: Type.Object({
-            applied: Type.Integer({ description: 'Reports stored' }),
-            outdated: Type.Integer({ description: 'Reports older than the one already stored for the recipient: ignored' }),
-            unknownRecipients: Type.Array(Type.String(), { description: 'Recipient ids the message does not have' }),
-          }),
+          200: Type.Object(
+            {
+              applied: Type.Integer({ description: 'Reports stored' }),
+              outdated: Type.Integer({ description: 'Reports older than the one already stored for the recipient: ignored' }),
+              unknownRecipients: Type.Array(Type.String(), { description: 'Recipient ids the message does not have' }),
+            },
+            { examples: [{ applied: 2, outdated: 0, unknownRecipients: ['cust-9999'] }] },
+          ),
           ...errorResponses,
         },
       },

@@ -18,6 +18,7 @@ import {
   MessageKindSchema,
   MessageWithRecipientsBody,
   UtmSchema,
+  messageExample,
 } from './schemas.js'
 
 export const MAX_RECIPIENTS_PER_CALL = 100_000
@@ -64,7 +65,19 @@ const CreateMessage = Type.Object(
       Type.Boolean({ description: 'Give each recipient an unsubscribe link (unsubscribeUrl); default false' }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        externalId: 'spring-sale-2025-03-14',
+        campaign: 'spring-sale',
+        variant: 'A',
+        links: [{ url: 'https://shop.example.dk/sale' }, { url: 'https://shop.example.dk/stores' }],
+        recipients: ['cust-1001', 'cust-1002'],
+      },
+      { domain: 's.brand.dk', kind: 'transactional', links: [{ url: 'https://shop.example.dk/order/1234' }], recipients: ['cust-1001'] },
+    ],
+  },
 )
 
 const MessageParams = Type.Object({ id: Id('Message id') })
@@ -101,6 +114,20 @@ const StatsBody = Type.Object({
   }),
   unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
   links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
+}, {
+  examples: [
+    {
+      id: 'msg_p7Z666gD109LzY4S',
+      recipients: 3,
+      delivered: null,
+      clicks: { total: 2, unique: 1, bots: 2 },
+      ctr: 0.3333,
+      links: [
+        { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', clicks: { total: 2, unique: 1, bots: 2 } },
+        { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', clicks: { total: 0, unique: 0, bots: 0 } },
+      ],
+    },
+  ],
 })
 
 /** Whether the caller asked for newline-delimited JSON (one recipient per line). */
@@ -112,6 +139,8 @@ function wantsNdjson(request: FastifyRequest): boolean {
 export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { store, tokens, unsubscribeTokens } = services
   app.addHook('onRequest', requireApiKey(store))
+  /** What the OpenAPI document says about every route here. */
+  const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
 
   const sendWithRecipients = (request: FastifyRequest, reply: FastifyReply, status: number, result: MessageWithRecipients) => {
     reply.code(status)
@@ -130,6 +159,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       bodyLimit: BODY_LIMIT,
       schema: {
+        ...docs,
+        summary: 'Create a message',
         description:
           'Create a message: its links (or a text whose URLs become the links) and recipients. Returns one short ' +
           'link per recipient and link, and with a text, each recipient\'s rewritten text and its SMS segments. ' +
@@ -150,11 +181,16 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     {
       bodyLimit: BODY_LIMIT,
       schema: {
+        ...docs,
+        summary: 'Add recipients',
         description:
           'Add recipients to a message. Ids already in the message keep their links. ' +
           'Accept: application/x-ndjson streams the message, then one recipient per line.',
         params: MessageParams,
-        body: Type.Object({ recipients: Recipients }, { additionalProperties: false }),
+        body: Type.Object(
+          { recipients: Recipients },
+          { additionalProperties: false, examples: [{ recipients: ['cust-1003', 'cust-1004'] }] },
+        ),
         response: { 200: MessageWithRecipientsBody, ...errorResponses },
       },
     },
@@ -168,6 +204,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/messages',
     {
       schema: {
+        ...docs,
+        summary: 'List messages',
         description: "The tenant's messages, newest first. Pass nextCursor as cursor for the next page.",
         querystring: Type.Object(
           {
@@ -177,7 +215,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ messages: Type.Array(MessageBody), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object(
+            { messages: Type.Array(MessageBody), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+            { examples: [{ messages: [messageExample], nextCursor: 'bTQy' }] },
+          ),
           ...errorResponses,
         },
       },
@@ -196,6 +237,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/messages/:id',
     {
       schema: {
+        ...docs,
+        summary: 'Get a message',
         description: 'One message with its links.',
         params: MessageParams,
         response: { 200: MessageBody, ...errorResponses },
@@ -211,6 +254,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/messages/:id/stats',
     {
       schema: {
+        ...docs,
+        summary: "A message's stats",
         description: "A message's clicks, unique clicking recipients and CTR, in total and per link. Read from counters.",
         params: MessageParams,
         response: { 200: StatsBody, ...errorResponses },

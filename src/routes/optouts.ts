@@ -13,6 +13,9 @@ export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     '/v1/optouts',
     {
       schema: {
+        tags: ['opt-outs'],
+        security: [{ apiKey: [] }],
+        summary: 'List opt-outs',
         description:
           "The tenant's opted-out recipients, oldest first. Keep nextCursor and pass it as since to get only what came after.",
         querystring: Type.Object(
@@ -33,6 +36,12 @@ export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
             ),
             nextCursor: Type.String({ description: 'Pass as since for the next page, or later for new opt-outs' }),
             hasMore: Type.Boolean(),
+          }, {
+            examples: [{
+              optOuts: [{ recipient: 'cust-1002', messageId: 'msg_p7Z666gD109LzY4S', at: '2026-11-23T13:20:41.118Z' }],
+              nextCursor: 'bzE',
+              hasMore: false,
+            }],
           }),
           ...errorResponses,
         },

@@ -16,13 +16,18 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
  * never a JSON validation error.
  */
 export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { domains, cache, store, tokens, recorder } = services
+  const { domains, cache, store, tokens, recorder, redirects } = services
 
   function answer(request: ShortLinkRequest, reply: FastifyReply, target: RedirectTarget | null, token: string | null): void {
-    if (target === null) return sendNotFoundPage(reply)
+    if (target === null) {
+      redirects.notFound++
+      return sendNotFoundPage(reply)
+    }
     const clickId = clickIdFor(target)
     // Never 301: browsers cache it, and the next tap would never reach us.
     reply.header('cache-control', 'private, max-age=0').redirect(locationFor(target, clickId), 302)
+    redirects.redirected++
+    redirects.latency.observe(reply.elapsedTime / 1000)
     recorder.record({
       at: Date.now(),
       messageId: target.messageId,
@@ -38,8 +43,15 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
 
   function handler(request: ShortLinkRequest, reply: FastifyReply): Promise<void> | void {
     const domain = domains.lookup(request.host)
+    if (domain === undefined) {
+      redirects.unknownHost++
+      return sendNotFoundPage(reply)
+    }
     const path = parseShortPath(request.params.slug)
-    if (domain === undefined || path === null) return sendNotFoundPage(reply)
+    if (path === null) {
+      redirects.notFound++
+      return sendNotFoundPage(reply)
+    }
     const cached = cache.get(domain.id, path.code)
     if (cached !== undefined) return answer(request, reply, cached, path.token)
     return store.findLinkTarget(domain.id, path.code).then((target) => {

@@ -9,6 +9,10 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 )
 
+/** The error body with an example of its own, for an error a route's document should show. */
+export const ErrorExample = (error: string, message: string) =>
+  Type.Object(ErrorBody.properties, { examples: [{ error, message }] })
+
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 
 export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
@@ -30,6 +34,27 @@ export const LinkBody = Type.Object({
 })
 
 export const MessageKindSchema = Type.Union([Type.Literal('campaign'), Type.Literal('flow'), Type.Literal('transactional')])
+
+export const messageExample = {
+  id: 'msg_p7Z666gD109LzY4S',
+  externalId: 'spring-sale-2025-03-14',
+  kind: 'campaign',
+  campaign: 'spring-sale',
+  variant: 'A',
+  domain: 's.brand.dk',
+  recipientCount: 2,
+  unsubscribe: false,
+  createdAt: '2026-11-23T13:06:34.826Z',
+  text: null,
+  stripScheme: false,
+  utm: null,
+  clickIdParam: null,
+  segments: null,
+  links: [
+    { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', code: 'Z0SufV', shortUrl: 'https://s.brand.dk/Z0SufV' },
+    { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', code: 'jktz7O', shortUrl: 'https://s.brand.dk/jktz7O' },
+  ],
+}
 
 export const SegmentsBody = Type.Object({
   encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
@@ -65,7 +90,7 @@ export const MessageBody = Type.Object({
     ),
   ),
   links: Type.Array(LinkBody),
-})
+}, { examples: [messageExample] })
 
 export const MessageWithRecipientsBody = Type.Intersect([
   MessageBody,
@@ -86,7 +111,17 @@ export const MessageWithRecipientsBody = Type.Intersect([
       }),
     ),
   }),
-])
+], {
+  examples: [
+    {
+      ...messageExample,
+      recipients: [
+        { id: 'cust-1001', token: '0Cob', links: ['https://s.brand.dk/Z0SufV-0Cob', 'https://s.brand.dk/jktz7O-0Cob'], optedOut: false },
+        { id: 'cust-1002', token: '12VL', links: ['https://s.brand.dk/Z0SufV-12VL', 'https://s.brand.dk/jktz7O-12VL'], optedOut: false },
+      ],
+    },
+  ],
+})
 
 export const errorResponses = {
   400: ErrorBody,

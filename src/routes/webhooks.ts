@@ -16,6 +16,15 @@ const WebhookBody = Type.Object({
 
 const WebhookParams = Type.Object({ id: Id('Webhook id') })
 
+const docs = { tags: ['webhooks'], security: [{ apiKey: [] }] }
+
+const webhookExample = {
+  id: 'whk_3PqLmX8tVb2nZc9R',
+  url: 'https://crm.brand.dk/smslinks-events',
+  events: ['click', 'unsubscribe'],
+  createdAt: '2026-11-23T13:40:00.000Z',
+}
+
 /** Event webhooks: registration, removal and a view of delivery attempts. */
 export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.addHook('onRequest', requireApiKey(services.store))
@@ -24,19 +33,21 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/webhooks',
     {
       schema: {
+        ...docs,
+        summary: 'Register a webhook',
         description: 'Register an endpoint for click and/or unsubscribe events. The signing secret is in this response only.',
         body: Type.Object(
           {
             url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL that receives a POST per event' }),
             events: Type.Array(EventType, { minItems: 1, maxItems: 2 }),
           },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ url: 'https://crm.brand.dk/smslinks-events', events: ['click', 'unsubscribe'] }] },
         ),
         response: {
-          201: Type.Intersect([
-            WebhookBody,
-            Type.Object({ secret: Type.String({ description: 'HMAC key of smslinks-signature; shown only here' }) }),
-          ]),
+          201: Type.Intersect(
+            [WebhookBody, Type.Object({ secret: Type.String({ description: 'HMAC key of smslinks-signature; shown only here' }) })],
+            { examples: [{ ...webhookExample, secret: 'whsec_5eVq2m9QkT1xZr8LbN3cW7yA0dFhJ4pU' }] },
+          ),
           409: ErrorBody,
           ...errorResponses,
         },
@@ -49,8 +60,13 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/webhooks',
     {
       schema: {
+        ...docs,
+        summary: 'List webhooks',
         description: "The tenant's webhooks (without secrets).",
-        response: { 200: Type.Object({ webhooks: Type.Array(WebhookBody) }), ...errorResponses },
+        response: {
+          200: Type.Object({ webhooks: Type.Array(WebhookBody) }, { examples: [{ webhooks: [webhookExample] }] }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => listWebhooks(services, request.tenantId),
@@ -60,9 +76,15 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/webhooks/:id',
     {
       schema: {
+        ...docs,
+        summary: 'Delete a webhook',
         description: 'Delete a webhook. Its events not yet delivered are cancelled.',
         params: WebhookParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: {
+          204: Type.Null({ description: 'Deleted' }),
+          ...errorResponses,
+          404: Type.Object(ErrorBody.properties, { examples: [{ error: 'not_found', message: 'webhook not found' }] }),
+        },
       },
     },
     async (request, reply) => {
@@ -75,6 +97,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/webhooks/:id/deliveries',
     {
       schema: {
+        ...docs,
+        summary: 'Recent webhook deliveries',
         description: "A webhook's latest delivery attempts, newest first: status code, error, outcome.",
         params: WebhookParams,
         querystring: Type.Object(
@@ -96,6 +120,13 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
                 }),
               }),
             ),
+          }, {
+            examples: [{
+              deliveries: [
+                { eventId: 'evt_Q2xh8sVd0LmP3rTz', type: 'click', attempt: 2, at: '2026-11-23T14:02:11.410Z', statusCode: 200, error: null, outcome: 'delivered' },
+                { eventId: 'evt_Q2xh8sVd0LmP3rTz', type: 'click', attempt: 1, at: '2026-11-23T14:01:40.022Z', statusCode: 503, error: 'HTTP 503', outcome: 'retrying' },
+              ],
+            }],
           }),
           ...errorResponses,
         },

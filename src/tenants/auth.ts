@@ -45,3 +45,18 @@ export function requireAdmin(adminToken: string | null): onRequestAsyncHookHandl
     }
   }
 }
+
+/**
+ * onRequest hook for a route an optional secret guards (METRICS_TOKEN): open while
+ * the variable is unset, otherwise its bearer token, compared in constant time.
+ */
+export function requireTokenIfSet(token: string | null, variable: string): onRequestAsyncHookHandler {
+  const expected = token === null ? null : sha256(token)
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (expected === null) return
+    const sent = bearer(request)
+    if (sent === null || !timingSafeEqual(sha256(sent), expected)) {
+      throw new ApiError(401, 'unauthorized', `send ${variable} as "Authorization: Bearer <token>"`)
+    }
+  }
+}

@@ -88,3 +88,23 @@ export async function bootstrapDefaultTenant(
   const { key } = await createApiKey(store, tenant.publicId, 'default')
   return { tenant, domain, key }
 }
+
+/**
+ * Revokes one of the tenant's API keys; it stops authenticating at once, since every
+ * request looks its key up. An unknown key, or one of another tenant, is a 404.
+ */
+export async function revokeApiKey(store: Store, tenantPublicId: string, keyPublicId: string): Promise<void> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  if (!(await store.revokeApiKey(tenant.id, keyPublicId, Date.now()))) throw notFound('API key')
+}
+
+export interface TenantWithDomains {
+  tenant: Tenant
+  domains: Domain[]
+}
+
+/** Every tenant with its domains, oldest first. */
+export async function listTenants(store: Store): Promise<TenantWithDomains[]> {
+  const [tenants, domains] = await Promise.all([store.listTenants(), store.listDomains()])
+  return tenants.map((tenant) => ({ tenant, domains: domains.filter((domain) => domain.tenantId === tenant.id) }))
+}

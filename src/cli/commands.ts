@@ -1,0 +1,240 @@
+/**
+ * The operator's commands, one entry each, over the same use-case functions as the
+ * HTTP API. src/cli.ts runs them as `smslinks <command>`; tests may call runCli directly.
+ */
+import { existsSync, statSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { Value } from 'typebox/value'
+import { messageStats } from '../clicks/stats.js'
+import { loadConfig, type Config } from '../config.js'
+import { migrate } from '../db/migrate.js'
+import { openDatabase } from '../db/open.js'
+import { SqliteStore } from '../db/sqlite-store.js'
+import type { Store } from '../db/store.js'
+import { notFound } from '../errors.js'
+import { presentMessage } from '../messages/present.js'
+import { Label } from '../routes/schemas.js'
+import { DomainRegistry } from '../tenants/domain-registry.js'
+import { presentTenant } from '../tenants/present.js'
+import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
+
+const USAGE = `usage: smslinks <command>
+
+  tenant create <name>                     create a tenant
+  tenant list                              every tenant with its domains
+  domain add <tenantId> <host> [--scheme http|https]
+                                           give a tenant a host (a running service sees it after a restart)
+  key create <tenantId> <name>             create an API key (shown only this once)
+  key revoke <tenantId> <keyId>            revoke an API key; it stops working at once
+  messages <tenantId> [--limit N]          the tenant's newest messages (default 50, at most 200)
+  stats <tenantId> <messageId>             a message's clicks, unique clicks and CTR
+  migrate                                  create the database or bring its schema up to date
+  backup <file>                            copy the database to a new file while the service runs
+  help                                     this text
+
+The database is DATABASE_PATH (default ./data/smslinks.db); ./.env is read as by the service.`
+
+class UsageError extends Error {}
+
+interface Invocation {
+  words: string[]
+  scheme: string | undefined
+  limit: string | undefined
+}
+
+type OptionName = 'scheme' | 'limit'
+
+interface Command {
+  /** Positional arguments after the command's name, in order. */
+  args: string[]
+  options?: OptionName[]
+  /** Whether it may create the database file; the others refuse a missing one (a wrong DATABASE_PATH). */
+  createsDatabase?: boolean
+  /** Checks the arguments before the database is opened: bad input touches nothing. */
+  check?(args: string[], invocation: Invocation): void
+  run(store: Store, args: string[], invocation: Invocation, config: Config): Promise<unknown>
+}
+
+async function findTenant(store: Store, publicId: string) {
+  const tenant = await store.getTenant(publicId)
+  if (!tenant) throw notFound('tenant')
+  return tenant
+}
+
+const NameSchema = Label('name')
+
+/** The same rule the API's schema applies to a tenant's or a key's name. */
+function checkName(name: string): void {
+  if (!Value.Check(NameSchema, name)) {
+    throw new UsageError('name must be 1–128 characters and must not start or end with a space')
+  }
+}
+
+function limitOption(raw: string | undefined): number {
+  if (raw === undefined) return 50
+  const limit = Number(raw)
+  if (!/^\d+$/.test(raw) || limit < 1 || limit > 200) throw new UsageError('--limit must be a whole number from 1 to 200')
+  return limit
+}
+
+/** One entry per command; each calls the use-case the matching API route calls. */
+const COMMANDS: Record<string, Command> = {
+  'tenant create': {
+    args: ['name'],
+    createsDatabase: true,
+    check: ([name]) => checkName(name!),
+    async run(store, [name]) {
+      const tenant = await createTenant(store, name!)
+      return { id: tenant.publicId, name: tenant.name }
+    },
+  },
+  'tenant list': {
+    args: [],
+    async run(store) {
+      return { tenants: (await listTenants(store)).map(presentTenant) }
+    },
+  },
+  'domain add': {
+    args: ['tenantId', 'host'],
+    options: ['scheme'],
+    check(_args, { scheme = 'https' }) {
+      if (scheme !== 'https' && scheme !== 'http') throw new UsageError('--scheme must be https or http')
+    },
+    async run(store, [tenantId, host], { scheme }) {
+      const domain = await addDomain(store, new DomainRegistry(await store.listDomains()), tenantId!, host!, scheme as 'http' | 'https' | undefined)
+      return { host: domain.host, tenantId }
+    },
+  },
+  'key create': {
+    args: ['tenantId', 'name'],
+    check: ([, name]) => checkName(name!),
+    async run(store, [tenantId, name]) {
+      return createApiKey(store, tenantId!, name!)
+    },
+  },
+  'key revoke': {
+    args: ['tenantId', 'keyId'],
+    async run(store, [tenantId, keyId]) {
+      await revokeApiKey(store, tenantId!, keyId!)
+      return { revoked: keyId }
+    },
+  },
+  messages: {
+    args: ['tenantId'],
+    options: ['limit'],
+    check: (_args, { limit }) => limitOption(limit),
+    async run(store, [tenantId], { limit }) {
+      const pageSize = limitOption(limit)
+      const tenant = await findTenant(store, tenantId!)
+      const domains = new DomainRegistry(await store.listDomains())
+      const page = await store.listMessages(tenant.id, null, pageSize)
+      return { messages: page.messages.map((message) => presentMessage(message, domains.get(message.domainId)!)) }
+    },
+  },
+  stats: {
+    args: ['tenantId', 'messageId'],
+    async run(store, [tenantId, messageId]) {
+      const tenant = await findTenant(store, tenantId!)
+      const message = await store.getMessage(tenant.id, messageId!)
+      if (!message) throw notFound('message')
+      return messageStats(store, message)
+    },
+  },
+  backup: {
+    args: ['file'],
+    async run(store, [file], _invocation, config) {
+      // Never overwrite: an older backup may be the only good copy left.
+      if (existsSync(file!)) throw new UsageError(`${file} already exists; choose a new file name`)
+      await store.backup(file!)
+      return { database: config.databasePath, backup: file, bytes: statSync(file!).size }
+    },
+  },
+}
+
+function parse(argv: string[]): Invocation | 'help' {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { scheme: { type: 'string' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help || positionals.length === 0 || positionals[0] === 'help') return 'help'
+  return { words: positionals, scheme: values.scheme, limit: values.limit }
+}
+
+/** `migrate` works on the bare database: it is what creates the schema the store needs. */
+function runMigrate(config: Config) {
+  const db = openDatabase(config.databasePath)
+  try {
+    const applied = migrate(db)
+    return { database: config.databasePath, applied, version: db.pragma('user_version', { simple: true }) }
+  } finally {
+    db.close()
+  }
+}
+
+async function run(invocation: Invocation, config: Config): Promise<unknown> {
+  const { words } = invocation
+  if (words[0] === 'migrate') {
+    if (words.length > 1 || invocation.scheme !== undefined || invocation.limit !== undefined) {
+      throw new UsageError('migrate takes no arguments')
+    }
+    return runMigrate(config)
+  }
+  const name = COMMANDS[words[0]!] ? words[0]! : words.slice(0, 2).join(' ')
+  const command = COMMANDS[name]
+  if (!command) throw new UsageError(`unknown command "${words.join(' ')}"; see "smslinks help"`)
+  const given = words.slice(name.split(' ').length)
+  if (given.length !== command.args.length) {
+    throw new UsageError(`${name} takes ${command.args.map((arg) => `<${arg}>`).join(' ') || 'no arguments'}`)
+  }
+  for (const option of ['scheme', 'limit'] as const) {
+    if (invocation[option] !== undefined && !command.options?.includes(option)) {
+      throw new UsageError(`${name} does not take --${option}`)
+    }
+  }
+  command.check?.(given, invocation)
+  const path = config.databasePath
+  if (!command.createsDatabase && path !== ':memory:' && !existsSync(path)) {
+    throw new UsageError(`no database at ${path}: set DATABASE_PATH, or run "smslinks migrate" to create one`)
+  }
+  const store = SqliteStore.open(path)
+  try {
+    return await command.run(store, given, invocation, config)
+  } finally {
+    await store.close()
+  }
+}
+
+/** Where a command's output goes: JSON results to `out`, one-line failures to `err`. */
+export interface CliOutput {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+/**
+ * Runs one command line (without `node smslinks`) against the configuration in `env`
+ * and returns the exit code: 0 with JSON written to `out`, or 1 with one line on `err`.
+ */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv, output: CliOutput): Promise<number> {
+  try {
+    const invocation = parse(argv)
+    if (invocation === 'help') {
+      output.out(`${USAGE}\n`)
+      return 0
+    }
+    const result = await run(invocation, loadConfig(env))
+    output.out(`${JSON.stringify(result, null, 2)}\n`)
+    return 0
+  } catch (err) {
+    // UsageError, ApiError (e.g. "tenant not found"), ConfigError or a database error: one line each.
+    output.err(`smslinks: ${err instanceof Error ? err.message : String(err)}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,17 @@
+import { DurationHistogram, REDIRECT_BUCKETS } from '../operations/duration-histogram.js'
+
+/**
+ * What the redirect counts about itself, as plain numbers it bumps with `++`:
+ * metrics.ts turns them into Prometheus metrics when /metrics is scraped, so the
+ * hot path never calls prom-client.
+ */
+export class RedirectCounters {
+  /** Answered with a 302. */
+  redirected = 0
+  /** On a known host, but the path is not a code or no link has that code. */
+  notFound = 0
+  /** The Host header is not one of the tenants' domains. */
+  unknownHost = 0
+  /** Time from the request's arrival to the 302 being written, for redirected requests. */
+  readonly latency = new DurationHistogram(REDIRECT_BUCKETS)
+}

@@ -1,0 +1,108 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
+import type { Services } from '../services.js'
+import type { DurationHistogram } from './duration-histogram.js'
+
+/**
+ * A prom-client histogram fed from a DurationHistogram at scrape time. prom-client's
+ * own Histogram can only be filled one observation at a time, so this object speaks
+ * the registry's metric interface (name, help, type, get, reset) directly.
+ */
+function histogramMetric(name: string, help: string, source: DurationHistogram): Metric {
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    reset() {},
+    async get() {
+      const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = []
+      let cumulative = 0
+      source.bounds.forEach((bound, i) => {
+        cumulative += source.counts[i]!
+        values.push({ metricName: `${name}_bucket`, labels: { le: bound }, value: cumulative })
+      })
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: source.count })
+      values.push({ metricName: `${name}_sum`, labels: {}, value: source.sum })
+      values.push({ metricName: `${name}_count`, labels: {}, value: source.count })
+      return { name, help, type: 'histogram', values, aggregator: 'sum' }
+    },
+  }
+  return metric as unknown as Metric
+}
+
+/** A counter whose value is read from the service's own tally when scraped. */
+function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(read())
+    },
+  })
+}
+
+function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read())
+    },
+  })
+}
+
+/**
+ * The service's Prometheus metrics, in a registry of its own (one per app, so tests
+ * can build many). Everything is read at scrape time from the plain counters the
+ * redirect, the link cache and the click recorder keep; nothing here runs per request.
+ */
+export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorder' | 'redirects'>): Registry {
+  const { cache, recorder, redirects } = services
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  new Counter({
+    name: 'smslinks_redirects_total',
+    help: 'Short-link requests by outcome: redirected (302), not_found (no such code on a known host), unknown_host',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc({ outcome: 'redirected' }, redirects.redirected)
+      this.inc({ outcome: 'not_found' }, redirects.notFound)
+      this.inc({ outcome: 'unknown_host' }, redirects.unknownHost)
+    },
+  })
+  registry.registerMetric(
+    histogramMetric(
+      'smslinks_redirect_duration_seconds',
+      'Time from a short-link request arriving to its 302 being written',
+      redirects.latency,
+    ),
+  )
+
+  counterFrom(registry, 'smslinks_link_cache_hits_total', 'Short-code lookups answered from memory (negative entries included)', () => cache.hits)
+  counterFrom(registry, 'smslinks_link_cache_misses_total', 'Short-code lookups that went to the database', () => cache.misses)
+  gaugeFrom(registry, 'smslinks_link_cache_entries', 'Links held in the in-memory cache', () => cache.size)
+
+  gaugeFrom(registry, 'smslinks_click_queue_depth', 'Clicks waiting in memory to be written', () => recorder.depth)
+  gaugeFrom(registry, 'smslinks_click_queue_capacity', 'Clicks the queue holds at most (CLICK_QUEUE_MAX)', () => recorder.capacity)
+  counterFrom(registry, 'smslinks_clicks_written_total', 'Clicks written to the database', () => recorder.written)
+  counterFrom(
+    registry,
+    'smslinks_clicks_dropped_total',
+    'Clicks not recorded because the queue was full or the database failed at shutdown (their taps were still redirected)',
+    () => recorder.dropped,
+  )
+  registry.registerMetric(
+    histogramMetric(
+      'smslinks_click_flush_duration_seconds',
+      'Time to classify one batch of clicks and write it with its counters in one transaction',
+      recorder.flushDuration,
+    ),
+  )
+  return registry
+}
