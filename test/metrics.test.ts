@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap } from './helpers.js'
+import { startReceiver } from './webhook-receiver.js'
 
 /** The scrape as `name{labels}` → value. */
 async function scrape(app: FastifyInstance, headers: Record<string, string> = {}): Promise<Map<string, number>> {
@@ -31,6 +32,7 @@ t.test('/metrics is Prometheus text with the service and process metrics', async
     ['smslinks_clicks_written_total', 'counter'],
     ['smslinks_clicks_dropped_total', 'counter'],
     ['smslinks_click_flush_duration_seconds', 'histogram'],
+    ['smslinks_webhook_backlog', 'gauge'],
     ['process_cpu_seconds_total', 'counter'],
     ['process_resident_memory_bytes', 'gauge'],
     ['nodejs_eventloop_lag_p99_seconds', 'gauge'],
@@ -102,4 +104,17 @@ t.test('with METRICS_TOKEN set, /metrics needs it as a bearer token', async (t) 
 
 t.test('METRICS_TOKEN must be long enough', async (t) => {
   await t.rejects(startApp(t, { env: { METRICS_TOKEN: 'short' } }), /METRICS_TOKEN must be at least 16 characters/)
+})
+
+t.test('the webhook backlog counts events waiting in the outbox', async (t) => {
+  // A receiver that never answers 2xx, retried only after an hour: its events stay pending.
+  const receiver = await startReceiver(t, () => 503)
+  const app = await startApp(t, { env: { WEBHOOK_POLL_INTERVAL_MS: '10', WEBHOOK_RETRY_BASE_MS: '3600000' } })
+  const { key } = await createTenant(app)
+  t.equal((await scrape(app)).get('smslinks_webhook_backlog'), 0)
+  await app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url, events: ['click'] } })
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
+  for (const recipient of message.recipients) await tap(app, recipient.links[0])
+  await flushClicks(app)
+  t.equal((await scrape(app)).get('smslinks_webhook_backlog'), 2)
 })

@@ -250,6 +250,8 @@ function prepareStatements(db: SqliteDatabase) {
       'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND public_id = ?',
     ),
     listTenants: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants ORDER BY id'),
+    // Counted through the partial index webhook_events_due, which holds exactly the pending rows.
+    pendingWebhookEvents: db.prepare("SELECT count(*) FROM webhook_events WHERE state = 'pending'").pluck(),
   }
 }
 
@@ -726,6 +728,10 @@ export class SqliteStore implements Store {
 
   async listTenants(): Promise<Tenant[]> {
     return this.sql.listTenants.all() as Tenant[]
+  }
+
+  async pendingWebhookEvents(): Promise<number> {
+    return this.sql.pendingWebhookEvents.get() as number
   }
 
   async backup(path: string): Promise<void> {

@@ -241,6 +241,8 @@ export interface Store {
   webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
   /** The click a landing page reported by its click id (see clickIdParam), once written. */
   findClick(clickId: string): Promise<StoredClick | null>
+  /** Webhook events not yet delivered, failed or cancelled: the outbox backlog. */
+  pendingWebhookEvents(): Promise<number>
   /**
    * Commits a tiny write (a settings row), so readiness sees what a click flush would:
    * a closed connection, a read-only or full disk, a lock held too long. Throws if not writable.

@@ -59,8 +59,8 @@ function gaugeFrom(registry: Registry, name: string, help: string, read: () => n
  * can build many). Everything is read at scrape time from the plain counters the
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
-export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorder' | 'redirects'>): Registry {
-  const { cache, recorder, redirects } = services
+export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorder' | 'redirects' | 'store'>): Registry {
+  const { cache, recorder, redirects, store } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
@@ -104,5 +104,13 @@ export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorde
       recorder.flushDuration,
     ),
   )
+  new Gauge({
+    name: 'smslinks_webhook_backlog',
+    help: 'Webhook events waiting in the outbox for a (first or retried) delivery',
+    registers: [registry],
+    async collect() {
+      this.set(await store.pendingWebhookEvents())
+    },
+  })
   return registry
 }
