@@ -9,6 +9,20 @@ const MAC_SPACE = 62 ** MAC_LENGTH
 const MAX_INDEX_LENGTH = 6
 
 /**
+ * Splits `base62(index) + base62(mac)` with a MAC of `macLength` characters; null when
+ * the token cannot be one. One spelling per index: a leading zero would let one index
+ * be tried under many names.
+ */
+function splitToken(token: string, macLength: number): { index: number; mac: number } | null {
+  const indexLength = token.length - macLength
+  if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return null
+  if (indexLength > 1 && token.charCodeAt(0) === 48) return null
+  const index = decodeBase62(token, 0, indexLength)
+  const mac = decodeBase62(token, indexLength)
+  return index < 0 || mac < 0 ? null : { index, mac }
+}
+
+/**
  * Recipient tokens: `base62(index) + base62(mac)`, where index is the recipient's
  * place in the message and mac is SipHash-2-4 (a keyed PRF built for short inputs;
  * 128-bit key derived from the secret) of "messageId:index", cut to 3 base62
@@ -36,14 +50,8 @@ export class RecipientTokens {
 
   /** The recipient index the token carries, or null when it fails the check. */
   verify(messageId: number, token: string): number | null {
-    const indexLength = token.length - MAC_LENGTH
-    if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return null
-    // One spelling per index: a leading zero would let one index be tried under many names.
-    if (indexLength > 1 && token.charCodeAt(0) === 48) return null
-    const index = decodeBase62(token, 0, indexLength)
-    const mac = decodeBase62(token, indexLength)
-    if (index < 0 || mac < 0) return null
-    return this.mac(messageId, index) === mac ? index : null
+    const parts = splitToken(token, MAC_LENGTH)
+    return parts !== null && this.mac(messageId, parts.index) === parts.mac ? parts.index : null
   }
 }
 
@@ -77,13 +85,8 @@ export class UnsubscribeTokens {
 
   /** The recipient index the token carries, or null when it fails the check. */
   verify(messageId: number, token: string): number | null {
-    const indexLength = token.length - UNSUBSCRIBE_MAC_LENGTH
-    if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return null
-    if (indexLength > 1 && token.charCodeAt(0) === 48) return null
-    const index = decodeBase62(token, 0, indexLength)
-    const mac = decodeBase62(token, indexLength)
-    if (index < 0 || mac < 0) return null
-    return this.mac(messageId, index) === mac ? index : null
+    const parts = splitToken(token, UNSUBSCRIBE_MAC_LENGTH)
+    return parts !== null && this.mac(messageId, parts.index) === parts.mac ? parts.index : null
   }
 }
 

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { messageStats } from '../clicks/stats.js'
-import { ApiError, notFound } from '../errors.js'
+import { idCursor } from '../cursor.js'
+import { notFound } from '../errors.js'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { addRecipients, createMessage, domainOf, MAX_LINKS, type MessageWithRecipients } from '../messages/create-message.js'
@@ -82,17 +83,8 @@ const CreateMessage = Type.Object(
 
 const MessageParams = Type.Object({ id: Id('Message id') })
 
-const Cursor = {
-  encode: (before: number): string => Buffer.from(`m${before}`).toString('base64url'),
-  decode: (cursor: string): number => {
-    const text = Buffer.from(cursor, 'base64url').toString()
-    const before = /^m\d{1,15}$/.test(text) ? Number(text.slice(1)) : NaN
-    if (!Number.isSafeInteger(before)) {
-      throw new ApiError(400, 'invalid_cursor', 'cursor must be a nextCursor value from an earlier page')
-    }
-    return before
-  },
-}
+/** Opaque cursor over the tenant's messages: the internal id the page ended at. */
+const Cursor = idCursor('m', 'cursor')
 
 const Rate = (description: string) => Type.Union([Type.Number(), Type.Null()], { description })
 

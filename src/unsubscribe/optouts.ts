@@ -1,18 +1,8 @@
-import { ApiError } from '../errors.js'
+import { idCursor } from '../cursor.js'
 import type { Services } from '../services.js'
 
 /** Opaque cursor over the tenant's opt-out list: the last internal id seen. */
-export const OptOutCursor = {
-  encode: (after: number): string => Buffer.from(`o${after}`).toString('base64url'),
-  decode: (cursor: string): number => {
-    const text = Buffer.from(cursor, 'base64url').toString()
-    const after = /^o\d{1,15}$/.test(text) ? Number(text.slice(1)) : NaN
-    if (!Number.isSafeInteger(after)) {
-      throw new ApiError(400, 'invalid_cursor', 'since must be a nextCursor value from an earlier page')
-    }
-    return after
-  },
-}
+export const OptOutCursor = idCursor('o', 'since')
 
 /**
  * A page of the tenant's opt-outs, oldest first. `nextCursor` is always set, also on
