@@ -27,6 +27,7 @@ import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import type { Services } from './services.js'
 import { installValidators } from './validation.js'
+import { AllowedHosts } from './tenants/allowed-hosts.js'
 import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
@@ -135,6 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     unsubscribeVisits,
     webhookWorker,
     redirects: new RedirectCounters(),
+    allowedHosts: new AllowedHosts(store),
   }
   app.decorate('services', services)
 
