@@ -11,6 +11,7 @@ import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
+import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
@@ -161,6 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
+  await installApiRateLimit(app, config.apiRateLimitPerMinute)
   await registerApiDocs(app)
   await app.register(healthRoutes, { services })
   await app.register(metricsRoutes, { services })
