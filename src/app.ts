@@ -91,6 +91,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       typeof config.trustProxy === 'number'
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
+    // A path Fastify cannot decode (`/%zz`) never reaches a route: without this it is
+    // answered with Fastify's own body, not {error, message} nor a page a person can read.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      if (!request.url.startsWith('/v1/') && (request.method === 'GET' || request.method === 'HEAD')) {
+        return sendNotFoundPage(reply)
+      }
+      const code = error.code === 'FST_ERR_BAD_URL' ? 'invalid_path' : 'invalid_request'
+      return reply.code(400).send({ error: code, message: `the path is not valid: ${error.message}` })
+    },
   })
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath)
