@@ -11,6 +11,7 @@ import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
+import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
@@ -27,6 +28,7 @@ import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import type { Services } from './services.js'
 import { installValidators } from './validation.js'
+import { AllowedHosts } from './tenants/allowed-hosts.js'
 import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
@@ -89,6 +91,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       typeof config.trustProxy === 'number'
         ? (_address: string, hop: number) => hop < (config.trustProxy as number)
         : config.trustProxy,
+    // A path Fastify cannot decode (`/%zz`) never reaches a route: without this it is
+    // answered with Fastify's own body, not {error, message} nor a page a person can read.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      if (!request.url.startsWith('/v1/') && (request.method === 'GET' || request.method === 'HEAD')) {
+        return sendNotFoundPage(reply)
+      }
+      const code = error.code === 'FST_ERR_BAD_URL' ? 'invalid_path' : 'invalid_request'
+      return reply.code(400).send({ error: code, message: `the path is not valid: ${error.message}` })
+    },
   })
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath)
@@ -135,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     unsubscribeVisits,
     webhookWorker,
     redirects: new RedirectCounters(),
+    allowedHosts: new AllowedHosts(store),
   }
   app.decorate('services', services)
 
@@ -159,6 +171,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
+  await installApiRateLimit(app, config.apiRateLimitPerMinute)
   await registerApiDocs(app)
   await app.register(healthRoutes, { services })
   await app.register(metricsRoutes, { services })

@@ -37,6 +37,10 @@ export interface Config {
   webhookTimeoutMs: number
   /** When set, GET /metrics requires it as a bearer token. */
   metricsToken: string | null
+  /** /v1 requests per minute per API key (per client address without a valid key); 0 = no limit. */
+  apiRateLimitPerMinute: number
+  /** Counted redirects per minute per client address; taps beyond it still redirect but are not counted; 0 = no limit. */
+  redirectRateLimitPerMinute: number
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -136,6 +140,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhookGiveUpAfterMs: integer(env, 'WEBHOOK_GIVE_UP_AFTER_MS', 86_400_000, 1, 30 * 86_400_000),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000),
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
+    apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    redirectRateLimitPerMinute: integer(env, 'REDIRECT_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
   }
 }
 

@@ -4,6 +4,7 @@ import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
 import type { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import type { RedirectCounters } from './links/redirect-counters.js'
+import type { AllowedHosts } from './tenants/allowed-hosts.js'
 import type { DomainRegistry } from './tenants/domain-registry.js'
 import type { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import type { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
@@ -20,4 +21,6 @@ export interface Services {
   unsubscribeVisits: UnsubscribeVisitCounter
   webhookWorker: WebhookDeliveryWorker
   redirects: RedirectCounters
+  /** Each tenant's allow-list of destination hosts, cached. */
+  allowedHosts: AllowedHosts
 }

@@ -25,7 +25,10 @@ const BOT: Classification = { class: 'bot', reason: 'bot_user_agent' }
 const MEMORY = 5_000
 const verdicts = new Map<string, Classification>()
 
-function byUserAgent(userAgent: string): Classification {
+function byUserAgent(fullUserAgent: string): Classification {
+  // Judged (and remembered) on its first 512 characters, as it is stored: a header of up
+  // to 16 KiB must not make the verdict cache hold megabytes.
+  const userAgent = fullUserAgent.length > 512 ? fullUserAgent.slice(0, 512) : fullUserAgent
   let verdict = verdicts.get(userAgent)
   if (verdict) return verdict
   if (!isbot(userAgent)) verdict = HUMAN

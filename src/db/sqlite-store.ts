@@ -252,6 +252,9 @@ function prepareStatements(db: SqliteDatabase) {
     listTenants: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants ORDER BY id'),
     // Counted through the partial index webhook_events_due, which holds exactly the pending rows.
     pendingWebhookEvents: db.prepare("SELECT count(*) FROM webhook_events WHERE state = 'pending'").pluck(),
+    allowedHosts: db.prepare('SELECT pattern FROM destination_hosts WHERE tenant_id = ? ORDER BY pattern').pluck(),
+    deleteAllowedHosts: db.prepare('DELETE FROM destination_hosts WHERE tenant_id = ?'),
+    insertAllowedHost: db.prepare('INSERT INTO destination_hosts (tenant_id, pattern) VALUES (?, ?) ON CONFLICT DO NOTHING'),
   }
 }
 
@@ -736,6 +739,17 @@ export class SqliteStore implements Store {
 
   async backup(path: string): Promise<void> {
     await this.db.backup(path)
+  }
+
+  async allowedHosts(tenantId: number): Promise<string[]> {
+    return this.sql.allowedHosts.all(tenantId) as string[]
+  }
+
+  async setAllowedHosts(tenantId: number, patterns: string[]): Promise<void> {
+    this.db.transaction(() => {
+      this.sql.deleteAllowedHosts.run(tenantId)
+      for (const pattern of patterns) this.sql.insertAllowedHost.run(tenantId, pattern)
+    }).immediate()
   }
 }
 

@@ -260,6 +260,10 @@ export interface Store {
    * use (SQLite's online backup). Readers and the writer are not stopped.
    */
   backup(path: string): Promise<void>
+  /** The tenant's allow-list of destination host patterns, sorted; empty when anything is allowed. */
+  allowedHosts(tenantId: number): Promise<string[]>
+  /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
+  setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
 }
 
 export interface UnsubscribeTarget {

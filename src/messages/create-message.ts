@@ -91,6 +91,7 @@ export async function createMessage(
   input: CreateMessageInput,
 ): Promise<MessageWithRecipients> {
   const content = messageContent(input)
+  await services.allowedHosts.check(tenantId, content.urls)
   if (input.externalId !== undefined) {
     const existing = await services.store.findMessageByExternalId(tenantId, input.externalId)
     if (existing) return repost(services, existing, input, content)

@@ -84,6 +84,12 @@ export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorde
     ),
   )
 
+  counterFrom(
+    registry,
+    'smslinks_redirects_not_counted_total',
+    'Taps redirected but not counted as clicks because their address was over REDIRECT_RATE_LIMIT_PER_MINUTE',
+    () => redirects.rateLimited,
+  )
   counterFrom(registry, 'smslinks_link_cache_hits_total', 'Short-code lookups answered from memory (negative entries included)', () => cache.hits)
   counterFrom(registry, 'smslinks_link_cache_misses_total', 'Short-code lookups that went to the database', () => cache.misses)
   gaugeFrom(registry, 'smslinks_link_cache_entries', 'Links held in the in-memory cache', () => cache.size)

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { Services } from '../services.js'
 import { requireAdmin } from '../tenants/auth.js'
 import { presentTenant } from '../tenants/present.js'
+import { getAllowedHosts, MAX_ALLOWED_HOSTS, setAllowedHosts } from '../tenants/allowed-hosts.js'
 import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
 import { ErrorBody, ErrorExample, Id, Label } from './schemas.js'
 
@@ -30,7 +31,7 @@ const TenantBody = Type.Object(
 
 /** Tenants, their domains and keys; guarded by ADMIN_TOKEN. */
 export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  const { store, domains, config } = services
+  const { store, domains, config, allowedHosts } = services
   app.addHook('onRequest', requireAdmin(config.adminToken))
 
   app.post(
@@ -159,5 +160,48 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       await revokeApiKey(store, request.params.tenantId, request.params.keyId)
       return reply.code(204).send(null)
     },
+  )
+
+  const AllowedHostsBody = Type.Object(
+    {
+      hosts: Type.Array(Type.String({ minLength: 1, maxLength: 255, description: 'shop.dk (that host) or *.shop.dk (any host below it)' }), {
+        maxItems: MAX_ALLOWED_HOSTS,
+        description: `Up to ${MAX_ALLOWED_HOSTS}; an empty list allows any destination`,
+      }),
+    },
+    { additionalProperties: false, examples: [{ hosts: ['*.shop.dk', 'shop.dk'] }] },
+  )
+
+  app.put(
+    '/v1/tenants/:tenantId/allowed-hosts',
+    {
+      schema: {
+        ...docs,
+        summary: 'Set allowed destination hosts',
+        description:
+          "Replace a tenant's allow-list of destination hosts. With a list, a new message whose links (or URLs in its text) " +
+          'go to any other host is refused with 400 destination_not_allowed, so a stolen API key cannot turn the ' +
+          "tenant's domain into a phishing redirector. Entries are stored as punycode, lower case, sorted; an empty list allows anything. " +
+          'Messages already created are not affected.',
+        params: TenantParams,
+        body: AllowedHostsBody,
+        response: { 200: AllowedHostsBody, ...adminErrors },
+      },
+    },
+    async (request) => setAllowedHosts(store, allowedHosts, request.params.tenantId, request.body.hosts),
+  )
+
+  app.get(
+    '/v1/tenants/:tenantId/allowed-hosts',
+    {
+      schema: {
+        ...docs,
+        summary: 'Allowed destination hosts',
+        description: "A tenant's allow-list of destination hosts; empty when any destination is allowed.",
+        params: TenantParams,
+        response: { 200: AllowedHostsBody, ...adminErrors },
+      },
+    },
+    async (request) => getAllowedHosts(store, allowedHosts, request.params.tenantId),
   )
 }

@@ -35,7 +35,15 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     // The redirect takes any path on a tenant's host; it is described in the info above.
     transform: ({ schema, url }) => ({ schema: url === '/:slug' ? { ...schema, hide: true } : schema, url }),
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'silent' })
+  // staticCSP: the page's own Content-Security-Policy (its scripts and styles are files
+  // under /docs), set by a hook scoped to /docs. Without upgrade-insecure-requests: an
+  // install reached over plain http would otherwise ask for its own assets over https.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    logLevel: 'silent',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(/\s+;/g, ';'),
+  })
 
   app.get(
     '/openapi.json',

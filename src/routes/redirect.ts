@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { parseShortPath } from '../links/codes.js'
+import { AddressRateLimit } from '../links/address-rate-limit.js'
 import { clickIdFor, locationFor, type RedirectTarget } from '../links/redirect-target.js'
 import type { Services } from '../services.js'
 import { sendNotFoundPage } from './pages.js'
@@ -17,6 +18,11 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
  */
 export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { domains, cache, store, tokens, recorder, redirects } = services
+  // Over the limit a tap still redirects (a person behind a busy carrier NAT is never
+  // refused); it is only left uncounted. See docs/adr/0050.
+  const perAddress =
+    services.config.redirectRateLimitPerMinute === 0 ? null : new AddressRateLimit(services.config.redirectRateLimitPerMinute)
+  if (perAddress !== null) app.addHook('onClose', async () => perAddress.close())
 
   function answer(request: ShortLinkRequest, reply: FastifyReply, target: RedirectTarget | null, token: string | null): void {
     if (target === null) {
@@ -28,6 +34,11 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
     reply.header('cache-control', 'private, max-age=0').redirect(locationFor(target, clickId), 302)
     redirects.redirected++
     redirects.latency.observe(reply.elapsedTime / 1000)
+    const address = request.ip
+    if (perAddress !== null && !perAddress.allow(address)) {
+      redirects.rateLimited++
+      return
+    }
     recorder.record({
       at: Date.now(),
       messageId: target.messageId,
@@ -36,7 +47,7 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
       recipientIdx: token === null ? null : tokens.verify(target.messageId, token),
       head: request.method === 'HEAD',
       userAgent: request.headers['user-agent'],
-      address: request.ip,
+      address,
       clickId,
     })
   }

@@ -53,21 +53,31 @@ const INVALID_PAGE = page(
 )
 
 /**
- * Sends an unsubscribe page. Never cached (each one is for one person), never
- * indexed, never framed (the button must not be clickjacked), and without a
- * Referer (the URL is personal).
+ * What @fastify/helmet sets on the unsubscribe pages (see src/routes/unsubscribe.ts):
+ * never framed (the button must not be clickjacked), no Referer (the URL is personal),
+ * nothing loaded but the inline style, and the form posts only back to us.
  */
+export const UNSUBSCRIBE_PAGE_HELMET = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'unsafe-inline'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  frameguard: { action: 'deny' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+}
+
+/** Sends an unsubscribe page: never cached (each one is for one person), never indexed. */
 export function sendUnsubscribePage(reply: FastifyReply, status: number, html: string): FastifyReply {
   return reply
     .code(status)
     .header('cache-control', 'private, max-age=0')
     .header('x-robots-tag', 'noindex, nofollow')
-    .header('referrer-policy', 'no-referrer')
-    .header('x-frame-options', 'DENY')
-    .header(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    )
     .type('text/html; charset=utf-8')
     .send(html)
 }

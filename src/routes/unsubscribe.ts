@@ -1,4 +1,5 @@
 import formbody from '@fastify/formbody'
+import helmet from '@fastify/helmet'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { classifyClick } from '../clicks/classify.js'
 import type { Services } from '../services.js'
@@ -8,6 +9,7 @@ import {
   CONFIRM_FIELD,
   CONFIRM_VALUE,
   sendInvalidLinkPage,
+  UNSUBSCRIBE_PAGE_HELMET,
   sendUnsubscribePage,
   unsubscribedPage,
 } from './unsubscribe-pages.js'
@@ -23,6 +25,9 @@ type UnsubscribeRequest = FastifyRequest<{ Params: { slug: string } }>
 export const unsubscribeRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   // Form bodies are parsed here only; the API stays JSON.
   await app.register(formbody, { bodyLimit: 1024 })
+  // Security headers for these pages only: registered inside this plugin, helmet's
+  // hooks never run on the redirect or the JSON API.
+  await app.register(helmet, UNSUBSCRIBE_PAGE_HELMET)
 
   app.get('/u/:slug', async (request: UnsubscribeRequest, reply) => {
     const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)

@@ -19,30 +19,37 @@ function bearer(request: FastifyRequest): string | null {
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest()
 
-/** onRequest hook for tenant routes: a valid, unrevoked API key, or 401. */
+/** The rate-limit key of a request without valid credentials: its client address. */
+const byAddress = (request: FastifyRequest): string => `address:${request.ip}`
+
+/**
+ * onRequest hook for tenant routes: a valid, unrevoked API key, or 401. Also applies
+ * the API rate limit, per key, or per address when the key is missing or wrong.
+ */
 export function requireApiKey(store: Store): onRequestAsyncHookHandler {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const key = bearer(request)
+    const owner = key === null ? null : await store.findApiKey(hashApiKey(key))
+    await request.server.limitApiRequest(request, reply, owner ? `key:${owner.keyId}` : byAddress(request))
     if (key === null) {
       throw new ApiError(401, 'unauthorized', 'send your API key as "Authorization: Bearer <key>"')
     }
-    const owner = await store.findApiKey(hashApiKey(key))
     if (!owner) throw new ApiError(401, 'unauthorized', 'the API key is not valid or has been revoked')
     request.tenantId = owner.tenantId
   }
 }
 
-/** onRequest hook for admin routes: ADMIN_TOKEN, compared in constant time. */
+/** onRequest hook for admin routes: ADMIN_TOKEN, compared in constant time, and the API rate limit. */
 export function requireAdmin(adminToken: string | null): onRequestAsyncHookHandler {
   const expected = adminToken === null ? null : sha256(adminToken)
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = bearer(request)
+    const valid = expected !== null && token !== null && timingSafeEqual(sha256(token), expected)
+    await request.server.limitApiRequest(request, reply, valid ? 'admin' : byAddress(request))
     if (expected === null) {
       throw new ApiError(403, 'admin_disabled', 'admin endpoints are off: set ADMIN_TOKEN to use them')
     }
-    const token = bearer(request)
-    if (token === null || !timingSafeEqual(sha256(token), expected)) {
-      throw new ApiError(401, 'unauthorized', 'send ADMIN_TOKEN as "Authorization: Bearer <token>"')
-    }
+    if (!valid) throw new ApiError(401, 'unauthorized', 'send ADMIN_TOKEN as "Authorization: Bearer <token>"')
   }
 }
 
