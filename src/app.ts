@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
   type RouteOptions,
 } from 'fastify'
+import { addressPolicy } from './clicks/network.js'
 import { ClickRecorder } from './clicks/recorder.js'
 import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
@@ -94,12 +95,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const store = options.store ?? SqliteStore.open(config.databasePath)
 
   const domains = new DomainRegistry(await store.listDomains())
+  const secret = await tokenSecret(store, config)
   const recorder = new ClickRecorder(
     store,
     {
       flushIntervalMs: config.clickFlushIntervalMs,
       batchSize: config.clickFlushBatch,
       maxQueue: config.clickQueueMax,
+      addressToStore: addressPolicy(config.ipStorage, secret),
     },
     app.log,
   )
@@ -123,7 +126,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await store.close()
   })
 
-  const secret = await tokenSecret(store, config)
   const services: Services = {
     config,
     store,
