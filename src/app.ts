@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
 import { optOutRoutes } from './routes/optouts.js'
 import { RedirectCounters } from './links/redirect-counters.js'
+import { RetentionJob } from './retention/retention-job.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { sendNotFoundPage } from './routes/pages.js'
@@ -118,7 +119,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     app.log,
   )
+  const retention = new RetentionJob(
+    store,
+    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs },
+    app.log,
+  )
   app.addHook('onClose', async () => {
+    await retention.stop()
     // Posts in flight are abandoned, not lost: their events stay pending in the outbox.
     await webhookWorker.stop()
     await recorder.close()
@@ -137,6 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     unsubscribeVisits,
     webhookWorker,
     redirects: new RedirectCounters(),
+    retention,
   }
   app.decorate('services', services)
 
@@ -175,5 +183,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   recorder.start()
   unsubscribeVisits.start()
   webhookWorker.start()
+  retention.start()
   return app
 }
