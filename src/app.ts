@@ -21,6 +21,8 @@ import { messageRoutes } from './routes/messages.js'
 import { optOutRoutes } from './routes/optouts.js'
 import { RedirectCounters } from './links/redirect-counters.js'
 import { RetentionJob } from './retention/retention-job.js'
+import { SuppressionKeys } from './recipients/suppression.js'
+import { recipientRoutes } from './routes/recipients.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { sendNotFoundPage } from './routes/pages.js'
@@ -145,6 +147,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     webhookWorker,
     redirects: new RedirectCounters(),
     retention,
+    suppressionKeys: new SuppressionKeys(secret),
   }
   app.decorate('services', services)
 
@@ -179,6 +182,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(deliveryRoutes, { services })
   await app.register(optOutRoutes, { services })
   await app.register(webhookRoutes, { services })
+  await app.register(recipientRoutes, { services })
 
   recorder.start()
   unsubscribeVisits.start()

@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
 import type { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
+import type { SuppressionKeys } from './recipients/suppression.js'
 import type { RetentionJob } from './retention/retention-job.js'
 import type { RedirectCounters } from './links/redirect-counters.js'
 import type { DomainRegistry } from './tenants/domain-registry.js'
@@ -22,4 +23,5 @@ export interface Services {
   webhookWorker: WebhookDeliveryWorker
   redirects: RedirectCounters
   retention: RetentionJob
+  suppressionKeys: SuppressionKeys
 }

@@ -5,6 +5,7 @@ import type { Services } from '../services.js'
 import { newPublicId } from '../tenants/api-keys.js'
 import { normalizeDestination } from './destination.js'
 import { parseMessageText } from './message-text.js'
+import { optedOutRecipients } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
 export const MAX_LINKS = 10
@@ -243,7 +244,7 @@ async function withRecipients(
     domain: domainOf(services, message),
     recipients: added.recipients,
     created,
-    optedOut: await services.store.optedOutRecipients(message.tenantId, unique),
+    optedOut: await optedOutRecipients(services, message.tenantId, unique),
   }
 }
 
