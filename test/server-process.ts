@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { Test } from 'tap'
@@ -13,7 +13,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface ServerProcess {
-  child: ChildProcessWithoutNullStreams
+  child: ChildProcess
   base: string
   /** The first start's API key, from the log (undefined on a later start). */
   apiKey: string | undefined
