@@ -34,6 +34,7 @@ t.test('an expired link answers 410 with a page, or goes to the domain fallback;
   t.match(gone.body, /This link has expired/)
   t.equal(gone.headers['cache-control'], 'private, max-age=0')
   t.notOk(gone.headers.location)
+  t.notOk(gone.headers['set-cookie'], 'no cookie on the 410 page either')
 
   const set = await app.inject({
     method: 'PATCH',
