@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
   type RouteOptions,
 } from 'fastify'
+import { addressPolicy } from './clicks/network.js'
 import { ClickRecorder } from './clicks/recorder.js'
 import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
@@ -20,6 +21,9 @@ import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
 import { optOutRoutes } from './routes/optouts.js'
 import { RedirectCounters } from './links/redirect-counters.js'
+import { RetentionJob } from './retention/retention-job.js'
+import { SuppressionKeys } from './recipients/suppression.js'
+import { recipientRoutes } from './routes/recipients.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { sendNotFoundPage } from './routes/pages.js'
@@ -105,12 +109,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const store = options.store ?? SqliteStore.open(config.databasePath)
 
   const domains = new DomainRegistry(await store.listDomains())
+  const secret = await tokenSecret(store, config)
   const recorder = new ClickRecorder(
     store,
     {
       flushIntervalMs: config.clickFlushIntervalMs,
       batchSize: config.clickFlushBatch,
       maxQueue: config.clickQueueMax,
+      addressToStore: addressPolicy(config.ipStorage, secret),
     },
     app.log,
   )
@@ -126,7 +132,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     app.log,
   )
+  const retention = new RetentionJob(
+    store,
+    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs },
+    app.log,
+  )
   app.addHook('onClose', async () => {
+    await retention.stop()
     // Posts in flight are abandoned, not lost: their events stay pending in the outbox.
     await webhookWorker.stop()
     await recorder.close()
@@ -134,7 +146,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await store.close()
   })
 
-  const secret = await tokenSecret(store, config)
   const services: Services = {
     config,
     store,
@@ -147,6 +158,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     webhookWorker,
     redirects: new RedirectCounters(),
     allowedHosts: new AllowedHosts(store),
+    retention,
+    suppressionKeys: new SuppressionKeys(secret),
   }
   app.decorate('services', services)
 
@@ -182,9 +195,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(deliveryRoutes, { services })
   await app.register(optOutRoutes, { services })
   await app.register(webhookRoutes, { services })
+  await app.register(recipientRoutes, { services })
 
   recorder.start()
   unsubscribeVisits.start()
   webhookWorker.start()
+  retention.start()
   return app
 }

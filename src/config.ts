@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
+/** What a click keeps of its client's address; never the address itself. */
+export type IpStorage = 'network' | 'hash' | 'none'
+
 export interface Config {
   port: number
   host: string
@@ -41,6 +44,12 @@ export interface Config {
   apiRateLimitPerMinute: number
   /** Counted redirects per minute per client address; taps beyond it still redirect but are not counted; 0 = no limit. */
   redirectRateLimitPerMinute: number
+  /** network: the /24 or /48; hash: a keyed hash whose key changes every UTC day; none: nothing. */
+  ipStorage: IpStorage
+  /** Raw click rows (and finished webhook outbox rows) older than this many days are deleted. */
+  clickRetentionDays: number
+  /** How often the retention job runs. */
+  retentionIntervalMs: number
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -87,6 +96,8 @@ function trustProxy(env: Env): boolean | number | string {
   return entries.join(',')
 }
 
+const IP_STORAGE: readonly IpStorage[] = ['network', 'hash', 'none']
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /**
@@ -120,13 +131,24 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('WEBHOOK_RETRY_MAX_MS', `must be at least WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs})`, String(webhookRetryMaxMs))
   }
 
+  const ipStorage = (read(env, 'IP_STORAGE') ?? 'network') as IpStorage
+  if (!IP_STORAGE.includes(ipStorage)) {
+    throw new ConfigError('IP_STORAGE', `must be one of ${IP_STORAGE.join(', ')}`, ipStorage)
+  }
+  const tokenSecret = secret(env, 'TOKEN_SECRET', 32)
+  // A generated secret lives in the database: with it, anyone holding the file could
+  // hash all 2^32 IPv4 addresses and reverse every stored hash (ADR 0060).
+  if (ipStorage === 'hash' && tokenSecret === null) {
+    throw new ConfigError('IP_STORAGE', 'hash needs TOKEN_SECRET set (the hash key must not be stored in the database)', ipStorage)
+  }
+
   return {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
     databasePath: read(env, 'DATABASE_PATH') ?? './data/smslinks.db',
     publicUrl,
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
-    tokenSecret: secret(env, 'TOKEN_SECRET', 32),
+    tokenSecret,
     logLevel,
     trustProxy: trustProxy(env),
     linkCacheSize: integer(env, 'LINK_CACHE_SIZE', 100_000, 1, 10_000_000),
@@ -142,6 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
     apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     redirectRateLimitPerMinute: integer(env, 'REDIRECT_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
+    ipStorage,
+    clickRetentionDays: integer(env, 'CLICK_RETENTION_DAYS', 400, 1, 36_500),
+    retentionIntervalMs: integer(env, 'RETENTION_INTERVAL_MS', 3_600_000, 10, 86_400_000),
   }
 }
 

@@ -3,6 +3,8 @@ import type { Config } from './config.js'
 import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
 import type { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
+import type { SuppressionKeys } from './recipients/suppression.js'
+import type { RetentionJob } from './retention/retention-job.js'
 import type { RedirectCounters } from './links/redirect-counters.js'
 import type { AllowedHosts } from './tenants/allowed-hosts.js'
 import type { DomainRegistry } from './tenants/domain-registry.js'
@@ -23,4 +25,6 @@ export interface Services {
   redirects: RedirectCounters
   /** Each tenant's allow-list of destination hosts, cached. */
   allowedHosts: AllowedHosts
+  retention: RetentionJob
+  suppressionKeys: SuppressionKeys
 }

@@ -42,6 +42,7 @@ t.test("another tenant's ids are 404 on every tenant route, and nothing leaks", 
   const idFor = (url: string): string | null => {
     if (url.startsWith('/v1/messages/:id')) return message.id
     if (url.startsWith('/v1/webhooks/:id')) return webhook.id
+    if (url.startsWith('/v1/recipients/:recipientId')) return 'a-recipient'
     if (!url.includes(':')) return null
     return undefined as never
   }
@@ -57,7 +58,7 @@ t.test("another tenant's ids are 404 on every tenant route, and nothing leaks", 
       const examples = (route.schema?.body as { examples?: unknown[] } | undefined)?.examples
       const response = await app.inject({
         method: method as 'GET',
-        url: id === null ? route.url : route.url.replace(/:id\b/, id!),
+        url: id === null ? route.url : route.url.replace(/:(id|recipientId)\b/, id!),
         headers: bearer(b.key),
         ...(examples ? { payload: examples[0] as object } : {}),
       })
@@ -93,4 +94,6 @@ t.test("another tenant's ids are 404 on every tenant route, and nothing leaks", 
   t.equal(after.delivered, null, "B's delivery reports did not touch A's message")
   const hooks = json(await app.inject({ url: '/v1/webhooks', headers: bearer(a.key) }))
   t.same(hooks.webhooks.map((w: { id: string }) => w.id), [webhook.id], "B's DELETE did not remove A's webhook")
+  const optOuts = json(await app.inject({ url: '/v1/optouts', headers: bearer(a.key) }))
+  t.same(optOuts.optOuts.map((o: { recipient: string }) => o.recipient), ['a-recipient'], "B's erasure did not touch A's recipient")
 })

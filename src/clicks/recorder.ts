@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import type { ClickRecord, Store } from '../db/store.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
 import { classifyClick } from './classify.js'
-import { truncateAddress } from './network.js'
+import { truncateAddress, type AddressToStore } from './network.js'
 
 /** What the redirect knows about a request; classified and stored later, off the request path. */
 export interface RawClick {
@@ -26,6 +26,8 @@ export interface RecorderOptions {
   batchSize: number
   /** Clicks held at most; beyond it a tap still redirects but its count is lost. */
   maxQueue: number
+  /** What a click keeps of the client address (IP_STORAGE); the /24 or /48 by default. */
+  addressToStore?: AddressToStore
 }
 
 const DROP_WARNING_INTERVAL_MS = 10_000
@@ -49,11 +51,16 @@ export class ClickRecorder {
   /** How long each batch write took, failed ones included (read by /metrics). */
   readonly flushDuration = new DurationHistogram(FLUSH_BUCKETS)
 
+  private readonly toRecord: (click: RawClick) => ClickRecord
+
   constructor(
     private readonly store: Store,
     private readonly options: RecorderOptions,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    const addressToStore = options.addressToStore ?? ((address) => truncateAddress(address))
+    this.toRecord = (click) => toRecord(click, addressToStore)
+  }
 
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs).unref()
@@ -111,7 +118,7 @@ export class ClickRecorder {
       // Timed with the classification: all of it is work the flush does on the event loop.
       const started = performance.now()
       try {
-        await this.store.recordClicks(batch.map(toRecord))
+        await this.store.recordClicks(batch.map(this.toRecord))
         this.flushDuration.observe((performance.now() - started) / 1000)
         this.written += batch.length
         // One batch per turn of the event loop: a backlog is written in slices, and
@@ -135,7 +142,7 @@ export class ClickRecorder {
   }
 }
 
-function toRecord(click: RawClick): ClickRecord {
+function toRecord(click: RawClick, addressToStore: AddressToStore): ClickRecord {
   const verdict = classifyClick(click.head, click.userAgent)
   return {
     at: click.at,
@@ -145,7 +152,7 @@ function toRecord(click: RawClick): ClickRecord {
     class: verdict.class,
     reason: verdict.reason,
     userAgent: click.userAgent?.slice(0, 512) || null,
-    network: truncateAddress(click.address),
+    network: addressToStore(click.address, click.at),
     clickId: click.clickId ?? null,
   }
 }

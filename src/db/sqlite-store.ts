@@ -53,6 +53,7 @@ interface MessageRow {
   strip_scheme: number
   utm: string | null
   click_id_param: string | null
+  expires_at: number | null
 }
 
 interface LinkRow {
@@ -104,7 +105,9 @@ function prepareStatements(db: SqliteDatabase) {
     countTenants: db.prepare('SELECT count(*) AS n FROM tenants'),
     getDomainByHost: db.prepare('SELECT id FROM domains WHERE host = ?'),
     insertDomain: db.prepare('INSERT INTO domains (tenant_id, host, base_url, created_at) VALUES (?, ?, ?, ?)'),
-    listDomains: db.prepare('SELECT id, tenant_id AS tenantId, host, base_url AS baseUrl FROM domains ORDER BY id'),
+    listDomains: db.prepare(
+      'SELECT id, tenant_id AS tenantId, host, base_url AS baseUrl, fallback_url AS fallbackUrl FROM domains ORDER BY id',
+    ),
     insertApiKey: db.prepare(
       'INSERT INTO api_keys (tenant_id, public_id, name, key_hash, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -139,7 +142,8 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     setRecipientCount: db.prepare('UPDATE messages SET recipient_count = ? WHERE id = ?'),
     findLinkTarget: db.prepare(
-      `SELECT l.id AS linkId, l.message_id AS messageId, l.url, m.utm, m.click_id_param AS clickIdParam
+      `SELECT l.id AS linkId, l.message_id AS messageId, l.url, m.utm, m.click_id_param AS clickIdParam,
+         m.expires_at AS expiresAt
        FROM links l JOIN messages m ON m.id = l.message_id WHERE l.domain_id = ? AND l.code = ?`,
     ),
     findUserAgent: db.prepare('SELECT id FROM user_agents WHERE ua = ?'),
@@ -255,6 +259,42 @@ function prepareStatements(db: SqliteDatabase) {
     allowedHosts: db.prepare('SELECT pattern FROM destination_hosts WHERE tenant_id = ? ORDER BY pattern').pluck(),
     deleteAllowedHosts: db.prepare('DELETE FROM destination_hosts WHERE tenant_id = ?'),
     insertAllowedHost: db.prepare('INSERT INTO destination_hosts (tenant_id, pattern) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    setMessageExpiry: db.prepare('UPDATE messages SET expires_at = ? WHERE id = ?'),
+    setDomainFallback: db.prepare(
+      `UPDATE domains SET fallback_url = ? WHERE tenant_id = ? AND host = ?
+       RETURNING id, tenant_id AS tenantId, host, base_url AS baseUrl, fallback_url AS fallbackUrl`,
+    ),
+    // Oldest first through clicks_at: each batch reads only the rows it deletes.
+    deleteOldClicks: db.prepare('DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE at < ? ORDER BY at LIMIT ?)'),
+    deleteOldWebhookAttempts: db.prepare(
+      'DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE at < ? ORDER BY at LIMIT ?)',
+    ),
+    deleteOldWebhookEvents: db.prepare(
+      `DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events
+         WHERE state <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?)`,
+    ),
+    messagesWithRecipient: db.prepare(
+      `SELECT m.id FROM messages m JOIN recipients r ON r.message_id = m.id AND r.external_id = ?
+       WHERE m.tenant_id = ? ORDER BY m.id`,
+    ).pluck(),
+    tombstoneRecipient: db.prepare(
+      'UPDATE recipients SET external_id = ? WHERE message_id = ? AND external_id = ? RETURNING idx',
+    ).pluck(),
+    scrubClicks: db.prepare(
+      `UPDATE clicks SET user_agent_id = NULL, network = NULL, click_id = NULL
+       WHERE message_id = ? AND recipient_idx = ?`,
+    ),
+    eventsNamingRecipient: db.prepare(
+      `SELECT e.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
+       WHERE w.tenant_id = ? AND json_extract(e.body, '$.recipientId') = ?`,
+    ).pluck(),
+    deleteEventAttempts: db.prepare('DELETE FROM webhook_attempts WHERE event_id = ?'),
+    deleteEvent: db.prepare('DELETE FROM webhook_events WHERE id = ?'),
+    rekeyOptOut: db.prepare('UPDATE optouts SET recipient_id = ? WHERE tenant_id = ? AND recipient_id = ?'),
+    // Suppression keys sort between 'erased:' and 'erased;': an index range, not a scan.
+    hasErasedOptOuts: db.prepare(
+      "SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
+    ).pluck(),
   }
 }
 
@@ -319,7 +359,7 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       if (this.sql.getDomainByHost.get(host)) throw new ConflictError(`host ${host} already belongs to a tenant`)
       const { lastInsertRowid } = this.sql.insertDomain.run(tenantId, host, baseUrl, now)
-      return { id: Number(lastInsertRowid), tenantId, host, baseUrl }
+      return { id: Number(lastInsertRowid), tenantId, host, baseUrl, fallbackUrl: null }
     }).immediate()
   }
 
@@ -341,7 +381,7 @@ export class SqliteStore implements Store {
         const existing = this.sql.getMessageByExternalId.get(input.tenantId, input.externalId) as MessageRow | undefined
         if (existing) return { message: this.toMessage(existing), created: false }
       }
-      const { links, text, stripScheme, utm, ...row } = input
+      const { links, text, stripScheme, utm, expiresAt: _expiresAt, ...row } = input
       const id = Number(
         this.sql.insertMessage.run({
           ...row,
@@ -353,6 +393,7 @@ export class SqliteStore implements Store {
       )
       this.sql.insertMessageCounters.run(id)
       if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
+      if (input.expiresAt !== null) this.sql.setMessageExpiry.run(input.expiresAt, id)
       links.forEach((link, position) => {
         const linkId = this.sql.insertLink.run(link.publicId, id, input.domainId, position, link.code, link.url).lastInsertRowid
         this.sql.insertLinkCounters.run(linkId)
@@ -503,6 +544,7 @@ export class SqliteStore implements Store {
       recipientCount: row.recipient_count,
       createdAt: row.created_at,
       unsubscribeCode: row.unsubscribe_code ?? null,
+      expiresAt: row.expires_at ?? null,
       text: parseText(row.text, row.text_spans),
       stripScheme: row.strip_scheme === 1,
       utm: parseUtm(row.utm),
@@ -750,6 +792,46 @@ export class SqliteStore implements Store {
       this.sql.deleteAllowedHosts.run(tenantId)
       for (const pattern of patterns) this.sql.insertAllowedHost.run(tenantId, pattern)
     }).immediate()
+  }
+  async setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null> {
+    return (this.sql.setDomainFallback.get(fallbackUrl, tenantId, host) as Domain | undefined) ?? null
+  }
+
+  async deleteClicksBefore(before: number, limit: number): Promise<number> {
+    return this.sql.deleteOldClicks.run(before, limit).changes
+  }
+
+  async pruneWebhookOutbox(before: number, limit: number): Promise<number> {
+    return this.db.transaction(
+      () => this.sql.deleteOldWebhookAttempts.run(before, limit).changes + this.sql.deleteOldWebhookEvents.run(before, limit).changes,
+    )()
+  }
+
+  async messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]> {
+    return this.sql.messagesWithRecipient.all(recipientId, tenantId) as number[]
+  }
+
+  async eraseRecipientFromMessage(messageId: number, recipientId: string, tombstone: string): Promise<void> {
+    this.db.transaction(() => {
+      const idx = this.sql.tombstoneRecipient.get(tombstone, messageId, recipientId) as number | undefined
+      if (idx !== undefined) this.sql.scrubClicks.run(messageId, idx)
+    }).immediate()
+  }
+
+  async eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const events = this.sql.eventsNamingRecipient.all(tenantId, recipientId) as number[]
+      for (const id of events) {
+        this.sql.deleteEventAttempts.run(id)
+        this.sql.deleteEvent.run(id)
+      }
+      const optOuts = this.sql.rekeyOptOut.run(suppressionKey, tenantId, recipientId).changes
+      return events.length + optOuts > 0
+    }).immediate()
+  }
+
+  async hasErasedOptOuts(tenantId: number): Promise<boolean> {
+    return this.sql.hasErasedOptOuts.get(tenantId) !== undefined
   }
 }
 

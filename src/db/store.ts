@@ -19,6 +19,8 @@ export interface Domain {
   tenantId: number
   host: string
   baseUrl: string
+  /** Where expired links of this domain redirect; null: they answer 410. */
+  fallbackUrl: string | null
 }
 
 export interface ApiKeyOwner {
@@ -83,6 +85,8 @@ export interface Message extends MessageOptions {
   links: Link[]
   /** Code of the message's unsubscribe links (`/u/{code}-{token}`); null when it has none. */
   unsubscribeCode: string | null
+  /** When the message's links stop going to their destinations; null: never. */
+  expiresAt: number | null
 }
 
 export interface NewMessage extends MessageOptions {
@@ -96,6 +100,7 @@ export interface NewMessage extends MessageOptions {
   createdAt: number
   links: Array<{ publicId: string; code: string; url: string }>
   unsubscribeCode: string | null
+  expiresAt: number | null
 }
 
 /** A recipient of a message and its index, which its token carries. */
@@ -118,6 +123,8 @@ export interface LinkTarget {
   url: string
   utm: UtmParams | null
   clickIdParam: string | null
+  /** When the message's links expire; null: never. */
+  expiresAt: number | null
 }
 
 /** A click after classification, ready to store. */
@@ -264,6 +271,34 @@ export interface Store {
   allowedHosts(tenantId: number): Promise<string[]>
   /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
   setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
+  /** Sets or clears a tenant's domain's fallback URL; null when the tenant has no such host. */
+  setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null>
+  /**
+   * Deletes up to `limit` raw clicks older than `before`, oldest first, in one
+   * transaction; returns how many. Counters and unique tables are not touched.
+   */
+  deleteClicksBefore(before: number, limit: number): Promise<number>
+  /**
+   * Deletes up to `limit` webhook attempts, and up to `limit` finished (delivered,
+   * failed, cancelled) events, older than `before`; returns how many rows went.
+   */
+  pruneWebhookOutbox(before: number, limit: number): Promise<number>
+  /**
+   * Erases a recipient id from one message: the recipient row gets `tombstone` instead,
+   * its raw clicks lose user agent, network and click id. Counters stay. One transaction.
+   */
+  eraseRecipientFromMessage(messageId: number, recipientId: string, tombstone: string): Promise<void>
+  /** The tenant's messages that have this recipient id. */
+  messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]>
+  /**
+   * Removes what else names the recipient in the tenant's data, in one transaction:
+   * webhook outbox events (with their attempts) whose body carries the id, and the
+   * opt-out entry, which is re-keyed to `suppressionKey` (same row, same cursor).
+   * Returns whether anything named the recipient.
+   */
+  eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
+  /** Whether the tenant has opt-outs kept under a suppression key (erased recipients). */
+  hasErasedOptOuts(tenantId: number): Promise<boolean>
 }
 
 export interface UnsubscribeTarget {

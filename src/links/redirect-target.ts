@@ -9,6 +9,8 @@ export interface RedirectTarget {
   location: string
   /** When the message asks for click ids: the Location is `before + clickId + after`. */
   withClickId: { before: string; after: string } | null
+  /** From this time (ms) on the link is expired; Infinity when it never expires, so the check is one comparison. */
+  expiresAt: number
 }
 
 const UTM_KEYS: ReadonlyArray<keyof UtmParams> = ['source', 'medium', 'campaign', 'term', 'content']
@@ -50,7 +52,13 @@ export function redirectTarget(target: LinkTarget): RedirectTarget {
     const [before, after] = appendQuery(location, [`${target.clickIdParam}=${marker}`]).split(marker) as [string, string]
     withClickId = { before, after }
   }
-  return { linkId: target.linkId, messageId: target.messageId, location, withClickId }
+  return {
+    linkId: target.linkId,
+    messageId: target.messageId,
+    location,
+    withClickId,
+    expiresAt: target.expiresAt ?? Number.POSITIVE_INFINITY,
+  }
 }
 
 /** A fresh click id when the target's message asks for them; null otherwise. O(1). */

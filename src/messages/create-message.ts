@@ -5,6 +5,7 @@ import type { Services } from '../services.js'
 import { newPublicId } from '../tenants/api-keys.js'
 import { normalizeDestination } from './destination.js'
 import { parseMessageText } from './message-text.js'
+import { optedOutRecipients } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
 export const MAX_LINKS = 10
@@ -24,6 +25,8 @@ export interface CreateMessageInput {
   recipients: string[]
   /** Give each recipient an unsubscribe link. */
   unsubscribe?: boolean
+  /** ISO time after which the links go to the domain's fallback URL (or a 410 page). */
+  expiresAt?: string
 }
 
 /** What a create call asks for besides its recipients, checked and normalised. */
@@ -31,6 +34,7 @@ interface MessageContent extends MessageOptions {
   urls: string[]
   /** Unsubscribe links: asked for with `"unsubscribe": true` or `{unsubscribe}` in the text. */
   unsubscribe: boolean
+  expiresAt: number | null
 }
 
 /** A message with the recipients a call named, ready to present. */
@@ -97,7 +101,7 @@ export async function createMessage(
     if (existing) return repost(services, existing, input, content)
   }
   const domain = chooseDomain(services, tenantId, input.domain)
-  const { urls, unsubscribe, ...options } = content
+  const { urls, unsubscribe, expiresAt, ...options } = content
   const links = []
   for (const url of urls) links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
 
@@ -113,6 +117,7 @@ export async function createMessage(
     ...options,
     links,
     unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services, domain.id) : null,
+    expiresAt,
   })
   // Another call with the same externalId won the race.
   if (!created) return repost(services, message, input, content)
@@ -177,11 +182,23 @@ function messageContent(input: CreateMessageInput): MessageContent {
   return {
     urls,
     text,
+    expiresAt: expiryOf(input.expiresAt),
     stripScheme: input.stripScheme ?? false,
     utm: canonicalUtm(input.utm),
     clickIdParam,
     unsubscribe: input.unsubscribe === true || text?.spans.some((span) => span.link === UNSUBSCRIBE_SPAN) === true,
   }
+}
+
+/** `expiresAt` as milliseconds; it must be a real time in the future. */
+function expiryOf(input: string | undefined): number | null {
+  if (input === undefined) return null
+  const at = Date.parse(input)
+  if (!Number.isFinite(at)) {
+    throw new ApiError(400, 'invalid_expiry', 'expiresAt must be an ISO 8601 time such as 2026-12-31T23:59:59Z')
+  }
+  if (at <= Date.now()) throw new ApiError(400, 'invalid_expiry', 'expiresAt must be in the future')
+  return at
 }
 
 /** The same externalId again: the same message, provided the call describes the same send. */
@@ -198,6 +215,7 @@ async function repost(
   if (message.stripScheme !== content.stripScheme) differs.push('stripScheme')
   if (JSON.stringify(message.utm) !== JSON.stringify(content.utm)) differs.push('utm')
   if (message.clickIdParam !== content.clickIdParam) differs.push('clickIdParam')
+  if (message.expiresAt !== content.expiresAt) differs.push('expiresAt')
   if (message.kind !== (input.kind ?? 'campaign')) differs.push('kind')
   if (message.campaign !== (input.campaign ?? null)) differs.push('campaign')
   if (message.variant !== (input.variant ?? null)) differs.push('variant')
@@ -227,7 +245,7 @@ async function withRecipients(
     domain: domainOf(services, message),
     recipients: added.recipients,
     created,
-    optedOut: await services.store.optedOutRecipients(message.tenantId, unique),
+    optedOut: await optedOutRecipients(services, message.tenantId, unique),
   }
 }
 

@@ -62,6 +62,7 @@ export function presentMessage(message: Message, domain: Domain) {
     clickIdParam: message.clickIdParam,
     segments: message.text === null ? null : messageSegments(message, domain),
     links: message.links.map((link) => presentLink(domain, link)),
+    expiresAt: message.expiresAt === null ? null : new Date(message.expiresAt).toISOString(),
   }
 }
 

@@ -4,7 +4,7 @@ import type { Services } from '../services.js'
 import { requireAdmin } from '../tenants/auth.js'
 import { presentTenant } from '../tenants/present.js'
 import { getAllowedHosts, MAX_ALLOWED_HOSTS, setAllowedHosts } from '../tenants/allowed-hosts.js'
-import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
+import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey, setDomainFallback } from '../tenants/tenants.js'
 import { ErrorBody, ErrorExample, Id, Label } from './schemas.js'
 
 const TenantParams = Type.Object({ tenantId: Id('Tenant id, as returned by POST /v1/tenants') })
@@ -203,5 +203,43 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       },
     },
     async (request) => getAllowedHosts(store, allowedHosts, request.params.tenantId),
+  )
+
+  app.patch(
+    '/v1/tenants/:tenantId/domains/:host',
+    {
+      schema: {
+        ...docs,
+        summary: 'Set a domain\'s fallback URL',
+        description:
+          'Where links of this domain go once their message has expired (expiresAt). Without a fallback URL, ' +
+          'an expired link answers 410 with a small page. null clears it. Checked like a destination URL.',
+        params: Type.Object({
+          tenantId: Id('Tenant id'),
+          host: Type.String({ minLength: 1, maxLength: 260, description: 'The domain, e.g. s.brand.dk' }),
+        }),
+        body: Type.Object(
+          {
+            fallbackUrl: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
+              description: 'An absolute http(s) URL, or null to clear it',
+            }),
+          },
+          { additionalProperties: false, examples: [{ fallbackUrl: 'https://shop.dk' }] },
+        ),
+        response: {
+          200: Type.Object(
+            { host: Type.String(), tenantId: Type.String(), fallbackUrl: Type.Union([Type.String(), Type.Null()]) },
+            { examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt', fallbackUrl: 'https://shop.dk/' }] },
+          ),
+          ...adminErrors,
+          404: ErrorExample('not_found', 'domain not found'),
+        },
+      },
+    },
+    async (request) => {
+      const { tenantId, host } = request.params
+      const domain = await setDomainFallback(store, domains, tenantId, host, request.body.fallbackUrl)
+      return { host: domain.host, tenantId, fallbackUrl: domain.fallbackUrl }
+    },
   )
 }

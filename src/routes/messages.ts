@@ -65,6 +65,13 @@ const CreateMessage = Type.Object(
     unsubscribe: Type.Optional(
       Type.Boolean({ description: 'Give each recipient an unsubscribe link (unsubscribeUrl); default false' }),
     ),
+    expiresAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          "When the links stop going to their destinations (ISO 8601, in the future): afterwards they redirect to the domain's fallbackUrl, or answer 410",
+      }),
+    ),
   },
   {
     additionalProperties: false,

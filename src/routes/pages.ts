@@ -40,3 +40,13 @@ const NOT_FOUND_HEADERS = {
 export function sendNotFoundPage(reply: FastifyReply): void {
   reply.code(404).headers(NOT_FOUND_HEADERS).send(NOT_FOUND_PAGE)
 }
+
+/** For a link whose message has expired and whose domain has no fallback URL; like the 404 page. */
+const EXPIRED_PAGE = NOT_FOUND_PAGE.replace('<title>Link not found</title>', '<title>Link expired</title>').replace(
+  '<h1>This link does not work</h1><p>It may be mistyped or no longer in use. Check the message you received.</p>',
+  '<h1>This link has expired</h1><p>The offer or page it led to is no longer available.</p>',
+)
+
+export function sendExpiredPage(reply: FastifyReply): void {
+  reply.code(410).headers(NOT_FOUND_HEADERS).send(EXPIRED_PAGE)
+}

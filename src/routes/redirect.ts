@@ -3,7 +3,8 @@ import { parseShortPath } from '../links/codes.js'
 import { AddressRateLimit } from '../links/address-rate-limit.js'
 import { clickIdFor, locationFor, type RedirectTarget } from '../links/redirect-target.js'
 import type { Services } from '../services.js'
-import { sendNotFoundPage } from './pages.js'
+import type { Domain } from '../db/store.js'
+import { sendExpiredPage, sendNotFoundPage } from './pages.js'
 
 type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
 
@@ -24,23 +25,39 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
     services.config.redirectRateLimitPerMinute === 0 ? null : new AddressRateLimit(services.config.redirectRateLimitPerMinute)
   if (perAddress !== null) app.addHook('onClose', async () => perAddress.close())
 
-  function answer(request: ShortLinkRequest, reply: FastifyReply, target: RedirectTarget | null, token: string | null): void {
+  function answer(
+    request: ShortLinkRequest,
+    reply: FastifyReply,
+    domain: Domain,
+    target: RedirectTarget | null,
+    token: string | null,
+  ): void {
     if (target === null) {
       redirects.notFound++
       return sendNotFoundPage(reply)
     }
-    const clickId = clickIdFor(target)
-    // Never 301: browsers cache it, and the next tap would never reach us.
-    reply.header('cache-control', 'private, max-age=0').redirect(locationFor(target, clickId), 302)
+    const now = Date.now()
+    let clickId: string | null = null
+    if (now < target.expiresAt) {
+      clickId = clickIdFor(target)
+      // Never 301: browsers cache it, and the next tap would never reach us.
+      reply.header('cache-control', 'private, max-age=0').redirect(locationFor(target, clickId), 302)
+    } else if (domain.fallbackUrl !== null) {
+      // Expired: the domain's fallback, without click id (it is not the landing page).
+      reply.header('cache-control', 'private, max-age=0').redirect(domain.fallbackUrl, 302)
+    } else {
+      sendExpiredPage(reply)
+    }
     redirects.redirected++
     redirects.latency.observe(reply.elapsedTime / 1000)
+    // Expired links still count: the tap happened, and stats say so.
     const address = request.ip
     if (perAddress !== null && !perAddress.allow(address)) {
       redirects.rateLimited++
       return
     }
     recorder.record({
-      at: Date.now(),
+      at: now,
       messageId: target.messageId,
       linkId: target.linkId,
       // A token that fails the check still redirects: it counts as an anonymous click.
@@ -64,9 +81,9 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
       return sendNotFoundPage(reply)
     }
     const cached = cache.get(domain.id, path.code)
-    if (cached !== undefined) return answer(request, reply, cached, path.token)
+    if (cached !== undefined) return answer(request, reply, domain, cached, path.token)
     return store.findLinkTarget(domain.id, path.code).then((target) => {
-      answer(request, reply, cache.set(domain.id, path.code, target), path.token)
+      answer(request, reply, domain, cache.set(domain.id, path.code, target), path.token)
     })
   }
 

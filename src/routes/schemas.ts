@@ -50,6 +50,7 @@ export const messageExample = {
   utm: null,
   clickIdParam: null,
   segments: null,
+  expiresAt: null,
   links: [
     { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', code: 'Z0SufV', shortUrl: 'https://s.brand.dk/Z0SufV' },
     { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', code: 'jktz7O', shortUrl: 'https://s.brand.dk/jktz7O' },
@@ -90,6 +91,7 @@ export const MessageBody = Type.Object({
     ),
   ),
   links: Type.Array(LinkBody),
+  expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
 }, { examples: [messageExample] })
 
 export const MessageWithRecipientsBody = Type.Intersect([

@@ -2,6 +2,7 @@ import { ConflictError, type Domain, type Store, type Tenant } from '../db/store
 import { ApiError, notFound } from '../errors.js'
 import { hashApiKey, newApiKey, newPublicId } from './api-keys.js'
 import type { DomainRegistry } from './domain-registry.js'
+import { normalizeDestination } from '../messages/destination.js'
 
 export async function createTenant(store: Store, name: string): Promise<Tenant> {
   return store.createTenant(`ten_${newPublicId()}`, name, Date.now())
@@ -107,4 +108,25 @@ export interface TenantWithDomains {
 export async function listTenants(store: Store): Promise<TenantWithDomains[]> {
   const [tenants, domains] = await Promise.all([store.listTenants(), store.listDomains()])
   return tenants.map((tenant) => ({ tenant, domains: domains.filter((domain) => domain.tenantId === tenant.id) }))
+}
+
+/**
+ * Sets (or, with null, clears) where a domain's expired links send people. Checked like
+ * a destination. The registry is updated at once, so the next tap on an expired link
+ * uses it. A host the tenant does not have is a 404.
+ */
+export async function setDomainFallback(
+  store: Store,
+  registry: DomainRegistry,
+  tenantPublicId: string,
+  hostInput: string,
+  fallbackUrl: string | null,
+): Promise<Domain> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  const url = fallbackUrl === null ? null : normalizeDestination(fallbackUrl, 'fallbackUrl')
+  const domain = registry.lookup(hostInput)
+  const updated = domain && domain.tenantId === tenant.id ? await store.setDomainFallback(tenant.id, domain.host, url) : null
+  if (updated === null) throw notFound('domain')
+  registry.add(updated)
+  return updated
 }

@@ -1,0 +1,33 @@
+import { createHmac } from 'node:crypto'
+import type { Services } from '../services.js'
+
+/**
+ * Keys that stand for an erased recipient on the tenant's opt-out list: `erased:` and
+ * HMAC-SHA256(key, tenant and recipient id), the key derived from the token secret.
+ * The id itself is gone, yet the same id posted again is still recognised as opted
+ * out (ADR 0061).
+ */
+export class SuppressionKeys {
+  private readonly key: Buffer
+
+  constructor(secret: string) {
+    this.key = createHmac('sha256', secret).update('optout-suppression').digest()
+  }
+
+  keyFor(tenantId: number, recipientId: string): string {
+    return `erased:${createHmac('sha256', this.key).update(`${tenantId}\n${recipientId}`).digest('hex').slice(0, 32)}`
+  }
+}
+
+/**
+ * Which of these recipient ids the tenant has opted out, erased recipients included:
+ * those are looked up by their suppression key, and only when the tenant has any.
+ */
+export async function optedOutRecipients({ store, suppressionKeys }: Services, tenantId: number, ids: string[]): Promise<Set<string>> {
+  const out = await store.optedOutRecipients(tenantId, ids)
+  if (ids.length === 0 || !(await store.hasErasedOptOuts(tenantId))) return out
+  const byKey = new Map<string, string>()
+  for (const id of ids) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
+  for (const key of await store.optedOutRecipients(tenantId, [...byKey.keys()])) out.add(byKey.get(key)!)
+  return out
+}

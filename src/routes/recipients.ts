@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { eraseRecipient } from '../recipients/erase-recipient.js'
+import type { Services } from '../services.js'
+import { requireApiKey } from '../tenants/auth.js'
+import { ErrorExample, errorResponses } from './schemas.js'
+
+/** Recipients as people with rights: erasure on request (GDPR article 17). */
+export const recipientRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.addHook('onRequest', requireApiKey(services.store))
+
+  app.delete(
+    '/v1/recipients/:recipientId',
+    {
+      schema: {
+        tags: ['recipients'],
+        security: [{ apiKey: [] }],
+        summary: 'Erase a recipient',
+        description:
+          "Erase a recipient's personal data across the tenant's messages: the id is replaced by a tombstone, their " +
+          'clicks lose user agent, network and click id, and webhook events naming them are deleted. Counters and stats ' +
+          'stay as they were. An opted-out recipient stays suppressed under a keyed hash of the id: posting the same id ' +
+          'again still says optedOut. 404 when the tenant has no such recipient (or it was erased already).',
+        params: Type.Object({
+          recipientId: Type.String({ minLength: 1, maxLength: 128, description: "The sender's own recipient id" }),
+        }),
+        response: {
+          204: Type.Null({ description: 'Erased' }),
+          ...errorResponses,
+          404: ErrorExample('not_found', 'recipient not found'),
+        },
+      },
+    },
+    async (request, reply) => {
+      await eraseRecipient(services, request.tenantId, request.params.recipientId)
+      return reply.code(204).send(null)
+    },
+  )
+}
