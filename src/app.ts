@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
   type RouteOptions,
 } from 'fastify'
+import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder } from './clicks/recorder.js'
 import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
@@ -31,6 +32,9 @@ import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
+
+/** Recipient tokens the burst rule remembers (about 100 bytes each). */
+const BURST_MEMORY = 100_000
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -102,6 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxQueue: config.clickQueueMax,
     },
     app.log,
+    new BurstRule({ tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }),
   )
   const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log)
   const webhookWorker = new WebhookDeliveryWorker(

@@ -132,16 +132,47 @@ export interface ClickRecord {
   network: string | null
   /** The id the landing page received, when the message asks for click ids. */
   clickId: string | null
+  /** From the user agent (ua-parser-js): mobile, tablet, desktop…; null without a user agent. */
+  device: string | null
+  os: string | null
+  browser: string | null
+}
+
+/**
+ * The reasons that depend on time and on other clicks, decided inside the flush for
+ * clicks the user agent left human: `too_fast` from the message's and the recipient's
+ * times, then `burst` from what this rule has seen of the same token.
+ */
+export interface ClickTimingRules {
+  /** A click sooner than this after the recipient's delivery report (or the message's creation) is too fast; 0: off. */
+  tooFastMs: number
+  /**
+   * Called for each click still human after too_fast, with a recipient and a network;
+   * true when the token was fetched from another network within the burst window.
+   */
+  isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean
 }
 
 export interface ClickCounters {
   total: number
   unique: number
+  /** Automated fetches that are not link previews. */
   bots: number
+  previews: number
+}
+
+/** Human clicks of a message counted by one value of one dimension (see migration 004). */
+export interface BreakdownCount {
+  dimension: 'device' | 'os' | 'browser' | 'hour' | 'day' | 'first_click'
+  value: string
+  clicks: number
 }
 
 export interface MessageCounters {
   clicks: ClickCounters
+  /** Clicks that are not human, per reason. */
+  byReason: Record<string, number>
+  breakdowns: BreakdownCount[]
   links: Array<{ linkId: number; clicks: ClickCounters }>
   /** Recipients whose latest delivery report says delivered / failed. */
   deliveries: { delivered: number; failed: number }
@@ -197,8 +228,11 @@ export interface Store {
   listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
 
   findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
-  /** Stores clicks and updates counters in one transaction. */
-  recordClicks(clicks: ClickRecord[]): Promise<void>
+  /**
+   * Stores clicks and updates counters in one transaction. With rules, clicks the user
+   * agent left human are checked for too_fast and burst first.
+   */
+  recordClicks(clicks: ClickRecord[], rules?: ClickTimingRules): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
 
   close(): Promise<void>
