@@ -15,6 +15,7 @@ import { installErrorHandlers } from './errors.js'
 import { LinkCache } from './links/link-cache.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
+import { clickRoutes } from './routes/clicks.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
@@ -174,6 +175,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(deliveryRoutes, { services })
   await app.register(optOutRoutes, { services })
   await app.register(webhookRoutes, { services })
+  await app.register(clickRoutes, { services })
 
   recorder.start()
   unsubscribeVisits.start()

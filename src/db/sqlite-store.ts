@@ -16,6 +16,7 @@ import {
   type DeliveryStatus,
   type Domain,
   type DueWebhookEvent,
+  type ExportedClick,
   type LinkTarget,
   type Message,
   type MessageCounters,
@@ -287,6 +288,13 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     reasonCounters: db.prepare('SELECT reason, clicks FROM message_reason_counters WHERE message_id = ?'),
     breakdownCounters: db.prepare('SELECT dimension, value, clicks FROM message_breakdowns WHERE message_id = ?'),
+    listClicks: db.prepare(
+      `SELECT c.id, c.at, l.public_id AS linkPublicId, r.external_id AS recipientId, c.class, c.reason, u.ua AS userAgent
+       FROM clicks c JOIN links l ON l.id = c.link_id
+       LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
+       LEFT JOIN user_agents u ON u.id = c.user_agent_id
+       WHERE c.message_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
+    ),
   }
 }
 
@@ -831,6 +839,10 @@ export class SqliteStore implements Store {
 
   async backup(path: string): Promise<void> {
     await this.db.backup(path)
+  }
+
+  async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
+    return this.sql.listClicks.all(messageId, after, limit) as ExportedClick[]
   }
 }
 

@@ -292,6 +292,24 @@ export interface Store {
    * use (SQLite's online backup). Readers and the writer are not stopped.
    */
   backup(path: string): Promise<void>
+  /**
+   * A message's raw clicks in the order they were stored, after the click with internal
+   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
+   */
+  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
+}
+
+/** A raw click as the export shows it. */
+export interface ExportedClick {
+  /** Internal id: the export's cursor. */
+  id: number
+  at: number
+  linkPublicId: string
+  /** The sender's recipient id; null for anonymous clicks. */
+  recipientId: string | null
+  class: ClickClass
+  reason: string | null
+  userAgent: string | null
 }
 
 export interface UnsubscribeTarget {
