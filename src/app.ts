@@ -15,6 +15,7 @@ import { installErrorHandlers } from './errors.js'
 import { LinkCache } from './links/link-cache.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
+import { analyticsRoutes } from './routes/analytics.js'
 import { clickRoutes } from './routes/clicks.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
@@ -176,6 +177,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(optOutRoutes, { services })
   await app.register(webhookRoutes, { services })
   await app.register(clickRoutes, { services })
+  await app.register(analyticsRoutes, { services })
 
   recorder.start()
   unsubscribeVisits.start()

@@ -22,6 +22,7 @@ import {
   type MessageCounters,
   type MessageKind,
   type MessagePage,
+  type MessageTotals,
   type MessageText,
   type NewMessage,
   type NewWebhook,
@@ -114,6 +115,20 @@ const counters = (row: CounterRow | undefined): ClickCounters => ({
   bots: row?.clicks_bots ?? 0,
   previews: row?.clicks_previews ?? 0,
 })
+
+/**
+ * Counters summed over a set of messages: the select list and FROM of the roll-up
+ * statements, which add their own WHERE. A message "reported" once any delivery
+ * report came; its CTR denominator (reach) is then delivered, else recipients.
+ */
+const TOTALS = `count(*) AS messages, CASE WHEN count(DISTINCT m.kind) = 1 THEN min(m.kind) END AS kind,
+  coalesce(sum(m.recipient_count), 0) AS recipients,
+  coalesce(sum(c.delivered), 0) AS delivered,
+  coalesce(sum(c.delivered + c.failed > 0), 0) AS reportedMessages,
+  coalesce(sum(CASE WHEN c.delivered + c.failed > 0 THEN c.delivered ELSE m.recipient_count END), 0) AS reach,
+  coalesce(sum(c.clicks_unique), 0) AS uniqueClickers,
+  coalesce(sum(c.unsubscribes), 0) AS unsubscribes
+  FROM messages m JOIN message_counters c ON c.message_id = m.id`
 
 /** Every statement the store runs, prepared once when it opens. */
 function prepareStatements(db: SqliteDatabase) {
@@ -295,6 +310,12 @@ function prepareStatements(db: SqliteDatabase) {
        LEFT JOIN user_agents u ON u.id = c.user_agent_id
        WHERE c.message_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
     ),
+    campaignTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.campaign = ?`),
+    variantTotals: db.prepare(
+      `SELECT m.variant, ${TOTALS} WHERE m.tenant_id = ? AND m.campaign = ? AND m.variant IS NOT NULL
+       GROUP BY m.variant ORDER BY m.variant`,
+    ),
+    kindTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?`),
   }
 }
 
@@ -843,6 +864,18 @@ export class SqliteStore implements Store {
 
   async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
     return this.sql.listClicks.all(messageId, after, limit) as ExportedClick[]
+  }
+
+  async campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals> {
+    return this.sql.campaignTotals.get(tenantId, campaign) as MessageTotals
+  }
+
+  async variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>> {
+    return this.sql.variantTotals.all(tenantId, campaign) as Array<MessageTotals & { variant: string }>
+  }
+
+  async kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals> {
+    return this.sql.kindTotals.get(tenantId, kind, from, to) as MessageTotals
   }
 }
 

@@ -297,6 +297,28 @@ export interface Store {
    * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
    */
   listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
+  /** Sums of the counters of the tenant's messages with this campaign name, one read of the campaign index. */
+  campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals>
+  /** The same sums per variant label of the campaign (messages without a variant left out), by label. */
+  variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
+  /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
+  kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
+}
+
+/** Counters summed over a set of messages (roll-ups and A/B variants). */
+export interface MessageTotals {
+  messages: number
+  /** The kind all the messages share; null when they differ or there are none. */
+  kind: MessageKind | null
+  recipients: number
+  /** Delivered recipients of the messages that have delivery reports. */
+  delivered: number
+  /** Messages with at least one delivery report. */
+  reportedMessages: number
+  /** Each message's CTR denominator summed: delivered where reports came, recipients elsewhere. */
+  reach: number
+  uniqueClickers: number
+  unsubscribes: number
 }
 
 /** A raw click as the export shows it. */
