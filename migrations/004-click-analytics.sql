@@ -48,3 +48,32 @@ CREATE TABLE message_breakdowns (
 -- Roll-ups and A/B tests read a tenant's messages by campaign, or by kind and time.
 CREATE INDEX messages_campaign ON messages(tenant_id, campaign, variant) WHERE campaign IS NOT NULL;
 CREATE INDEX messages_kind ON messages(tenant_id, kind, created_at);
+
+-- A recipient's latest human click on the message (first_at is its first): what a
+-- conversion given by message and recipient is attributed to. NULL: no repeat yet,
+-- the latest is first_at. Written once per repeating recipient per flush.
+ALTER TABLE message_uniques ADD COLUMN last_at INTEGER;
+
+-- Conversions (orders) attributed to a message; `external_id` is the sender's own id,
+-- which makes a repeated POST return the first result.
+CREATE TABLE conversions (
+  id            INTEGER PRIMARY KEY,
+  tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+  external_id   TEXT NOT NULL,
+  message_id    INTEGER NOT NULL REFERENCES messages(id),
+  recipient_idx INTEGER,                -- NULL when attributed by a click id of an anonymous click
+  click_id      TEXT,
+  click_at      INTEGER NOT NULL,       -- the human click it is attributed to
+  value         REAL NOT NULL,
+  currency      TEXT NOT NULL,
+  at            INTEGER NOT NULL,
+  UNIQUE (tenant_id, external_id)
+) STRICT;
+
+ALTER TABLE message_counters ADD COLUMN conversions INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE message_revenue (
+  message_id INTEGER NOT NULL,
+  currency   TEXT NOT NULL,
+  amount     REAL NOT NULL,
+  PRIMARY KEY (message_id, currency)
+) STRICT, WITHOUT ROWID;

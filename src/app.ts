@@ -17,6 +17,7 @@ import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
 import { analyticsRoutes } from './routes/analytics.js'
 import { clickRoutes } from './routes/clicks.js'
+import { conversionRoutes } from './routes/conversions.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
@@ -178,6 +179,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(webhookRoutes, { services })
   await app.register(clickRoutes, { services })
   await app.register(analyticsRoutes, { services })
+  await app.register(conversionRoutes, { services })
 
   recorder.start()
   unsubscribeVisits.start()

@@ -45,6 +45,9 @@ t.test('a new message has zero clicks and a CTR of 0', async (t) => {
       daySinceSending: [],
       timeToFirstClick: { recipients: 0, medianSeconds: null, p90Seconds: null },
     },
+    conversions: 0,
+    conversionRate: null,
+    revenue: {},
   })
 })
 

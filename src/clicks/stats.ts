@@ -37,6 +37,12 @@ export interface MessageStats {
   unsubscribeRate: number | null
   links: Array<{ id: string; url: string; clicks: ClickCounters }>
   breakdowns: Breakdowns
+  /** Conversions attributed to the message (POST /v1/conversions). */
+  conversions: number
+  /** conversions ÷ unique clickers, 4 places; null without clickers. */
+  conversionRate: number | null
+  /** Attributed conversion value per currency. */
+  revenue: Record<string, number>
 }
 
 export function rate(part: number, whole: number): number | null {
@@ -107,5 +113,9 @@ export async function messageStats(store: Store, message: Message): Promise<Mess
       clicks: clicksByLink.get(link.id) ?? NO_CLICKS,
     })),
     breakdowns: presentBreakdowns(counters.breakdowns),
+    conversions: counters.conversions,
+    conversionRate: rate(counters.conversions, counters.clicks.unique),
+    // Sums of REALs: rounded so that 0.1 + 0.2 shows as 0.3.
+    revenue: Object.fromEntries(Object.entries(counters.revenue).map(([currency, amount]) => [currency, Math.round(amount * 1e6) / 1e6])),
   }
 }

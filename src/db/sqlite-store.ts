@@ -23,6 +23,8 @@ import {
   type MessageKind,
   type MessagePage,
   type MessageTotals,
+  type NewConversion,
+  type StoredConversion,
   type MessageText,
   type NewMessage,
   type NewWebhook,
@@ -95,6 +97,7 @@ interface MessageCounterRow extends CounterRow {
   failed: number
   unsubscribe_visits: number
   unsubscribes: number
+  conversions: number
 }
 
 interface WebhookRow {
@@ -315,6 +318,30 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT m.variant, ${TOTALS} WHERE m.tenant_id = ? AND m.campaign = ? AND m.variant IS NOT NULL
        GROUP BY m.variant ORDER BY m.variant`,
     ),
+    setLastClick: db.prepare(
+      'UPDATE message_uniques SET last_at = max(coalesce(last_at, first_at), ?) WHERE message_id = ? AND recipient_idx = ?',
+    ),
+    lastHumanClick: db.prepare(
+      'SELECT coalesce(last_at, first_at) FROM message_uniques WHERE message_id = ? AND recipient_idx = ?',
+    ).pluck(),
+    findConversion: db.prepare(
+      `SELECT c.external_id AS id, m.public_id AS messagePublicId, r.external_id AS recipientId, c.click_id AS clickId,
+         c.click_at AS clickAt, c.value, c.currency, c.at
+       FROM conversions c JOIN messages m ON m.id = c.message_id
+       LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
+       WHERE c.tenant_id = ? AND c.external_id = ?`,
+    ),
+    insertConversion: db.prepare(
+      `INSERT INTO conversions (tenant_id, external_id, message_id, recipient_idx, click_id, click_at, value, currency, at)
+       VALUES (@tenantId, @id, @messageId, @recipientIdx, @clickId, @clickAt, @value, @currency, @at)
+       ON CONFLICT (tenant_id, external_id) DO NOTHING`,
+    ),
+    bumpConversions: db.prepare('UPDATE message_counters SET conversions = conversions + 1 WHERE message_id = ?'),
+    addRevenue: db.prepare(
+      `INSERT INTO message_revenue (message_id, currency, amount) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET amount = amount + excluded.amount`,
+    ),
+    revenueOf: db.prepare('SELECT currency, amount FROM message_revenue WHERE message_id = ? ORDER BY currency'),
     kindTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?`),
   }
 }
@@ -478,6 +505,8 @@ export class SqliteStore implements Store {
       // Aggregated per batch in memory: one UPSERT per distinct key, not one per click.
       const reasons = new Map<number, Map<string, number>>()
       const breakdowns = new Map<number, Map<string, number>>()
+      // message → recipient → latest repeat: one UPDATE per repeating recipient per batch.
+      const repeats = new Map<number, Map<number, number>>()
       const tally = (map: Map<number, ClickCounters>, id: number): ClickCounters => {
         let entry = map.get(id)
         if (!entry) map.set(id, (entry = { total: 0, unique: 0, bots: 0, previews: 0 }))
@@ -536,6 +565,10 @@ export class SqliteStore implements Store {
         if (first) {
           counts.unique++
           add(breakdowns, click.messageId, `first_click\u0000${firstClickBucket(click.at - message.createdAt)}`)
+        } else {
+          let latest = repeats.get(click.messageId)
+          if (!latest) repeats.set(click.messageId, (latest = new Map()))
+          latest.set(recipientIdx, Math.max(latest.get(recipientIdx) ?? 0, click.at))
         }
         // With one link, a recipient's first click on the message is its first on the link:
         // the second insert would only repeat the first.
@@ -546,6 +579,7 @@ export class SqliteStore implements Store {
       for (const [id, c] of byMessage) this.sql.bumpMessageCounters.run(c.total, c.unique, c.bots, c.previews, id)
       for (const [id, c] of byLink) this.sql.bumpLinkCounters.run(c.total, c.unique, c.bots, c.previews, id)
       for (const [id, counts] of reasons) for (const [reason, n] of counts) this.sql.addReasonClicks.run(id, reason, n)
+      for (const [id, latest] of repeats) for (const [idx, at] of latest) this.sql.setLastClick.run(at, id, idx)
       for (const [id, counts] of breakdowns) {
         for (const [key, n] of counts) {
           const cut = key.indexOf('\u0000')
@@ -601,6 +635,10 @@ export class SqliteStore implements Store {
       clicks: counters(row),
       byReason,
       breakdowns: this.sql.breakdownCounters.all(messageId) as BreakdownCount[],
+      conversions: row?.conversions ?? 0,
+      revenue: Object.fromEntries(
+        (this.sql.revenueOf.all(messageId) as Array<{ currency: string; amount: number }>).map((r) => [r.currency, r.amount]),
+      ),
       links: links.map((row) => ({ linkId: row.link_id, clicks: counters(row) })),
       deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
       unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
@@ -876,6 +914,33 @@ export class SqliteStore implements Store {
 
   async kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals> {
     return this.sql.kindTotals.get(tenantId, kind, from, to) as MessageTotals
+  }
+
+  async messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null> {
+    return (this.sql.messageTenant.get(messageId) as { tenantId: number; publicId: string } | undefined) ?? null
+  }
+
+  async lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null> {
+    return (this.sql.lastHumanClick.get(messageId, recipientIdx) as number | undefined) ?? null
+  }
+
+  async recipientIndexOf(messageId: number, recipientId: string): Promise<number | null> {
+    return (this.sql.recipientIndex.get(messageId, recipientId) as number | undefined) ?? null
+  }
+
+  async findConversion(tenantId: number, id: string): Promise<StoredConversion | null> {
+    return (this.sql.findConversion.get(tenantId, id) as StoredConversion | undefined) ?? null
+  }
+
+  async recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }> {
+    return this.db.transaction(() => {
+      const created = this.sql.insertConversion.run(conversion).changes === 1
+      if (created) {
+        this.sql.bumpConversions.run(conversion.messageId)
+        this.sql.addRevenue.run(conversion.messageId, conversion.currency, conversion.value)
+      }
+      return { conversion: this.sql.findConversion.get(conversion.tenantId, conversion.id) as StoredConversion, created }
+    }).immediate()
   }
 }
 

@@ -173,6 +173,9 @@ export interface MessageCounters {
   /** Clicks that are not human, per reason. */
   byReason: Record<string, number>
   breakdowns: BreakdownCount[]
+  conversions: number
+  /** Attributed conversion value per currency. */
+  revenue: Record<string, number>
   links: Array<{ linkId: number; clicks: ClickCounters }>
   /** Recipients whose latest delivery report says delivered / failed. */
   deliveries: { delivered: number; failed: number }
@@ -303,6 +306,44 @@ export interface Store {
   variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
   /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
   kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
+  /** The tenant and public id of a message known by its internal id. */
+  messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
+  /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
+  lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
+  /** The index of a recipient of a message, by the sender's id. */
+  recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
+  /** The tenant's conversion with this id (the sender's), as first recorded. */
+  findConversion(tenantId: number, id: string): Promise<StoredConversion | null>
+  /**
+   * Stores an attributed conversion and adds it to the message's conversions and revenue,
+   * in one transaction; when the tenant already has one with this id, that one is
+   * returned with created=false and nothing changes.
+   */
+  recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
+}
+
+export interface NewConversion {
+  tenantId: number
+  /** The sender's id for the conversion (an order number). */
+  id: string
+  messageId: number
+  recipientIdx: number | null
+  clickId: string | null
+  clickAt: number
+  value: number
+  currency: string
+  at: number
+}
+
+export interface StoredConversion {
+  id: string
+  messagePublicId: string
+  recipientId: string | null
+  clickId: string | null
+  clickAt: number
+  value: number
+  currency: string
+  at: number
 }
 
 /** Counters summed over a set of messages (roll-ups and A/B variants). */

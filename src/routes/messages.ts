@@ -117,6 +117,9 @@ const StatsBody = Type.Object({
   unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
   links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
   breakdowns: BreakdownsBody,
+  conversions: Type.Integer({ description: 'Conversions attributed to the message (POST /v1/conversions)' }),
+  conversionRate: Rate('conversions ÷ unique clickers, 4 places; null without clickers'),
+  revenue: Type.Record(Type.String(), Type.Number(), { description: 'Attributed conversion value per currency' }),
 }, {
   examples: [
     {
@@ -143,6 +146,9 @@ const StatsBody = Type.Object({
         daySinceSending: [{ day: 0, clicks: 2 }],
         timeToFirstClick: { recipients: 1, medianSeconds: 95.1, p90Seconds: 95.1 },
       },
+      conversions: 1,
+      conversionRate: 1,
+      revenue: { DKK: 129.5 },
     },
   ],
 })
