@@ -26,6 +26,7 @@ import { RedirectCounters } from './links/redirect-counters.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { sendNotFoundPage } from './routes/pages.js'
+import { recipientRoutes } from './routes/recipients.js'
 import { redirectRoutes } from './routes/redirect.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -180,6 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(clickRoutes, { services })
   await app.register(analyticsRoutes, { services })
   await app.register(conversionRoutes, { services })
+  await app.register(recipientRoutes, { services })
 
   recorder.start()
   unsubscribeVisits.start()

@@ -66,8 +66,8 @@ t.test('every /v1 route has a summary, description, tags, security and examples'
     }
   }
   // tenants 2, domains 1, API keys 2, messages 5, deliveries 1, opt-outs 1, webhooks 4, click export 1,
-  // roll-ups 2, A/B variants 1, conversions 1
-  t.equal(checked, 21, 'all /v1 operations checked')
+  // roll-ups 2, A/B variants 1, conversions 1, engaged recipients 1
+  t.equal(checked, 22, 'all /v1 operations checked')
 })
 
 t.test('/docs serves the browsable page', async (t) => {

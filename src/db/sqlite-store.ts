@@ -342,6 +342,13 @@ function prepareStatements(db: SqliteDatabase) {
        ON CONFLICT DO UPDATE SET amount = amount + excluded.amount`,
     ),
     revenueOf: db.prepare('SELECT currency, amount FROM message_revenue WHERE message_id = ? ORDER BY currency'),
+    engagedRecipients: db.prepare(
+      `SELECT DISTINCT r.external_id FROM messages m
+       JOIN message_uniques u ON u.message_id = m.id
+       JOIN recipients r ON r.message_id = u.message_id AND r.idx = u.recipient_idx
+       WHERE m.tenant_id = ? AND coalesce(u.last_at, u.first_at) >= ? AND r.external_id > ?
+       ORDER BY r.external_id LIMIT ?`,
+    ).pluck(),
     kindTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?`),
   }
 }
@@ -914,6 +921,10 @@ export class SqliteStore implements Store {
 
   async kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals> {
     return this.sql.kindTotals.get(tenantId, kind, from, to) as MessageTotals
+  }
+
+  async engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]> {
+    return this.sql.engagedRecipients.all(tenantId, since, after, limit) as string[]
   }
 
   async messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null> {

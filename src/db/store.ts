@@ -320,6 +320,11 @@ export interface Store {
    * returned with created=false and nothing changes.
    */
   recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
+  /**
+   * The tenant's recipient ids with a human click at or after `since`, each once, in id
+   * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
+   */
+  engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
 }
 
 export interface NewConversion {
