@@ -13,7 +13,7 @@ async function setup(t: Parameters<typeof startApp>[0], tooFastMs: string) {
 }
 
 t.test('a tap sooner after sending than a person could read is bot/too_fast; a later one counts', async (t) => {
-  const { app, key, message } = await setup(t, '1000')
+  const { app, key, message } = await setup(t, '2000')
   const [a, b] = message.recipients
   await tap(app, a.links[0], { userAgent: UA.iphoneSafari })
   await tap(app, message.links[0].shortUrl, { userAgent: UA.androidChrome })
@@ -21,7 +21,7 @@ t.test('a tap sooner after sending than a person could read is bot/too_fast; a l
   t.has(figures.clicks, { total: 0, unique: 0, bots: 2, byReason: { too_fast: 2 } }, 'with a token or without')
   t.equal(figures.ctr, 0)
 
-  await sleep(1100)
+  await sleep(2100)
   await tap(app, b.links[0], { userAgent: UA.iphoneSafari })
   await tap(app, a.links[0], { userAgent: UA.iphoneSafari })
   figures = await stats(app, key, message.id)
@@ -30,7 +30,7 @@ t.test('a tap sooner after sending than a person could read is bot/too_fast; a l
 })
 
 t.test("a recipient's delivery report moves its threshold; other recipients keep the creation time", async (t) => {
-  const { app, key, message } = await setup(t, '1000')
+  const { app, key, message } = await setup(t, '2000')
   const [a, b, c] = message.recipients
   // c's report says it reached the phone a minute from now: any fetch before that is a scanner.
   const report = await app.inject({
@@ -45,7 +45,7 @@ t.test("a recipient's delivery report moves its threshold; other recipients keep
     },
   })
   t.equal(report.statusCode, 200)
-  await sleep(1100)
+  await sleep(2100)
   await tap(app, a.links[0])
   await tap(app, b.links[0])
   await tap(app, c.links[0])
@@ -55,8 +55,8 @@ t.test("a recipient's delivery report moves its threshold; other recipients keep
 })
 
 t.test('a report-backed early tap: delivered a moment ago still means too fast', async (t) => {
-  const { app, key, message } = await setup(t, '1000')
-  await sleep(1100)
+  const { app, key, message } = await setup(t, '2000')
+  await sleep(2100)
   await app.inject({
     method: 'POST',
     url: `/v1/messages/${message.id}/deliveries`,
@@ -75,7 +75,7 @@ t.test('TOO_FAST_MS=0 turns the rule off', async (t) => {
 })
 
 t.test('machines are judged by their user agent first: a fast preview stays a preview', async (t) => {
-  const { app, key, message } = await setup(t, '1000')
+  const { app, key, message } = await setup(t, '2000')
   await tap(app, message.recipients[0].links[0], { userAgent: UA.whatsapp })
   t.has((await stats(app, key, message.id)).clicks, { previews: 1, bots: 0, byReason: { preview_user_agent: 1, too_fast: 0 } })
 })
