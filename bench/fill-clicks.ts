@@ -30,8 +30,9 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
               CASE WHEN i % 20 = 0 THEN 'bot_user_agent' END, ?, '203.0.113.0/24' FROM n`,
     ).run(clicks, now - clicks, message.id, link.id, message.recipient_count, ua)
     db.prepare(
-      `INSERT INTO message_uniques (message_id, recipient_idx, first_at)
-       SELECT message_id, recipient_idx, min(at) FROM clicks WHERE message_id = ? AND class = 'human'
+      // last_at (migration 004): the latest repeat, NULL when the first click was the only one.
+      `INSERT INTO message_uniques (message_id, recipient_idx, first_at, last_at)
+       SELECT message_id, recipient_idx, min(at), nullif(max(at), min(at)) FROM clicks WHERE message_id = ? AND class = 'human'
        GROUP BY recipient_idx ON CONFLICT DO NOTHING`,
     ).run(message.id)
     db.prepare(
