@@ -5,14 +5,15 @@
  * bench/run.ts before timing the stats endpoint; not part of the service.
  */
 import Database from 'better-sqlite3'
+import { firstClickBucket } from '../src/clicks/first-click-delay.js'
 
 export function fillClicks(databasePath: string, messagePublicId: string, clicks: number): { seconds: number } {
   const started = performance.now()
   const db = new Database(databasePath)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = OFF')
-  const message = db.prepare('SELECT id, recipient_count FROM messages WHERE public_id = ?').get(messagePublicId) as
-    | { id: number; recipient_count: number }
+  const message = db.prepare('SELECT id, recipient_count, created_at FROM messages WHERE public_id = ?').get(messagePublicId) as
+    | { id: number; recipient_count: number; created_at: number }
     | undefined
   if (!message) throw new Error(`no message ${messagePublicId}`)
   const link = db.prepare('SELECT id FROM links WHERE message_id = ? ORDER BY position LIMIT 1').get(message.id) as { id: number }
@@ -29,8 +30,9 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
               CASE WHEN i % 20 = 0 THEN 'bot_user_agent' END, ?, '203.0.113.0/24' FROM n`,
     ).run(clicks, now - clicks, message.id, link.id, message.recipient_count, ua)
     db.prepare(
-      `INSERT INTO message_uniques (message_id, recipient_idx, first_at)
-       SELECT message_id, recipient_idx, min(at) FROM clicks WHERE message_id = ? AND class = 'human'
+      // last_at (migration 004): the latest repeat, NULL when the first click was the only one.
+      `INSERT INTO message_uniques (message_id, recipient_idx, first_at, last_at)
+       SELECT message_id, recipient_idx, min(at), nullif(max(at), min(at)) FROM clicks WHERE message_id = ? AND class = 'human'
        GROUP BY recipient_idx ON CONFLICT DO NOTHING`,
     ).run(message.id)
     db.prepare(
@@ -56,6 +58,32 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
       totals.bots,
       link.id,
     )
+    // What the flush counts beside the totals (migration 004): reasons of the non-human
+    // clicks and breakdowns of the human ones. The 'bench' user agent parses as unknown.
+    db.prepare(
+      `INSERT INTO message_reason_counters (message_id, reason, clicks) VALUES (?, 'bot_user_agent', ?)
+       ON CONFLICT DO UPDATE SET clicks = excluded.clicks`,
+    ).run(message.id, totals.bots)
+    const breakdown = db.prepare(
+      `INSERT INTO message_breakdowns (message_id, dimension, value, clicks) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = excluded.clicks`,
+    )
+    for (const dimension of ['device', 'os', 'browser']) breakdown.run(message.id, dimension, 'unknown', totals.total)
+    const humans = `FROM clicks WHERE message_id = ? AND class = 'human'`
+    for (const row of db.prepare(`SELECT (at / 3600000) % 24 AS value, count(*) AS n ${humans} GROUP BY 1`).all(message.id) as Array<{ value: number; n: number }>) {
+      breakdown.run(message.id, 'hour', String(row.value), row.n)
+    }
+    // CAST: a number bound from JavaScript is a REAL, and so would the day be.
+    const days = db.prepare(`SELECT max(0, CAST((at - ?) / 86400000 AS INTEGER)) AS value, count(*) AS n ${humans} GROUP BY 1`)
+    for (const row of days.all(message.created_at, message.id) as Array<{ value: number; n: number }>) {
+      breakdown.run(message.id, 'day', String(row.value), row.n)
+    }
+    const buckets = new Map<number, number>()
+    for (const firstAt of db.prepare('SELECT first_at FROM message_uniques WHERE message_id = ?').pluck().iterate(message.id)) {
+      const bucket = firstClickBucket((firstAt as number) - message.created_at)
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1)
+    }
+    for (const [bucket, n] of buckets) breakdown.run(message.id, 'first_click', String(bucket), n)
   })()
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()

@@ -7,6 +7,7 @@ import Fastify, {
   type RouteOptions,
 } from 'fastify'
 import { addressPolicy } from './clicks/network.js'
+import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder } from './clicks/recorder.js'
 import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
@@ -16,6 +17,9 @@ import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
+import { analyticsRoutes } from './routes/analytics.js'
+import { clickRoutes } from './routes/clicks.js'
+import { conversionRoutes } from './routes/conversions.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
@@ -37,6 +41,9 @@ import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
+
+/** Recipient tokens the burst rule remembers (about 100 bytes each). */
+const BURST_MEMORY = 100_000
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -119,6 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       addressToStore: addressPolicy(config.ipStorage, secret),
     },
     app.log,
+    new BurstRule({ tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }),
   )
   const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log)
   const webhookWorker = new WebhookDeliveryWorker(
@@ -195,6 +203,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(deliveryRoutes, { services })
   await app.register(optOutRoutes, { services })
   await app.register(webhookRoutes, { services })
+  await app.register(clickRoutes, { services })
+  await app.register(analyticsRoutes, { services })
+  await app.register(conversionRoutes, { services })
   await app.register(recipientRoutes, { services })
 
   recorder.start()

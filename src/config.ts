@@ -50,6 +50,14 @@ export interface Config {
   clickRetentionDays: number
   /** How often the retention job runs. */
   retentionIntervalMs: number
+  /** A recipient's click sooner than this after its delivery report (or the message's creation) is bot/too_fast; 0 turns it off. */
+  tooFastMs: number
+  /** A recipient token fetched from a second network within this window is bot/burst; 0 turns it off. */
+  burstWindowMs: number
+  /** An A/B test names a winner only when its p-value is below this. */
+  abSignificance: number
+  /** A conversion is attributed to the last human click at most this many days before it. */
+  attributionWindowDays: number
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -97,6 +105,16 @@ function trustProxy(env: Env): boolean | number | string {
 }
 
 const IP_STORAGE: readonly IpStorage[] = ['network', 'hash', 'none']
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!/^0?\.\d+$/.test(raw) || !(value > 0 && value < 1)) {
+    throw new ConfigError(name, 'must be a number between 0 and 1, such as 0.05', raw)
+  }
+  return value
+}
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -167,6 +185,10 @@ export function loadConfig(env: Env = process.env): Config {
     ipStorage,
     clickRetentionDays: integer(env, 'CLICK_RETENTION_DAYS', 400, 1, 36_500),
     retentionIntervalMs: integer(env, 'RETENTION_INTERVAL_MS', 3_600_000, 10, 86_400_000),
+    tooFastMs: integer(env, 'TOO_FAST_MS', 2_000, 0, 600_000),
+    burstWindowMs: integer(env, 'BURST_WINDOW_MS', 10_000, 0, 3_600_000),
+    abSignificance: fraction(env, 'AB_SIGNIFICANCE', 0.05),
+    attributionWindowDays: integer(env, 'ATTRIBUTION_WINDOW_DAYS', 5, 1, 365),
   }
 }
 

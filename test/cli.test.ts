@@ -117,7 +117,7 @@ t.test('messages and stats show what the API shows', async (t) => {
 
   const figures = await ok(t, spawned(databasePath, 'stats', tenant.id, first.id))
   t.same(figures, api)
-  t.same(figures.clicks, { total: 2, unique: 1, bots: 1 })
+  t.has(figures.clicks, { total: 2, unique: 1, bots: 0, previews: 1 })
   await fails(t, inProcess(databasePath, 'stats', tenant.id, 'msg_nope'), /^smslinks: message not found$/m)
 })
 

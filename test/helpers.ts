@@ -43,6 +43,9 @@ export async function startApp(t: Test, options: StartOptions = {}): Promise<Fas
     LOG_LEVEL: 'silent',
     // Long enough that tests decide when clicks are written (flushClicks), not a timer.
     CLICK_FLUSH_INTERVAL_MS: '1000',
+    // Tests tap within milliseconds of creating a message, far sooner than a person
+    // could: too_fast is off unless a test turns it on (test/too-fast.test.ts).
+    TOO_FAST_MS: '0',
     ...options.env,
   })
   const app = await buildApp(config, options)
@@ -73,9 +76,9 @@ export async function tap(
   options: { userAgent?: string | null; method?: 'GET' | 'HEAD'; address?: string } = {},
 ) {
   const url = new URL(shortUrl)
-  const headers: Record<string, string> = { host: url.host }
   const userAgent = options.userAgent === undefined ? UA.iphoneSafari : options.userAgent
-  if (userAgent !== null) headers['user-agent'] = userAgent
+  // null sends no User-Agent at all: an explicit undefined stops inject() adding its own ("lightMyRequest").
+  const headers: Record<string, string | undefined> = { host: url.host, 'user-agent': userAgent ?? undefined }
   return app.inject({
     method: options.method ?? 'GET',
     url: url.pathname,

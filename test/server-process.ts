@@ -42,6 +42,8 @@ export async function startServer(
       DATABASE_PATH: databasePath,
       ADMIN_TOKEN: '',
       LOG_LEVEL: 'info',
+      // Tests tap links milliseconds after creating them; a person could not (see TOO_FAST_MS).
+      TOO_FAST_MS: '0',
       ...env,
     },
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -22,15 +22,32 @@ t.test('a new message has zero clicks and a CTR of 0', async (t) => {
     delivered: null,
     failed: null,
     deliveryRate: null,
-    clicks: { total: 0, unique: 0, bots: 0 },
+    clicks: {
+      total: 0,
+      unique: 0,
+      bots: 0,
+      previews: 0,
+      byReason: { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 0, too_fast: 0, burst: 0 },
+    },
     ctr: 0,
     unsubscribes: { linkVisits: 0, confirmed: 0 },
     unsubscribeRate: 0,
     links: message.links.map((link: { id: string; url: string }) => ({
       id: link.id,
       url: link.url,
-      clicks: { total: 0, unique: 0, bots: 0 },
+      clicks: { total: 0, unique: 0, bots: 0, previews: 0 },
     })),
+    breakdowns: {
+      device: {},
+      os: {},
+      browser: {},
+      hourOfDay: new Array(24).fill(0),
+      daySinceSending: [],
+      timeToFirstClick: { recipients: 0, medianSeconds: null, p90Seconds: null },
+    },
+    conversions: 0,
+    conversionRate: null,
+    revenue: {},
   })
 })
 
@@ -40,10 +57,10 @@ t.test('two clicks of one recipient count once as unique', async (t) => {
   await tap(app, link, { userAgent: UA.iphoneSafari })
   await tap(app, link, { userAgent: UA.iphoneSafari })
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 2, unique: 1, bots: 0 })
+  t.has(figures.clicks, { total: 2, unique: 1, bots: 0, previews: 0 })
   t.equal(figures.ctr, 0.3333)
-  t.same(figures.links[0].clicks, { total: 2, unique: 1, bots: 0 })
-  t.same(figures.links[1].clicks, { total: 0, unique: 0, bots: 0 })
+  t.same(figures.links[0].clicks, { total: 2, unique: 1, bots: 0, previews: 0 })
+  t.same(figures.links[1].clicks, { total: 0, unique: 0, bots: 0, previews: 0 })
 })
 
 t.test('unique per message counts a recipient once across links; per link, once per link', async (t) => {
@@ -53,10 +70,10 @@ t.test('unique per message counts a recipient once across links; per link, once 
   await tap(app, first.links[1], { userAgent: UA.androidChrome })
   await tap(app, second.links[1], { userAgent: UA.androidChrome })
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 3, unique: 2, bots: 0 })
+  t.has(figures.clicks, { total: 3, unique: 2, bots: 0, previews: 0 })
   t.equal(figures.ctr, 0.6667)
-  t.same(figures.links[0].clicks, { total: 1, unique: 1, bots: 0 })
-  t.same(figures.links[1].clicks, { total: 2, unique: 2, bots: 0 })
+  t.same(figures.links[0].clicks, { total: 1, unique: 1, bots: 0, previews: 0 })
+  t.same(figures.links[1].clicks, { total: 2, unique: 2, bots: 0, previews: 0 })
 })
 
 t.test('the example from the issue: 5 human clicks, 2 unique, 1 bot', async (t) => {
@@ -69,10 +86,10 @@ t.test('the example from the issue: 5 human clicks, 2 unique, 1 bot', async (t) 
   await tap(app, message.links[1].shortUrl)
   await tap(app, a.links[0], { userAgent: UA.imessagePreview })
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 5, unique: 2, bots: 1 })
+  t.has(figures.clicks, { total: 5, unique: 2, bots: 0, previews: 1 })
   t.equal(figures.ctr, 0.6667)
-  t.same(figures.links[0].clicks, { total: 4, unique: 2, bots: 1 })
-  t.same(figures.links[1].clicks, { total: 1, unique: 0, bots: 0 }, 'a bare code is an anonymous click')
+  t.same(figures.links[0].clicks, { total: 4, unique: 2, bots: 0, previews: 1 })
+  t.same(figures.links[1].clicks, { total: 1, unique: 0, bots: 0, previews: 0 }, 'a bare code is an anonymous click')
 })
 
 t.test('bots, link previews, HEAD and requests without a user agent are not clicks', async (t) => {
@@ -85,12 +102,18 @@ t.test('bots, link previews, HEAD and requests without a user agent are not clic
   await tap(app, link, { userAgent: null })
   await tap(app, link, { method: 'HEAD', userAgent: UA.iphoneSafari })
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 0, unique: 0, bots: 6 })
+  t.has(figures.clicks, {
+    total: 0,
+    unique: 0,
+    bots: 3,
+    previews: 3,
+    byReason: { head_request: 1, no_user_agent: 1, bot_user_agent: 1, preview_user_agent: 3, too_fast: 0, burst: 0 },
+  })
   t.equal(figures.ctr, 0)
 
   await tap(app, link, { userAgent: UA.iphoneSafari })
   const after = await stats(app, key, message.id)
-  t.same(after.clicks, { total: 1, unique: 1, bots: 6 }, 'the person still counts after the machines')
+  t.has(after.clicks, { total: 1, unique: 1, bots: 3, previews: 3 }, 'the person still counts after the machines')
 })
 
 t.test('a forged token counts as an anonymous click, never as a recipient', async (t) => {
@@ -103,7 +126,7 @@ t.test('a forged token counts as an anonymous click, never as a recipient', asyn
   t.equal(response.statusCode, 302)
   await tap(app, `https://s.shop.dk/${code}-0000000`)
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 2, unique: 0, bots: 0 })
+  t.has(figures.clicks, { total: 2, unique: 0, bots: 0, previews: 0 })
   t.equal(figures.ctr, 0)
 })
 
@@ -114,7 +137,7 @@ t.test('a correctly signed token for a recipient that was never issued is anonym
   const token = app.services.tokens.issue(stored!.id, 3)
   await tap(app, `${message.links[0].shortUrl}-${token}`)
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 1, unique: 0, bots: 0 })
+  t.has(figures.clicks, { total: 1, unique: 0, bots: 0, previews: 0 })
 })
 
 t.test("a token from one message does not count for another message's link", async (t) => {
@@ -123,7 +146,7 @@ t.test("a token from one message does not count for another message's link", asy
   // cust-1 of the first message and z of the second both have index 0.
   await tap(app, `${other.links[0].shortUrl}-${message.recipients[0].token}`)
   const figures = await stats(app, key, other.id)
-  t.same(figures.clicks, { total: 1, unique: 0, bots: 0 })
+  t.has(figures.clicks, { total: 1, unique: 0, bots: 0, previews: 0 })
 })
 
 t.test('CTR is unique clickers over recipients, rounded to 4 places', async (t) => {
@@ -141,7 +164,7 @@ t.test('a message without recipients has no CTR', async (t) => {
   const figures = await stats(app, key, message.id)
   t.equal(figures.recipients, 0)
   t.equal(figures.ctr, null)
-  t.same(figures.clicks, { total: 1, unique: 0, bots: 0 })
+  t.has(figures.clicks, { total: 1, unique: 0, bots: 0, previews: 0 })
 })
 
 t.test('recipients added later are counted and their clicks are unique', async (t) => {
@@ -157,7 +180,7 @@ t.test('recipients added later are counted and their clicks are unique', async (
   await tap(app, added.recipients[2].links[0])
   const figures = await stats(app, key, message.id)
   t.equal(figures.recipients, 4)
-  t.same(figures.clicks, { total: 1, unique: 1, bots: 0 })
+  t.has(figures.clicks, { total: 1, unique: 1, bots: 0, previews: 0 })
   t.equal(figures.ctr, 0.25)
 })
 
@@ -168,7 +191,7 @@ t.test('clicks are written within the flush interval without anyone asking', asy
   await tap(app, message.recipients[0].links[0])
   await new Promise((resolve) => setTimeout(resolve, 200))
   const response = await app.inject({ url: `/v1/messages/${message.id}/stats`, headers: bearer(key) })
-  t.same(json(response).clicks, { total: 1, unique: 1, bots: 0 })
+  t.has(json(response).clicks, { total: 1, unique: 1, bots: 0, previews: 0 })
 })
 
 t.test("another tenant's key gets 404 for a message, its stats and its recipients", async (t) => {
@@ -200,8 +223,8 @@ t.test('a single-link message counts unique clickers per link like per message',
   await tap(app, b.links[0])
   await tap(app, message.links[0].shortUrl)
   const figures = await stats(app, key, message.id)
-  t.same(figures.clicks, { total: 4, unique: 2, bots: 0 })
-  t.same(figures.links[0].clicks, { total: 4, unique: 2, bots: 0 })
+  t.has(figures.clicks, { total: 4, unique: 2, bots: 0, previews: 0 })
+  t.same(figures.links[0].clicks, { total: 4, unique: 2, bots: 0, previews: 0 })
   await tap(app, b.links[0])
-  t.same((await stats(app, key, message.id)).links[0].clicks, { total: 5, unique: 2, bots: 0 }, 'a repeat stays one')
+  t.same((await stats(app, key, message.id)).links[0].clicks, { total: 5, unique: 2, bots: 0, previews: 0 }, 'a repeat stays one')
 })

@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
-import type { ClickRecord, Store } from '../db/store.js'
+import type { ClickRecord, ClickTimingRules, Store } from '../db/store.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
 import { classifyClick } from './classify.js'
 import { truncateAddress, type AddressToStore } from './network.js'
+import { describeUserAgent } from './user-agent-details.js'
 
 /** What the redirect knows about a request; classified and stored later, off the request path. */
 export interface RawClick {
@@ -57,6 +58,8 @@ export class ClickRecorder {
     private readonly store: Store,
     private readonly options: RecorderOptions,
     private readonly log: FastifyBaseLogger,
+    /** too_fast and burst, decided in the flush; without it only the user agent decides. */
+    private readonly rules?: ClickTimingRules,
   ) {
     const addressToStore = options.addressToStore ?? ((address) => truncateAddress(address))
     this.toRecord = (click) => toRecord(click, addressToStore)
@@ -118,7 +121,7 @@ export class ClickRecorder {
       // Timed with the classification: all of it is work the flush does on the event loop.
       const started = performance.now()
       try {
-        await this.store.recordClicks(batch.map(this.toRecord))
+        await this.store.recordClicks(batch.map(this.toRecord), this.rules)
         this.flushDuration.observe((performance.now() - started) / 1000)
         this.written += batch.length
         // One batch per turn of the event loop: a backlog is written in slices, and
@@ -144,6 +147,9 @@ export class ClickRecorder {
 
 function toRecord(click: RawClick, addressToStore: AddressToStore): ClickRecord {
   const verdict = classifyClick(click.head, click.userAgent)
+  const userAgent = click.userAgent?.slice(0, 512) || null
+  // Only human clicks are broken down by device; machines need no parsing.
+  const details = verdict.class === 'human' ? describeUserAgent(userAgent) : null
   return {
     at: click.at,
     messageId: click.messageId,
@@ -151,8 +157,11 @@ function toRecord(click: RawClick, addressToStore: AddressToStore): ClickRecord 
     recipientIdx: click.recipientIdx,
     class: verdict.class,
     reason: verdict.reason,
-    userAgent: click.userAgent?.slice(0, 512) || null,
+    userAgent,
     network: addressToStore(click.address, click.at),
     clickId: click.clickId ?? null,
+    device: details?.device ?? null,
+    os: details?.os ?? null,
+    browser: details?.browser ?? null,
   }
 }

@@ -1,4 +1,24 @@
-import type { ClickCounters, Message, Store } from '../db/store.js'
+import type { BreakdownCount, ClickCounters, Message, Store } from '../db/store.js'
+import { CLICK_REASONS, type ClickReason } from './classify.js'
+import { quantileSeconds } from './first-click-delay.js'
+
+export interface MessageClickStats extends ClickCounters {
+  /** Clicks that are not human, per reason; every reason listed, zeros included. */
+  byReason: Record<ClickReason, number>
+}
+
+export interface Breakdowns {
+  /** Human clicks per device type, OS and browser (ua-parser-js). */
+  device: Record<string, number>
+  os: Record<string, number>
+  browser: Record<string, number>
+  /** Human clicks per hour of day, UTC: index 0 is 00:00–00:59. */
+  hourOfDay: number[]
+  /** Human clicks per whole day since the message was created, days without clicks left out. */
+  daySinceSending: Array<{ day: number; clicks: number }>
+  /** From the message's creation to each recipient's first human click (bucketed, see first-click-delay.ts). */
+  timeToFirstClick: { recipients: number; medianSeconds: number | null; p90Seconds: number | null }
+}
 
 export interface MessageStats {
   id: string
@@ -9,17 +29,62 @@ export interface MessageStats {
   failed: number | null
   /** delivered ÷ recipients, 4 places; null while no report has come. */
   deliveryRate: number | null
-  clicks: ClickCounters
+  clicks: MessageClickStats
   /** Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), 4 places. */
   ctr: number | null
   unsubscribes: { linkVisits: number; confirmed: number }
   /** Confirmed opt-outs ÷ the same denominator as ctr, 4 places. */
   unsubscribeRate: number | null
   links: Array<{ id: string; url: string; clicks: ClickCounters }>
+  breakdowns: Breakdowns
+  /** Conversions attributed to the message (POST /v1/conversions). */
+  conversions: number
+  /** conversions ÷ unique clickers, 4 places; null without clickers. */
+  conversionRate: number | null
+  /** Attributed conversion value per currency. */
+  revenue: Record<string, number>
 }
 
 export function rate(part: number, whole: number): number | null {
   return whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null
+}
+
+const NO_CLICKS: ClickCounters = { total: 0, unique: 0, bots: 0, previews: 0 }
+
+/** Turns the counted rows of message_breakdowns into the figures stats show. */
+export function presentBreakdowns(rows: BreakdownCount[]): Breakdowns {
+  const result: Breakdowns = {
+    device: {},
+    os: {},
+    browser: {},
+    hourOfDay: new Array<number>(24).fill(0),
+    daySinceSending: [],
+    timeToFirstClick: { recipients: 0, medianSeconds: null, p90Seconds: null },
+  }
+  const firstClicks = new Map<number, number>()
+  for (const { dimension, value, clicks } of rows) {
+    switch (dimension) {
+      case 'device':
+      case 'os':
+      case 'browser':
+        result[dimension][value] = clicks
+        break
+      case 'hour':
+        result.hourOfDay[Number(value)] = clicks
+        break
+      case 'day':
+        result.daySinceSending.push({ day: Number(value), clicks })
+        break
+      case 'first_click':
+        firstClicks.set(Number(value), clicks)
+        result.timeToFirstClick.recipients += clicks
+        break
+    }
+  }
+  result.daySinceSending.sort((a, b) => a.day - b.day)
+  result.timeToFirstClick.medianSeconds = quantileSeconds(firstClicks, 0.5)
+  result.timeToFirstClick.p90Seconds = quantileSeconds(firstClicks, 0.9)
+  return result
 }
 
 /** A message's figures, read from its counters: constant time however many clicks it has. */
@@ -31,20 +96,26 @@ export async function messageStats(store: Store, message: Message): Promise<Mess
   const delivered = reported ? deliveries.delivered : null
   const denominator = delivered ?? message.recipientCount
   const clicksByLink = new Map(counters.links.map((link) => [link.linkId, link.clicks]))
+  const byReason = Object.fromEntries(CLICK_REASONS.map((reason) => [reason, counters.byReason[reason] ?? 0])) as Record<ClickReason, number>
   return {
     id: message.publicId,
     recipients: message.recipientCount,
     delivered,
     failed: reported ? deliveries.failed : null,
     deliveryRate: reported ? rate(deliveries.delivered, message.recipientCount) : null,
-    clicks: counters.clicks,
+    clicks: { ...counters.clicks, byReason },
     ctr: rate(counters.clicks.unique, denominator),
     unsubscribes: counters.unsubscribes,
     unsubscribeRate: rate(counters.unsubscribes.confirmed, denominator),
     links: message.links.map((link) => ({
       id: link.publicId,
       url: link.url,
-      clicks: clicksByLink.get(link.id) ?? { total: 0, unique: 0, bots: 0 },
+      clicks: clicksByLink.get(link.id) ?? NO_CLICKS,
     })),
+    breakdowns: presentBreakdowns(counters.breakdowns),
+    conversions: counters.conversions,
+    conversionRate: rate(counters.conversions, counters.clicks.unique),
+    // Sums of REALs: rounded so that 0.1 + 0.2 shows as 0.3.
+    revenue: Object.fromEntries(Object.entries(counters.revenue).map(([currency, amount]) => [currency, Math.round(amount * 1e6) / 1e6])),
   }
 }

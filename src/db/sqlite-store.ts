@@ -1,4 +1,5 @@
 import { customAlphabet } from 'nanoid'
+import { firstClickBucket } from '../clicks/first-click-delay.js'
 import { BASE62 } from '../links/alphabet.js'
 import { migrate } from './migrate.js'
 import { openDatabase, type SqliteDatabase } from './open.js'
@@ -6,6 +7,8 @@ import {
   ConflictError,
   type AddedRecipients,
   type ApiKeyOwner,
+  type BreakdownCount,
+  type ClickTimingRules,
   type ClickCounters,
   type ClickRecord,
   type DeliveryReport,
@@ -13,11 +16,15 @@ import {
   type DeliveryStatus,
   type Domain,
   type DueWebhookEvent,
+  type ExportedClick,
   type LinkTarget,
   type Message,
   type MessageCounters,
   type MessageKind,
   type MessagePage,
+  type MessageTotals,
+  type NewConversion,
+  type StoredConversion,
   type MessageText,
   type NewMessage,
   type NewWebhook,
@@ -68,13 +75,30 @@ interface CounterRow {
   clicks_total: number
   clicks_unique: number
   clicks_bots: number
+  clicks_previews: number
 }
+
+/** What the click flush needs of a message, read once per message per batch. */
+interface MessageFacts {
+  recipients: number
+  links: number
+  createdAt: number
+  /** The latest delivery report time of any of its recipients. */
+  lastDeliveryAt: number | null
+}
+
+/** Facts for a click whose message is gone: no recipient can be valid for it. */
+const NO_MESSAGE: MessageFacts = { recipients: 0, links: 0, createdAt: 0, lastDeliveryAt: null }
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
 
 interface MessageCounterRow extends CounterRow {
   delivered: number
   failed: number
   unsubscribe_visits: number
   unsubscribes: number
+  conversions: number
 }
 
 interface WebhookRow {
@@ -93,7 +117,22 @@ const counters = (row: CounterRow | undefined): ClickCounters => ({
   total: row?.clicks_total ?? 0,
   unique: row?.clicks_unique ?? 0,
   bots: row?.clicks_bots ?? 0,
+  previews: row?.clicks_previews ?? 0,
 })
+
+/**
+ * Counters summed over a set of messages: the select list and FROM of the roll-up
+ * statements, which add their own WHERE. A message "reported" once any delivery
+ * report came; its CTR denominator (reach) is then delivered, else recipients.
+ */
+const TOTALS = `count(*) AS messages, CASE WHEN count(DISTINCT m.kind) = 1 THEN min(m.kind) END AS kind,
+  coalesce(sum(m.recipient_count), 0) AS recipients,
+  coalesce(sum(c.delivered), 0) AS delivered,
+  coalesce(sum(c.delivered + c.failed > 0), 0) AS reportedMessages,
+  coalesce(sum(CASE WHEN c.delivered + c.failed > 0 THEN c.delivered ELSE m.recipient_count END), 0) AS reach,
+  coalesce(sum(c.clicks_unique), 0) AS uniqueClickers,
+  coalesce(sum(c.unsubscribes), 0) AS unsubscribes
+  FROM messages m JOIN message_counters c ON c.message_id = m.id`
 
 /** Every statement the store runs, prepared once when it opens. */
 function prepareStatements(db: SqliteDatabase) {
@@ -137,9 +176,6 @@ function prepareStatements(db: SqliteDatabase) {
       'INSERT INTO recipients (message_id, idx, external_id) VALUES (?, ?, ?) ON CONFLICT (message_id, external_id) DO NOTHING',
     ),
     recipientIndex: db.prepare('SELECT idx FROM recipients WHERE message_id = ? AND external_id = ?').pluck(),
-    messageShape: db.prepare(
-      'SELECT recipient_count AS recipients, (SELECT count(*) FROM links WHERE message_id = m.id) AS links FROM messages m WHERE id = ?',
-    ),
     setRecipientCount: db.prepare('UPDATE messages SET recipient_count = ? WHERE id = ?'),
     findLinkTarget: db.prepare(
       `SELECT l.id AS linkId, l.message_id AS messageId, l.url, m.utm, m.click_id_param AS clickIdParam,
@@ -160,15 +196,15 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     bumpMessageCounters: db.prepare(
       `UPDATE message_counters SET clicks_total = clicks_total + ?, clicks_unique = clicks_unique + ?,
-       clicks_bots = clicks_bots + ? WHERE message_id = ?`,
+       clicks_bots = clicks_bots + ?, clicks_previews = clicks_previews + ? WHERE message_id = ?`,
     ),
     bumpLinkCounters: db.prepare(
       `UPDATE link_counters SET clicks_total = clicks_total + ?, clicks_unique = clicks_unique + ?,
-       clicks_bots = clicks_bots + ? WHERE link_id = ?`,
+       clicks_bots = clicks_bots + ?, clicks_previews = clicks_previews + ? WHERE link_id = ?`,
     ),
     messageCounters: db.prepare('SELECT * FROM message_counters WHERE message_id = ?'),
     linkCounters: db.prepare(
-      `SELECT l.id AS link_id, c.clicks_total, c.clicks_unique, c.clicks_bots
+      `SELECT l.id AS link_id, c.clicks_total, c.clicks_unique, c.clicks_bots, c.clicks_previews
        FROM links l LEFT JOIN link_counters c ON c.link_id = l.id WHERE l.message_id = ? ORDER BY l.position`,
     ),
     setUnsubscribeCode: db.prepare('UPDATE messages SET unsubscribe_code = ? WHERE id = ?'),
@@ -295,6 +331,70 @@ function prepareStatements(db: SqliteDatabase) {
     hasErasedOptOuts: db.prepare(
       "SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
     ).pluck(),
+    // What the click flush needs of a message, read once per message per batch.
+    messageFacts: db.prepare(
+      `SELECT m.recipient_count AS recipients, m.created_at AS createdAt, c.last_delivery_at AS lastDeliveryAt,
+         (SELECT count(*) FROM links WHERE message_id = m.id) AS links
+       FROM messages m LEFT JOIN message_counters c ON c.message_id = m.id WHERE m.id = ?`,
+    ),
+    recipientDeliveredAt: db.prepare('SELECT delivery_at FROM recipients WHERE message_id = ? AND idx = ?').pluck(),
+    bumpLastDelivery: db.prepare(
+      'UPDATE message_counters SET last_delivery_at = max(coalesce(last_delivery_at, ?), ?) WHERE message_id = ?',
+    ),
+    addReasonClicks: db.prepare(
+      `INSERT INTO message_reason_counters (message_id, reason, clicks) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    addBreakdownClicks: db.prepare(
+      `INSERT INTO message_breakdowns (message_id, dimension, value, clicks) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    reasonCounters: db.prepare('SELECT reason, clicks FROM message_reason_counters WHERE message_id = ?'),
+    breakdownCounters: db.prepare('SELECT dimension, value, clicks FROM message_breakdowns WHERE message_id = ?'),
+    listClicks: db.prepare(
+      `SELECT c.id, c.at, l.public_id AS linkPublicId, r.external_id AS recipientId, c.class, c.reason, u.ua AS userAgent
+       FROM clicks c JOIN links l ON l.id = c.link_id
+       LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
+       LEFT JOIN user_agents u ON u.id = c.user_agent_id
+       WHERE c.message_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
+    ),
+    campaignTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.campaign = ?`),
+    variantTotals: db.prepare(
+      `SELECT m.variant, ${TOTALS} WHERE m.tenant_id = ? AND m.campaign = ? AND m.variant IS NOT NULL
+       GROUP BY m.variant ORDER BY m.variant`,
+    ),
+    setLastClick: db.prepare(
+      'UPDATE message_uniques SET last_at = max(coalesce(last_at, first_at), ?) WHERE message_id = ? AND recipient_idx = ?',
+    ),
+    lastHumanClick: db.prepare(
+      'SELECT coalesce(last_at, first_at) FROM message_uniques WHERE message_id = ? AND recipient_idx = ?',
+    ).pluck(),
+    findConversion: db.prepare(
+      `SELECT c.external_id AS id, m.public_id AS messagePublicId, r.external_id AS recipientId, c.click_id AS clickId,
+         c.click_at AS clickAt, c.value, c.currency, c.at
+       FROM conversions c JOIN messages m ON m.id = c.message_id
+       LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
+       WHERE c.tenant_id = ? AND c.external_id = ?`,
+    ),
+    insertConversion: db.prepare(
+      `INSERT INTO conversions (tenant_id, external_id, message_id, recipient_idx, click_id, click_at, value, currency, at)
+       VALUES (@tenantId, @id, @messageId, @recipientIdx, @clickId, @clickAt, @value, @currency, @at)
+       ON CONFLICT (tenant_id, external_id) DO NOTHING`,
+    ),
+    bumpConversions: db.prepare('UPDATE message_counters SET conversions = conversions + 1 WHERE message_id = ?'),
+    addRevenue: db.prepare(
+      `INSERT INTO message_revenue (message_id, currency, amount) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET amount = amount + excluded.amount`,
+    ),
+    revenueOf: db.prepare('SELECT currency, amount FROM message_revenue WHERE message_id = ? ORDER BY currency'),
+    engagedRecipients: db.prepare(
+      `SELECT DISTINCT r.external_id FROM messages m
+       JOIN message_uniques u ON u.message_id = m.id
+       JOIN recipients r ON r.message_id = u.message_id AND r.idx = u.recipient_idx
+       WHERE m.tenant_id = ? AND coalesce(u.last_at, u.first_at) >= ? AND r.external_id > ?
+       ORDER BY r.external_id LIMIT ?`,
+    ).pluck(),
+    kindTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?`),
   }
 }
 
@@ -445,30 +545,41 @@ export class SqliteStore implements Store {
     return row ? { ...row, utm: parseUtm(row.utm) } : null
   }
 
-  async recordClicks(clicks: ClickRecord[]): Promise<void> {
-    this.writeClicks(clicks)
+  async recordClicks(clicks: ClickRecord[], rules?: ClickTimingRules): Promise<void> {
+    this.writeClicks(clicks, rules)
   }
 
-  private readonly writeClicks = (clicks: ClickRecord[]): void => {
+  private readonly writeClicks = (clicks: ClickRecord[], rules?: ClickTimingRules): void => {
     this.db.transaction(() => {
       const events = this.clickEvents()
-      const shapes = new Map<number, { recipients: number; links: number }>()
+      const facts = new Map<number, MessageFacts>()
       const byMessage = new Map<number, ClickCounters>()
       const byLink = new Map<number, ClickCounters>()
+      // Aggregated per batch in memory: one UPSERT per distinct key, not one per click.
+      const reasons = new Map<number, Map<string, number>>()
+      const breakdowns = new Map<number, Map<string, number>>()
+      // message → recipient → latest repeat: one UPDATE per repeating recipient per batch.
+      const repeats = new Map<number, Map<number, number>>()
       const tally = (map: Map<number, ClickCounters>, id: number): ClickCounters => {
         let entry = map.get(id)
-        if (!entry) map.set(id, (entry = { total: 0, unique: 0, bots: 0 }))
+        if (!entry) map.set(id, (entry = { total: 0, unique: 0, bots: 0, previews: 0 }))
         return entry
       }
-      for (const click of clicks) {
-        let shape = shapes.get(click.messageId)
-        if (shape === undefined) {
-          shape = (this.sql.messageShape.get(click.messageId) as typeof shape) ?? { recipients: 0, links: 0 }
-          shapes.set(click.messageId, shape)
+      const add = (map: Map<number, Map<string, number>>, id: number, key: string): void => {
+        let counts = map.get(id)
+        if (!counts) map.set(id, (counts = new Map()))
+        counts.set(key, (counts.get(key) ?? 0) + 1)
+      }
+      for (const raw of clicks) {
+        let message = facts.get(raw.messageId)
+        if (message === undefined) {
+          message = (this.sql.messageFacts.get(raw.messageId) as MessageFacts | undefined) ?? NO_MESSAGE
+          facts.set(raw.messageId, message)
         }
         // A token can only be valid for an index that was issued; anything else was
         // a lucky forgery and must not pass for a recipient.
-        const recipientIdx = click.recipientIdx !== null && click.recipientIdx < shape.recipients ? click.recipientIdx : null
+        const recipientIdx = raw.recipientIdx !== null && raw.recipientIdx < message.recipients ? raw.recipientIdx : null
+        const click = rules && raw.class === 'human' ? this.timingVerdict(raw, recipientIdx, message, rules) : raw
         const userAgentId = click.userAgent === null ? null : this.userAgentId(click.userAgent)
         if (this.subscribers.click.size > 0) events.click(click, recipientIdx)
         this.sql.insertClick.run(
@@ -482,27 +593,78 @@ export class SqliteStore implements Store {
           click.network,
           click.clickId,
         )
-        const message = tally(byMessage, click.messageId)
+        const counts = tally(byMessage, click.messageId)
         const link = tally(byLink, click.linkId)
         if (click.class !== 'human') {
-          message.bots++
-          link.bots++
+          if (click.class === 'preview') {
+            counts.previews++
+            link.previews++
+          } else {
+            counts.bots++
+            link.bots++
+          }
+          add(reasons, click.messageId, click.reason ?? 'unknown')
           continue
         }
-        message.total++
+        counts.total++
         link.total++
+        if (click.device !== null) add(breakdowns, click.messageId, `device\u0000${click.device}`)
+        if (click.os !== null) add(breakdowns, click.messageId, `os\u0000${click.os}`)
+        if (click.browser !== null) add(breakdowns, click.messageId, `browser\u0000${click.browser}`)
+        add(breakdowns, click.messageId, `hour\u0000${Math.floor(click.at / HOUR_MS) % 24}`)
+        add(breakdowns, click.messageId, `day\u0000${Math.max(0, Math.floor((click.at - message.createdAt) / DAY_MS))}`)
         if (recipientIdx === null) continue
         const first = this.sql.insertMessageUnique.run(click.messageId, recipientIdx, click.at).changes === 1
-        if (first) message.unique++
+        if (first) {
+          counts.unique++
+          add(breakdowns, click.messageId, `first_click\u0000${firstClickBucket(click.at - message.createdAt)}`)
+        } else {
+          let latest = repeats.get(click.messageId)
+          if (!latest) repeats.set(click.messageId, (latest = new Map()))
+          latest.set(recipientIdx, Math.max(latest.get(recipientIdx) ?? 0, click.at))
+        }
         // With one link, a recipient's first click on the message is its first on the link:
         // the second insert would only repeat the first.
-        if (shape.links === 1 ? first : this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1) {
+        if (message.links === 1 ? first : this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1) {
           link.unique++
         }
       }
-      for (const [id, c] of byMessage) this.sql.bumpMessageCounters.run(c.total, c.unique, c.bots, id)
-      for (const [id, c] of byLink) this.sql.bumpLinkCounters.run(c.total, c.unique, c.bots, id)
+      for (const [id, c] of byMessage) this.sql.bumpMessageCounters.run(c.total, c.unique, c.bots, c.previews, id)
+      for (const [id, c] of byLink) this.sql.bumpLinkCounters.run(c.total, c.unique, c.bots, c.previews, id)
+      for (const [id, counts] of reasons) for (const [reason, n] of counts) this.sql.addReasonClicks.run(id, reason, n)
+      for (const [id, latest] of repeats) for (const [idx, at] of latest) this.sql.setLastClick.run(at, id, idx)
+      for (const [id, counts] of breakdowns) {
+        for (const [key, n] of counts) {
+          const cut = key.indexOf('\u0000')
+          this.sql.addBreakdownClicks.run(id, key.slice(0, cut), key.slice(cut + 1), n)
+        }
+      }
     })()
+  }
+
+  /**
+   * too_fast, then burst, for a click its user agent left human. The recipient's own
+   * delivery time is read only for clicks within tooFastMs of the message's creation or
+   * of its latest delivery report: any later click is later than every recipient's.
+   */
+  private timingVerdict(click: ClickRecord, recipientIdx: number | null, message: MessageFacts, rules: ClickTimingRules): ClickRecord {
+    const threshold = rules.tooFastMs
+    if (threshold > 0) {
+      const nearCreation = click.at < message.createdAt + threshold
+      const nearDelivery = message.lastDeliveryAt !== null && click.at < message.lastDeliveryAt + threshold
+      if (nearCreation || nearDelivery) {
+        const deliveredAt =
+          recipientIdx === null || message.lastDeliveryAt === null
+            ? null
+            : ((this.sql.recipientDeliveredAt.get(click.messageId, recipientIdx) as number | null | undefined) ?? null)
+        // A click before the report's time counts too: carriers scan links before delivering.
+        if (click.at < (deliveredAt ?? message.createdAt) + threshold) return { ...click, class: 'bot', reason: 'too_fast' }
+      }
+    }
+    if (recipientIdx !== null && click.network !== null && rules.isBurst(click.messageId, recipientIdx, click.network, click.at)) {
+      return { ...click, class: 'bot', reason: 'burst' }
+    }
+    return click
   }
 
   private userAgentId(ua: string): number {
@@ -518,8 +680,18 @@ export class SqliteStore implements Store {
   async messageCounters(messageId: number): Promise<MessageCounters> {
     const links = this.sql.linkCounters.all(messageId) as Array<CounterRow & { link_id: number }>
     const row = this.sql.messageCounters.get(messageId) as MessageCounterRow | undefined
+    const byReason: Record<string, number> = {}
+    for (const { reason, clicks } of this.sql.reasonCounters.all(messageId) as Array<{ reason: string; clicks: number }>) {
+      byReason[reason] = clicks
+    }
     return {
       clicks: counters(row),
+      byReason,
+      breakdowns: this.sql.breakdownCounters.all(messageId) as BreakdownCount[],
+      conversions: row?.conversions ?? 0,
+      revenue: Object.fromEntries(
+        (this.sql.revenueOf.all(messageId) as Array<{ currency: string; amount: number }>).map((r) => [r.currency, r.amount]),
+      ),
       links: links.map((row) => ({ linkId: row.link_id, clicks: counters(row) })),
       deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
       unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
@@ -627,6 +799,7 @@ export class SqliteStore implements Store {
       const result: DeliveryReportResult = { applied: 0, outdated: 0, unknownRecipients: [] }
       let delivered = 0
       let failed = 0
+      let latest: number | null = null
       const move = (status: DeliveryStatus | null, by: number) => {
         if (status === 'delivered') delivered += by
         else if (status === 'failed') failed += by
@@ -645,11 +818,13 @@ export class SqliteStore implements Store {
           continue
         }
         this.sql.setRecipientDelivery.run(report.status, report.at, messageId, current.idx)
+        latest = Math.max(latest ?? report.at, report.at)
         move(current.status, -1)
         move(report.status, +1)
         result.applied++
       }
       if (delivered !== 0 || failed !== 0) this.sql.bumpDeliveries.run(delivered, failed, messageId)
+      if (latest !== null) this.sql.bumpLastDelivery.run(latest, latest, messageId)
       return result
     }).immediate()
   }
@@ -832,6 +1007,52 @@ export class SqliteStore implements Store {
 
   async hasErasedOptOuts(tenantId: number): Promise<boolean> {
     return this.sql.hasErasedOptOuts.get(tenantId) !== undefined
+  }
+  async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
+    return this.sql.listClicks.all(messageId, after, limit) as ExportedClick[]
+  }
+
+  async campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals> {
+    return this.sql.campaignTotals.get(tenantId, campaign) as MessageTotals
+  }
+
+  async variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>> {
+    return this.sql.variantTotals.all(tenantId, campaign) as Array<MessageTotals & { variant: string }>
+  }
+
+  async kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals> {
+    return this.sql.kindTotals.get(tenantId, kind, from, to) as MessageTotals
+  }
+
+  async engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]> {
+    return this.sql.engagedRecipients.all(tenantId, since, after, limit) as string[]
+  }
+
+  async messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null> {
+    return (this.sql.messageTenant.get(messageId) as { tenantId: number; publicId: string } | undefined) ?? null
+  }
+
+  async lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null> {
+    return (this.sql.lastHumanClick.get(messageId, recipientIdx) as number | undefined) ?? null
+  }
+
+  async recipientIndexOf(messageId: number, recipientId: string): Promise<number | null> {
+    return (this.sql.recipientIndex.get(messageId, recipientId) as number | undefined) ?? null
+  }
+
+  async findConversion(tenantId: number, id: string): Promise<StoredConversion | null> {
+    return (this.sql.findConversion.get(tenantId, id) as StoredConversion | undefined) ?? null
+  }
+
+  async recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }> {
+    return this.db.transaction(() => {
+      const created = this.sql.insertConversion.run(conversion).changes === 1
+      if (created) {
+        this.sql.bumpConversions.run(conversion.messageId)
+        this.sql.addRevenue.run(conversion.messageId, conversion.currency, conversion.value)
+      }
+      return { conversion: this.sql.findConversion.get(conversion.tenantId, conversion.id) as StoredConversion, created }
+    }).immediate()
   }
 }
 

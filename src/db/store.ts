@@ -139,16 +139,50 @@ export interface ClickRecord {
   network: string | null
   /** The id the landing page received, when the message asks for click ids. */
   clickId: string | null
+  /** From the user agent (ua-parser-js): mobile, tablet, desktop…; null without a user agent. */
+  device: string | null
+  os: string | null
+  browser: string | null
+}
+
+/**
+ * The reasons that depend on time and on other clicks, decided inside the flush for
+ * clicks the user agent left human: `too_fast` from the message's and the recipient's
+ * times, then `burst` from what this rule has seen of the same token.
+ */
+export interface ClickTimingRules {
+  /** A click sooner than this after the recipient's delivery report (or the message's creation) is too fast; 0: off. */
+  tooFastMs: number
+  /**
+   * Called for each click still human after too_fast, with a recipient and a network;
+   * true when the token was fetched from another network within the burst window.
+   */
+  isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean
 }
 
 export interface ClickCounters {
   total: number
   unique: number
+  /** Automated fetches that are not link previews. */
   bots: number
+  previews: number
+}
+
+/** Human clicks of a message counted by one value of one dimension (see migration 004). */
+export interface BreakdownCount {
+  dimension: 'device' | 'os' | 'browser' | 'hour' | 'day' | 'first_click'
+  value: string
+  clicks: number
 }
 
 export interface MessageCounters {
   clicks: ClickCounters
+  /** Clicks that are not human, per reason. */
+  byReason: Record<string, number>
+  breakdowns: BreakdownCount[]
+  conversions: number
+  /** Attributed conversion value per currency. */
+  revenue: Record<string, number>
   links: Array<{ linkId: number; clicks: ClickCounters }>
   /** Recipients whose latest delivery report says delivered / failed. */
   deliveries: { delivered: number; failed: number }
@@ -204,8 +238,11 @@ export interface Store {
   listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
 
   findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
-  /** Stores clicks and updates counters in one transaction. */
-  recordClicks(clicks: ClickRecord[]): Promise<void>
+  /**
+   * Stores clicks and updates counters in one transaction. With rules, clicks the user
+   * agent left human are checked for too_fast and burst first.
+   */
+  recordClicks(clicks: ClickRecord[], rules?: ClickTimingRules): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
 
   close(): Promise<void>
@@ -299,6 +336,89 @@ export interface Store {
   eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
   /** Whether the tenant has opt-outs kept under a suppression key (erased recipients). */
   hasErasedOptOuts(tenantId: number): Promise<boolean>
+  /**
+   * A message's raw clicks in the order they were stored, after the click with internal
+   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
+   */
+  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
+  /** Sums of the counters of the tenant's messages with this campaign name, one read of the campaign index. */
+  campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals>
+  /** The same sums per variant label of the campaign (messages without a variant left out), by label. */
+  variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
+  /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
+  kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
+  /** The tenant and public id of a message known by its internal id. */
+  messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
+  /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
+  lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
+  /** The index of a recipient of a message, by the sender's id. */
+  recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
+  /** The tenant's conversion with this id (the sender's), as first recorded. */
+  findConversion(tenantId: number, id: string): Promise<StoredConversion | null>
+  /**
+   * Stores an attributed conversion and adds it to the message's conversions and revenue,
+   * in one transaction; when the tenant already has one with this id, that one is
+   * returned with created=false and nothing changes.
+   */
+  recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
+  /**
+   * The tenant's recipient ids with a human click at or after `since`, each once, in id
+   * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
+   */
+  engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
+}
+
+export interface NewConversion {
+  tenantId: number
+  /** The sender's id for the conversion (an order number). */
+  id: string
+  messageId: number
+  recipientIdx: number | null
+  clickId: string | null
+  clickAt: number
+  value: number
+  currency: string
+  at: number
+}
+
+export interface StoredConversion {
+  id: string
+  messagePublicId: string
+  recipientId: string | null
+  clickId: string | null
+  clickAt: number
+  value: number
+  currency: string
+  at: number
+}
+
+/** Counters summed over a set of messages (roll-ups and A/B variants). */
+export interface MessageTotals {
+  messages: number
+  /** The kind all the messages share; null when they differ or there are none. */
+  kind: MessageKind | null
+  recipients: number
+  /** Delivered recipients of the messages that have delivery reports. */
+  delivered: number
+  /** Messages with at least one delivery report. */
+  reportedMessages: number
+  /** Each message's CTR denominator summed: delivered where reports came, recipients elsewhere. */
+  reach: number
+  uniqueClickers: number
+  unsubscribes: number
+}
+
+/** A raw click as the export shows it. */
+export interface ExportedClick {
+  /** Internal id: the export's cursor. */
+  id: number
+  at: number
+  linkPublicId: string
+  /** The sender's recipient id; null for anonymous clicks. */
+  recipientId: string | null
+  class: ClickClass
+  reason: string | null
+  userAgent: string | null
 }
 
 export interface UnsubscribeTarget {

@@ -23,6 +23,7 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         { name: 'messages', description: 'A tenant’s messages, short links and stats (API key)' },
         { name: 'tenants', description: 'Tenants, domains and API keys (ADMIN_TOKEN)' },
         { name: 'operations', description: 'Probes, metrics and this document' },
+        { name: 'analytics', description: 'Raw clicks, roll-ups and A/B verdicts (API key)' },
       ],
       components: {
         securitySchemes: {

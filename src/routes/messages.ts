@@ -10,8 +10,10 @@ import { messageWithRecipientsNdjson, presentMessage, presentMessageWithRecipien
 import type { Services } from '../services.js'
 import { requireApiKey } from '../tenants/auth.js'
 import {
+  BreakdownsBody,
   ClickCountersBody,
   errorResponses,
+  MessageClicksBody,
   ErrorBody,
   Id,
   Label,
@@ -105,7 +107,7 @@ const StatsBody = Type.Object({
     description: 'Recipients whose latest delivery report is failed; null until a report comes',
   }),
   deliveryRate: Rate('delivered ÷ recipients, 4 places; null until a report comes'),
-  clicks: ClickCountersBody,
+  clicks: MessageClicksBody,
   ctr: Rate('Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places'),
   unsubscribes: Type.Object({
     linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
@@ -113,18 +115,39 @@ const StatsBody = Type.Object({
   }),
   unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
   links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
+  breakdowns: BreakdownsBody,
+  conversions: Type.Integer({ description: 'Conversions attributed to the message (POST /v1/conversions)' }),
+  conversionRate: Rate('conversions ÷ unique clickers, 4 places; null without clickers'),
+  revenue: Type.Record(Type.String(), Type.Number(), { description: 'Attributed conversion value per currency' }),
 }, {
   examples: [
     {
       id: 'msg_p7Z666gD109LzY4S',
       recipients: 3,
       delivered: null,
-      clicks: { total: 2, unique: 1, bots: 2 },
+      clicks: {
+        total: 2,
+        unique: 1,
+        bots: 1,
+        previews: 1,
+        byReason: { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 1, too_fast: 1, burst: 0 },
+      },
       ctr: 0.3333,
       links: [
-        { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', clicks: { total: 2, unique: 1, bots: 2 } },
-        { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', clicks: { total: 0, unique: 0, bots: 0 } },
+        { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', clicks: { total: 2, unique: 1, bots: 1, previews: 1 } },
+        { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', clicks: { total: 0, unique: 0, bots: 0, previews: 0 } },
       ],
+      breakdowns: {
+        device: { mobile: 2 },
+        os: { iOS: 2 },
+        browser: { 'Mobile Safari': 2 },
+        hourOfDay: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        daySinceSending: [{ day: 0, clicks: 2 }],
+        timeToFirstClick: { recipients: 1, medianSeconds: 95.1, p90Seconds: 95.1 },
+      },
+      conversions: 1,
+      conversionRate: 1,
+      revenue: { DKK: 129.5 },
     },
   ],
 })

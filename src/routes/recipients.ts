@@ -1,11 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { engagedRecipients } from '../recipients/engaged.js'
 import { eraseRecipient } from '../recipients/erase-recipient.js'
 import type { Services } from '../services.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { ErrorExample, errorResponses } from './schemas.js'
 
-/** Recipients as people with rights: erasure on request (GDPR article 17). */
+/**
+ * Recipients: segments built from the tenant's own click data, and erasure on request
+ * (GDPR article 17).
+ */
 export const recipientRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
@@ -35,5 +39,35 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       await eraseRecipient(services, request.tenantId, request.params.recipientId)
       return reply.code(204).send(null)
     },
+  )
+
+  app.get(
+    '/v1/recipients/engaged',
+    {
+      schema: {
+        tags: ['analytics'],
+        security: [{ apiKey: [] }],
+        summary: 'List engaged recipients',
+        description:
+          "The tenant's recipient ids with a human click in the last `days` days, on any message, each once, in id " +
+          'order. Pass nextCursor as cursor for the next page.',
+        querystring: Type.Object(
+          {
+            days: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object(
+            { recipients: Type.Array(Type.String()), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+            { examples: [{ recipients: ['cust-1001', 'cust-1002'], nextCursor: 'ZWN1c3QtMTAwMg' }] },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => engagedRecipients(services, request.tenantId, request.query.days, request.query.cursor, request.query.limit),
   )
 }

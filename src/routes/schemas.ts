@@ -23,8 +23,47 @@ export const Label = (description: string, maxLength = 128) =>
 export const ClickCountersBody = Type.Object({
   total: Type.Integer({ description: 'Human clicks, repeats and anonymous clicks included' }),
   unique: Type.Integer({ description: 'Recipients with at least one human click' }),
-  bots: Type.Integer({ description: 'Automated fetches: bots, link previews, HEAD requests' }),
+  bots: Type.Integer({ description: 'Automated fetches that are not link previews: bots, HEAD requests, too fast, bursts' }),
+  previews: Type.Integer({ description: 'Link-preview fetches (iMessage, WhatsApp, Slack…)' }),
 })
+
+const Counts = (description: string) => Type.Record(Type.String(), Type.Integer(), { description })
+
+export const MessageClicksBody = Type.Object({
+  ...ClickCountersBody.properties,
+  byReason: Type.Object(
+    {
+      head_request: Type.Integer(),
+      no_user_agent: Type.Integer(),
+      bot_user_agent: Type.Integer(),
+      preview_user_agent: Type.Integer(),
+      too_fast: Type.Integer({ description: 'Sooner after delivery (or creation) than a person reads and taps: TOO_FAST_MS' }),
+      burst: Type.Integer({ description: 'A later network fetching the same recipient link within BURST_WINDOW_MS' }),
+    },
+    { description: 'Clicks that are not human, by the reason that decided it' },
+  ),
+})
+
+export const BreakdownsBody = Type.Object(
+  {
+    device: Counts('Human clicks per device type: mobile, tablet, desktop, unknown…'),
+    os: Counts('Human clicks per operating system'),
+    browser: Counts('Human clicks per browser'),
+    hourOfDay: Type.Array(Type.Integer(), { description: 'Human clicks per hour of day, UTC; index 0 is 00:00–00:59' }),
+    daySinceSending: Type.Array(Type.Object({ day: Type.Integer(), clicks: Type.Integer() }), {
+      description: 'Human clicks per whole day since the message was created (0 = first 24 hours); empty days left out',
+    }),
+    timeToFirstClick: Type.Object(
+      {
+        recipients: Type.Integer({ description: 'Recipients with a first human click' }),
+        medianSeconds: Nullable(Type.Number()),
+        p90Seconds: Nullable(Type.Number()),
+      },
+      { description: "From the message's creation to each recipient's first human click; bucketed (4 buckets per doubling, ±10 %)" },
+    ),
+  },
+  { description: 'Read from counters kept by the click flush, never from raw clicks' },
+)
 
 export const LinkBody = Type.Object({
   id: Type.String(),

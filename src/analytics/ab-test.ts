@@ -1,0 +1,66 @@
+import { notFound } from '../errors.js'
+import type { MessageTotals } from '../db/store.js'
+import type { Services } from '../services.js'
+import { rate } from '../clicks/stats.js'
+import { twoSidedP } from './normal-distribution.js'
+
+/**
+ * Two-proportion z-test (pooled): are x1/n1 and x2/n2 different? Returns the z
+ * statistic and the two-sided p-value; with no variance at all (both 0 % or both
+ * 100 %) there is no evidence of a difference: z 0, p 1.
+ */
+export function twoProportionTest(x1: number, n1: number, x2: number, n2: number): { z: number; pValue: number } {
+  const pooled = (x1 + x2) / (n1 + n2)
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+  if (!(se > 0)) return { z: 0, pValue: 1 }
+  const z = (x1 / n1 - x2 / n2) / se
+  return { z, pValue: twoSidedP(z) }
+}
+
+const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places
+
+interface VariantResult {
+  variant: string
+  messages: number
+  recipients: number
+  delivered: number | null
+  uniqueClickers: number
+  ctr: number | null
+  /** Against the best variant; null for the best itself and for variants nobody was sent. */
+  pValue: number | null
+}
+
+/**
+ * A campaign's A/B test: each variant's reach and unique clickers, each compared with
+ * the best variant (highest CTR). The best is the winner only when every other
+ * variant differs from it at the configured significance level. With more than two
+ * variants that is several tests at once, without correction: the level is per test.
+ */
+export async function campaignVariants({ store, config }: Services, tenantId: number, campaign: string) {
+  const totals = await store.variantTotals(tenantId, campaign)
+  if (totals.length === 0 && (await store.campaignTotals(tenantId, campaign)).messages === 0) throw notFound('campaign')
+  const ctrOf = (v: MessageTotals) => (v.reach > 0 ? v.uniqueClickers / v.reach : null)
+  const ranked = totals.filter((v) => v.reach > 0).sort((a, b) => ctrOf(b)! - ctrOf(a)!)
+  const best = ranked[0]
+  const variants = totals.map((v): VariantResult => {
+    const tested = best !== undefined && v !== best && v.reach > 0
+    return {
+      variant: v.variant,
+      messages: v.messages,
+      recipients: v.recipients,
+      delivered: v.reportedMessages > 0 ? v.delivered : null,
+      uniqueClickers: v.uniqueClickers,
+      ctr: rate(v.uniqueClickers, v.reach),
+      pValue: tested ? round(twoProportionTest(best.uniqueClickers, best.reach, v.uniqueClickers, v.reach).pValue, 6) : null,
+    }
+  })
+  const others = variants.filter((v) => v.pValue !== null)
+  const significant = others.length > 0 && others.every((v) => v.pValue! < config.abSignificance)
+  return {
+    campaign,
+    significanceLevel: config.abSignificance,
+    best: best?.variant ?? null,
+    winner: significant ? best!.variant : null,
+    variants,
+  }
+}

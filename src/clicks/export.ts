@@ -1,0 +1,62 @@
+import { ApiError } from '../errors.js'
+import type { ExportedClick, Message, Store } from '../db/store.js'
+import { describeUserAgent } from './user-agent-details.js'
+
+/** Opaque cursor over a message's raw clicks: the last internal click id seen. */
+export const ClickCursor = {
+  encode: (after: number): string => Buffer.from(`c${after}`).toString('base64url'),
+  decode: (cursor: string): number => {
+    const text = Buffer.from(cursor, 'base64url').toString()
+    const after = /^c\d{1,15}$/.test(text) ? Number(text.slice(1)) : NaN
+    if (!Number.isSafeInteger(after)) {
+      throw new ApiError(400, 'invalid_cursor', 'cursor must be a nextCursor value from an earlier page')
+    }
+    return after
+  },
+}
+
+/** Rows read per query while streaming NDJSON: memory stays flat whatever the message's size. */
+const STREAM_CHUNK = 1_000
+
+function presentClick(click: ExportedClick) {
+  const details = describeUserAgent(click.userAgent)
+  return {
+    at: new Date(click.at).toISOString(),
+    link: click.linkPublicId,
+    recipient: click.recipientId,
+    class: click.class,
+    reason: click.reason,
+    device: details?.device ?? null,
+    os: details?.os ?? null,
+    browser: details?.browser ?? null,
+  }
+}
+
+/** One page of a message's raw clicks, oldest first; nextCursor is null on the last page. */
+export async function clickPage(store: Store, message: Message, cursor: string | undefined, limit: number) {
+  const rows = await store.listClicks(message.id, cursor === undefined ? 0 : ClickCursor.decode(cursor), limit + 1)
+  const page = rows.slice(0, limit)
+  return {
+    clicks: page.map(presentClick),
+    nextCursor: rows.length > limit ? ClickCursor.encode(page[page.length - 1]!.id) : null,
+  }
+}
+
+/**
+ * Every raw click of a message from the cursor on, one JSON object per line. Read in
+ * chunks of the clicks_message index, so a send with millions of clicks streams in
+ * constant memory; clicks written while it streams are included if they come later.
+ */
+export function clickLines(store: Store, message: Message, cursor: string | undefined): AsyncGenerator<string> {
+  // Decoded before the first byte is sent, so a bad cursor is still a 400.
+  return linesAfter(store, message, cursor === undefined ? 0 : ClickCursor.decode(cursor))
+}
+
+async function* linesAfter(store: Store, message: Message, after: number): AsyncGenerator<string> {
+  for (;;) {
+    const rows = await store.listClicks(message.id, after, STREAM_CHUNK)
+    if (rows.length > 0) yield rows.map((row) => JSON.stringify(presentClick(row)) + '\n').join('')
+    if (rows.length < STREAM_CHUNK) return
+    after = rows[rows.length - 1]!.id
+  }
+}

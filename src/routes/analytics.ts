@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { campaignVariants } from '../analytics/ab-test.js'
+import { campaignRollUp, kindRollUp } from '../analytics/rollups.js'
+import type { Services } from '../services.js'
+import { requireApiKey } from '../tenants/auth.js'
+import { errorResponses, MessageKindSchema } from './schemas.js'
+
+const Rate = (description: string) => Type.Union([Type.Number(), Type.Null()], { description })
+const Count = (description: string) => Type.Integer({ description })
+const Delivered = Type.Union([Type.Integer(), Type.Null()], {
+  description: 'Delivered recipients of the messages with delivery reports; null when none has any',
+})
+
+const RollUpFigures = {
+  messages: Count('Messages summed'),
+  recipients: Count('Recipients of those messages'),
+  delivered: Delivered,
+  uniqueClickers: Count('Recipients with a human click, per message, summed'),
+  ctr: Rate("Unique clickers ÷ reach (each message's delivered, or recipients while it has no report), 4 places"),
+  unsubscribes: Count('Recipients who confirmed an opt-out on these messages'),
+  unsubscribeRate: Rate('unsubscribes ÷ reach, 4 places'),
+  benchmark: Type.Union(
+    [Type.Object({ ctrFrom: Type.Number(), ctrTo: Type.Number(), source: Type.String() }), Type.Null()],
+    { description: 'Published CTR band for this kind of message; null for transactional texts and mixed kinds' },
+  ),
+  position: Type.Union([Type.Literal('below'), Type.Literal('within'), Type.Literal('above'), Type.Null()], {
+    description: 'Where ctr stands against the band; null without a band or a CTR',
+  }),
+}
+
+const rollUpExample = {
+  messages: 2,
+  recipients: 20_000,
+  delivered: 19_640,
+  uniqueClickers: 2_160,
+  ctr: 0.11,
+  unsubscribes: 41,
+  unsubscribeRate: 0.0021,
+  benchmark: { ctrFrom: 0.089, ctrTo: 0.145, source: 'published SMS marketing benchmarks, campaigns' },
+  position: 'within',
+}
+
+const CampaignParams = Type.Object({ campaign: Type.String({ minLength: 1, maxLength: 128, description: 'Campaign name' }) })
+
+/** Roll-ups over a tenant's messages and A/B verdicts: summed counters, never raw clicks. */
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.addHook('onRequest', requireApiKey(services.store))
+  const docs = { tags: ['analytics'], security: [{ apiKey: [] }] }
+
+  app.get(
+    '/v1/campaigns/:campaign/stats',
+    {
+      schema: {
+        ...docs,
+        summary: "A campaign's stats",
+        description:
+          "Every message of the tenant with this campaign name, summed: recipients, delivered, unique clickers, CTR and " +
+          'unsubscribe rate, with the published CTR band for the messages\' kind and where the CTR stands.',
+        params: CampaignParams,
+        response: {
+          200: Type.Object(
+            { campaign: Type.String(), kind: Type.Union([MessageKindSchema, Type.Null()]), ...RollUpFigures },
+            { examples: [{ campaign: 'spring-sale', kind: 'campaign', ...rollUpExample }] },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => campaignRollUp(services, request.tenantId, request.params.campaign),
+  )
+
+  app.get(
+    '/v1/stats',
+    {
+      schema: {
+        ...docs,
+        summary: 'Stats of one kind of message',
+        description:
+          "The tenant's messages of one kind (campaign, flow, transactional) created from `from` (inclusive) to `to` " +
+          '(exclusive), summed, with the published CTR band for that kind and where the CTR stands.',
+        querystring: Type.Object(
+          {
+            kind: MessageKindSchema,
+            from: Type.Optional(Type.String({ format: 'date-time', description: 'Messages created at or after this' })),
+            to: Type.Optional(Type.String({ format: 'date-time', description: 'Messages created before this' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object(
+            {
+              kind: MessageKindSchema,
+              from: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+              to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+              ...RollUpFigures,
+            },
+            { examples: [{ kind: 'campaign', from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', ...rollUpExample }] },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => kindRollUp(services, request.tenantId, request.query.kind, request.query.from, request.query.to),
+  )
+
+  app.get(
+    '/v1/campaigns/:campaign/variants',
+    {
+      schema: {
+        ...docs,
+        summary: "A campaign's A/B test",
+        description:
+          "Each variant label of the campaign's messages: reach, unique clickers and CTR, and a two-proportion z-test " +
+          'of its CTR against the best variant (two-sided p-value). `winner` names the best variant only when every ' +
+          'other variant differs from it at AB_SIGNIFICANCE; otherwise it is null and the test needs more recipients.',
+        params: CampaignParams,
+        response: {
+          200: Type.Object(
+            {
+              campaign: Type.String(),
+              significanceLevel: Type.Number(),
+              best: Type.Union([Type.String(), Type.Null()], { description: 'The variant with the highest CTR' }),
+              winner: Type.Union([Type.String(), Type.Null()], { description: 'The best variant, when significantly better' }),
+              variants: Type.Array(
+                Type.Object({
+                  variant: Type.String(),
+                  messages: Count('Messages with this label'),
+                  recipients: Count('Recipients of those messages'),
+                  delivered: Delivered,
+                  uniqueClickers: Count('Recipients with a human click'),
+                  ctr: Rate('Unique clickers ÷ reach, 4 places'),
+                  pValue: Rate('Two-sided p-value against the best variant; null for the best itself'),
+                }),
+              ),
+            },
+            {
+              examples: [
+                {
+                  campaign: 'spring-sale',
+                  significanceLevel: 0.05,
+                  best: 'B',
+                  winner: 'B',
+                  variants: [
+                    { variant: 'A', messages: 1, recipients: 5000, delivered: 4910, uniqueClickers: 442, ctr: 0.09, pValue: 0.000012 },
+                    { variant: 'B', messages: 1, recipients: 5000, delivered: 4902, uniqueClickers: 588, ctr: 0.12, pValue: null },
+                  ],
+                },
+              ],
+            },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => campaignVariants(services, request.tenantId, request.params.campaign),
+  )
+}

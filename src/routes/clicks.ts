@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Readable } from 'node:stream'
+import { Type } from 'typebox'
+import { clickLines, clickPage } from '../clicks/export.js'
+import { notFound } from '../errors.js'
+import type { Services } from '../services.js'
+import { requireApiKey } from '../tenants/auth.js'
+import { errorResponses, Id } from './schemas.js'
+
+const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description })
+
+const ExportedClickBody = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  link: Type.String({ description: 'Link id' }),
+  recipient: Nullable("The sender's recipient id; null for a click without a valid token"),
+  class: Type.Union([Type.Literal('human'), Type.Literal('bot'), Type.Literal('preview')]),
+  reason: Nullable('Why the click is not human (head_request, bot_user_agent, preview_user_agent, no_user_agent, too_fast, burst); null for human'),
+  device: Nullable('Device type from the user agent: mobile, tablet, desktop, unknown…; null without a user agent'),
+  os: Nullable('Operating system from the user agent'),
+  browser: Nullable('Browser from the user agent'),
+})
+
+const clickExample = {
+  at: '2026-11-23T14:02:11.482Z',
+  link: 'lnk_uSVi6oc0ahwxMLT2',
+  recipient: 'cust-1001',
+  class: 'human',
+  reason: null,
+  device: 'mobile',
+  os: 'iOS',
+  browser: 'Mobile Safari',
+}
+
+/** Streams lines as they are produced (the response schema describes the JSON pages only). */
+function sendNdjson(reply: FastifyReply, lines: AsyncGenerator<string>): FastifyReply {
+  return reply.type('application/x-ndjson').send(Readable.from(lines))
+}
+
+/** Raw clicks of a message, for breakdowns of one's own and audits of the classification. */
+export const clickRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { store } = services
+  app.addHook('onRequest', requireApiKey(store))
+
+  app.get(
+    '/v1/messages/:id/clicks',
+    {
+      schema: {
+        tags: ['analytics'],
+        security: [{ apiKey: [] }],
+        summary: "Export a message's clicks",
+        description:
+          "A message's raw clicks, oldest first, each with its class, the reason that decided it, and device type, OS " +
+          'and browser from its user agent. Pass nextCursor as cursor for the next page. ' +
+          'Accept: application/x-ndjson streams every click from the cursor on, one per line, without paging.',
+        params: Type.Object({ id: Id('Message id') }),
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object(
+            { clicks: Type.Array(ExportedClickBody), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+            { examples: [{ clicks: [clickExample], nextCursor: 'YzQy' }] },
+          ),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const message = await store.getMessage(request.tenantId, request.params.id)
+      if (!message) throw notFound('message')
+      if (/\bapplication\/x-ndjson\b/i.test(request.headers.accept ?? '')) {
+        return sendNdjson(reply, clickLines(store, message, request.query.cursor))
+      }
+      return clickPage(store, message, request.query.cursor, request.query.limit)
+    },
+  )
+}
