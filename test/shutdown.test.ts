@@ -1,53 +1,17 @@
 import Database from 'better-sqlite3'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import t from 'tap'
 import { tempDatabasePath, UA } from './helpers.js'
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+import { startServer } from './server-process.js'
 
 t.test('SIGTERM stops the server only after every acknowledged click is stored', async (t) => {
   const databasePath = tempDatabasePath(t)
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: base,
-      DATABASE_PATH: databasePath,
-      ADMIN_TOKEN: '',
-      LOG_LEVEL: 'info',
-      // The longest interval allowed: the clicks are still queued when SIGTERM comes.
-      CLICK_FLUSH_INTERVAL_MS: '1000',
-      CLICK_FLUSH_BATCH: '100000',
-      // The taps follow the message within milliseconds; they must count as people here.
-      TOO_FAST_MS: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child, base, apiKey } = await startServer(t, databasePath, {
+    // The longest interval allowed: the clicks are still queued when SIGTERM comes.
+    CLICK_FLUSH_INTERVAL_MS: '1000',
+    CLICK_FLUSH_BATCH: '100000',
   })
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  let output = ''
-  child.stdout.setEncoding('utf8')
-  const listening = new Promise<string>((resolve) => {
-    child.stdout.on('data', (chunk: string) => {
-      output += chunk
-      const key = /"apiKey":"(sl_\w+)"/.exec(output)?.[1]
-      if (key && output.includes('Server listening')) resolve(key)
-    })
-  })
-  const key = await listening
+  const key = apiKey!
 
   const created = await fetch(`${base}/v1/messages`, {
     method: 'POST',
