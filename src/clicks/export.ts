@@ -1,19 +1,9 @@
-import { ApiError } from '../errors.js'
+import { idCursor } from '../cursor.js'
 import type { ExportedClick, Message, Store } from '../db/store.js'
 import { describeUserAgent } from './user-agent-details.js'
 
 /** Opaque cursor over a message's raw clicks: the last internal click id seen. */
-export const ClickCursor = {
-  encode: (after: number): string => Buffer.from(`c${after}`).toString('base64url'),
-  decode: (cursor: string): number => {
-    const text = Buffer.from(cursor, 'base64url').toString()
-    const after = /^c\d{1,15}$/.test(text) ? Number(text.slice(1)) : NaN
-    if (!Number.isSafeInteger(after)) {
-      throw new ApiError(400, 'invalid_cursor', 'cursor must be a nextCursor value from an earlier page')
-    }
-    return after
-  },
-}
+export const ClickCursor = idCursor('c', 'cursor')
 
 /** Rows read per query while streaming NDJSON: memory stays flat whatever the message's size. */
 const STREAM_CHUNK = 1_000
