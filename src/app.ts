@@ -8,7 +8,8 @@ import Fastify, {
 } from 'fastify'
 import { addressPolicy } from './clicks/network.js'
 import { BurstRule } from './clicks/burst.js'
-import { ClickRecorder } from './clicks/recorder.js'
+import { ClickRecorder, InlineClickSink } from './clicks/recorder.js'
+import { ThreadClickSink } from './clicks/thread-sink.js'
 import { randomSecret, type Config } from './config.js'
 import { SqliteStore } from './db/sqlite-store.js'
 import type { Store } from './db/store.js'
@@ -117,16 +118,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const domains = new DomainRegistry(await store.listDomains())
   const secret = await tokenSecret(store, config)
+  const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
+  // Clicks are written by a thread with its own connection to the file; an injected
+  // store (tests) or an in-memory database has no file to share, so it writes inline.
+  const sink =
+    options.store === undefined && config.databasePath !== ':memory:'
+      ? new ThreadClickSink(
+          { databasePath: config.databasePath, nice: config.clickWriterNice, ipStorage: config.ipStorage, secret, burst },
+          app.log,
+        )
+      : new InlineClickSink(store, addressPolicy(config.ipStorage, secret), new BurstRule(burst))
   const recorder = new ClickRecorder(
-    store,
-    {
-      flushIntervalMs: config.clickFlushIntervalMs,
-      batchSize: config.clickFlushBatch,
-      maxQueue: config.clickQueueMax,
-      addressToStore: addressPolicy(config.ipStorage, secret),
-    },
+    sink,
+    { flushIntervalMs: config.clickFlushIntervalMs, batchSize: config.clickFlushBatch, maxQueue: config.clickQueueMax },
     app.log,
-    new BurstRule({ tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }),
   )
   const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log)
   const webhookWorker = new WebhookDeliveryWorker(

@@ -28,6 +28,8 @@ export interface Config {
   clickFlushIntervalMs: number
   clickFlushBatch: number
   clickQueueMax: number
+  /** Nice value of the click writer thread: under full CPU, redirects go first (ADR 0021). */
+  clickWriterNice: number
   /** How often the webhook worker looks for due events. */
   webhookPollIntervalMs: number
   /** Wait before the first retry of a failed webhook delivery; doubled per attempt, with jitter. */
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),
     clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 500, 1, 100_000),
     clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 200_000, 1, 10_000_000),
+    clickWriterNice: integer(env, 'CLICK_WRITER_NICE', 19, 0, 19),
     webhookPollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 1, 60_000),
     webhookRetryBaseMs,
     webhookRetryMaxMs,

@@ -20,6 +20,37 @@ export interface RawClick {
   clickId?: string | null
 }
 
+/** Where the recorder's batches go: the store on this thread, or the click writer thread. */
+export interface ClickSink {
+  /** Most clicks per write; the recorder's batch size when unset. */
+  readonly maxBatch?: number
+  /** Gets ready before the first batch (the recorder's start). */
+  start?(): void
+  /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
+  write(batch: RawClick[]): Promise<void>
+  close(): Promise<void>
+}
+
+/** Writes on the event loop, through the service's own store: for an injected store or `:memory:`. */
+export class InlineClickSink implements ClickSink {
+  private readonly toRecord: (click: RawClick) => ClickRecord
+
+  constructor(
+    private readonly store: Store,
+    addressToStore: AddressToStore = (address) => truncateAddress(address),
+    /** too_fast and burst, decided in the flush; without it only the user agent decides. */
+    private readonly rules?: ClickTimingRules,
+  ) {
+    this.toRecord = (click) => toRecord(click, addressToStore)
+  }
+
+  write(batch: RawClick[]): Promise<void> {
+    return this.store.recordClicks(batch.map(this.toRecord), this.rules)
+  }
+
+  async close(): Promise<void> {}
+}
+
 export interface RecorderOptions {
   /** Longest a click waits in memory before its batch is written. */
   flushIntervalMs: number
@@ -27,17 +58,15 @@ export interface RecorderOptions {
   batchSize: number
   /** Clicks held at most; beyond it a tap still redirects but its count is lost. */
   maxQueue: number
-  /** What a click keeps of the client address (IP_STORAGE); the /24 or /48 by default. */
-  addressToStore?: AddressToStore
 }
 
 const DROP_WARNING_INTERVAL_MS = 10_000
 
 /**
  * Write-behind click recorder. The redirect hands it a click after the reply is
- * written; it batches them and writes each batch, counters included, in one
- * store transaction. Bounded: when full, clicks are dropped and counted, never
- * the redirect.
+ * written; it batches them and hands each batch to its sink, which classifies and
+ * writes it, counters included, in one transaction. Bounded: when full, clicks are
+ * dropped and counted, never the redirect.
  */
 export class ClickRecorder {
   private queue: RawClick[] = []
@@ -52,25 +81,23 @@ export class ClickRecorder {
   /** How long each batch write took, failed ones included (read by /metrics). */
   readonly flushDuration = new DurationHistogram(FLUSH_BUCKETS)
 
-  private readonly toRecord: (click: RawClick) => ClickRecord
+  /** Clicks handed to the sink and not yet stored. */
+  private writing = 0
 
   constructor(
-    private readonly store: Store,
+    private readonly sink: ClickSink,
     private readonly options: RecorderOptions,
     private readonly log: FastifyBaseLogger,
-    /** too_fast and burst, decided in the flush; without it only the user agent decides. */
-    private readonly rules?: ClickTimingRules,
-  ) {
-    const addressToStore = options.addressToStore ?? ((address) => truncateAddress(address))
-    this.toRecord = (click) => toRecord(click, addressToStore)
-  }
+  ) {}
 
   start(): void {
+    this.sink.start?.()
     this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs).unref()
   }
 
+  /** Clicks not yet stored: queued here, or being written. */
   get depth(): number {
-    return this.queue.length
+    return this.queue.length + this.writing
   }
 
   /** The most clicks the queue holds; at this depth new taps are not counted. */
@@ -79,7 +106,7 @@ export class ClickRecorder {
   }
 
   record(click: RawClick): void {
-    if (this.queue.length >= this.options.maxQueue) {
+    if (this.queue.length + this.writing >= this.options.maxQueue) {
       this.dropped++
       this.warnDropped()
       return
@@ -111,23 +138,27 @@ export class ClickRecorder {
       this.log.error({ lost: this.queue.length }, 'clicks could not be written before shutdown')
       this.queue = []
     }
+    await this.sink.close()
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch =
-        this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize)
+      const most = this.sink.maxBatch ?? this.options.batchSize
+      const batch = this.queue.length <= most ? this.queue : this.queue.slice(0, most)
       this.queue = batch === this.queue ? [] : this.queue.slice(batch.length)
-      // Timed with the classification: all of it is work the flush does on the event loop.
+      // Timed with the classification: all of it is work the flush does.
       const started = performance.now()
+      this.writing = batch.length
       try {
-        await this.store.recordClicks(batch.map(this.toRecord), this.rules)
+        await this.sink.write(batch)
+        this.writing = 0
         this.flushDuration.observe((performance.now() - started) / 1000)
         this.written += batch.length
         // One batch per turn of the event loop: a backlog is written in slices, and
         // redirects waiting on their sockets are answered in between.
         if (this.queue.length > 0) await nextTurn()
       } catch (err) {
+        this.writing = 0
         this.flushDuration.observe((performance.now() - started) / 1000)
         // Keep the clicks for the next attempt; the store may be briefly busy.
         this.queue = batch.concat(this.queue)
@@ -145,7 +176,8 @@ export class ClickRecorder {
   }
 }
 
-function toRecord(click: RawClick, addressToStore: AddressToStore): ClickRecord {
+/** A click as stored: classified, its address cut down, its user agent parsed. */
+export function toRecord(click: RawClick, addressToStore: AddressToStore): ClickRecord {
   const verdict = classifyClick(click.head, click.userAgent)
   const userAgent = click.userAgent?.slice(0, 512) || null
   // Only human clicks are broken down by device; machines need no parsing.

@@ -403,7 +403,13 @@ type Statements = ReturnType<typeof prepareStatements>
 /** User agents remembered by the writer, so a repeat costs no lookup. */
 const USER_AGENT_MEMORY = 10_000
 
-/** The SQLite store: one file, one connection, one writer, statements prepared once. */
+/**
+ * The SQLite store: one file, statements prepared once. The service holds two of
+ * these on the same file: the main one, and the click writer thread's (ADR 0021).
+ * Every transaction that writes starts IMMEDIATE, so the two connections queue on
+ * the write lock (busy_timeout) instead of failing with SQLITE_BUSY_SNAPSHOT when a
+ * deferred read turns into a write after the other one committed.
+ */
 export class SqliteStore implements Store {
   readonly db: SqliteDatabase
   private readonly userAgentIds = new Map<string, number>()
@@ -413,10 +419,28 @@ export class SqliteStore implements Store {
    * decides "does anyone want this event?" without a query; refreshed on every change.
    */
   private subscribers: Record<WebhookEventType, Map<number, number[]>> = { click: new Map(), unsubscribe: new Map() }
+  /** PRAGMA data_version when the subscribers were read: it moves when another connection commits. */
+  private subscribersVersion = 0
 
   private constructor(db: SqliteDatabase) {
     this.db = db
     this.sql = prepareStatements(db)
+    this.loadSubscribers()
+  }
+
+  /** Runs fn in one IMMEDIATE transaction. */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  /**
+   * For a second connection (the click writer thread): webhooks are created and
+   * deleted through the main one, so re-read the subscribers when the file changed.
+   */
+  refreshSubscribers(): void {
+    const version = this.db.pragma('data_version', { simple: true }) as number
+    if (version === this.subscribersVersion) return
+    this.subscribersVersion = version
     this.loadSubscribers()
   }
 
@@ -550,7 +574,7 @@ export class SqliteStore implements Store {
   }
 
   private readonly writeClicks = (clicks: ClickRecord[], rules?: ClickTimingRules): void => {
-    this.db.transaction(() => {
+    this.write(() => {
       const events = this.clickEvents()
       const facts = new Map<number, MessageFacts>()
       const byMessage = new Map<number, ClickCounters>()
@@ -639,7 +663,7 @@ export class SqliteStore implements Store {
           this.sql.addBreakdownClicks.run(id, key.slice(0, cut), key.slice(cut + 1), n)
         }
       }
-    })()
+    })
   }
 
   /**
@@ -740,9 +764,9 @@ export class SqliteStore implements Store {
   }
 
   async addUnsubscribeVisits(visits: Map<number, number>): Promise<void> {
-    this.db.transaction(() => {
+    this.write(() => {
       for (const [messageId, n] of visits) this.sql.bumpUnsubscribeVisits.run(n, messageId)
-    })()
+    })
   }
 
   async optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null> {
@@ -862,7 +886,7 @@ export class SqliteStore implements Store {
   }
 
   async recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {
-    this.db.transaction(() => {
+    this.write(() => {
       const state = attempt.outcome === 'retrying' ? 'pending' : attempt.outcome
       const number = this.sql.updateWebhookEvent.get(state, attempt.nextAttemptAt, attempt.eventId) as number
       this.sql.insertWebhookAttempt.run(
@@ -874,7 +898,7 @@ export class SqliteStore implements Store {
         attempt.error,
         attempt.outcome,
       )
-    })()
+    })
   }
 
   async webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]> {
@@ -977,9 +1001,9 @@ export class SqliteStore implements Store {
   }
 
   async pruneWebhookOutbox(before: number, limit: number): Promise<number> {
-    return this.db.transaction(
+    return this.write(
       () => this.sql.deleteOldWebhookAttempts.run(before, limit).changes + this.sql.deleteOldWebhookEvents.run(before, limit).changes,
-    )()
+    )
   }
 
   async messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]> {

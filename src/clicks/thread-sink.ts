@@ -1,0 +1,117 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { Worker } from 'node:worker_threads'
+import type { ClickSink, RawClick } from './recorder.js'
+import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js'
+
+const TRANSACTION_MAX = 20_000
+const POST_SLICE = 1_000
+
+interface Pending {
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+/**
+ * Entry of the writer thread beside this file. Built, it is writer-thread.js. From
+ * source (tests, `npm run dev`) it is the .ts file, which a worker on Node 20 cannot
+ * load through the parent's --import hooks: the thread registers tsx itself first.
+ */
+function startWorker(data: WriterThreadData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data })
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const entry = JSON.stringify(new URL('./writer-thread.ts', import.meta.url).href)
+  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`, {
+    eval: true,
+    workerData: data,
+    // Not the parent's flags: a test runner's --import hooks would run in the thread too.
+    execArgv: [],
+  })
+}
+
+/**
+ * Hands click batches to a worker thread with its own SQLite connection, so that a
+ * batch's classification, inserts, commit and checkpoints never hold up the event
+ * loop. A batch is acknowledged only once committed; a failed one is rejected and
+ * the recorder keeps it. A thread that dies is started again on the next batch.
+ */
+export class ThreadClickSink implements ClickSink {
+  private worker: Worker | null = null
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+
+  constructor(
+    private readonly data: WriterThreadData,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /**
+   * One transaction takes everything queued, up to this: under load, the longer a
+   * write takes the more clicks share the next commit and its pages (group commit).
+   */
+  readonly maxBatch = TRANSACTION_MAX
+
+  async write(batch: RawClick[]): Promise<void> {
+    // Posted in slices, one per turn of the event loop: copying 1,000 clicks to the
+    // thread takes well under a millisecond; 20,000 at once would hold up redirects.
+    const id = this.nextId++
+    for (let from = 0; from + POST_SLICE < batch.length; from += POST_SLICE) {
+      this.post({ id, clicks: batch.slice(from, from + POST_SLICE), more: true })
+      await nextTurn()
+    }
+    const last = batch.length - (batch.length % POST_SLICE || POST_SLICE)
+    return this.send({ id, clicks: batch.slice(Math.max(0, last)), more: false })
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker
+    if (worker === null) return
+    await this.send({ id: this.nextId++, close: true }).catch((err: Error) =>
+      this.log.error({ err }, 'the click writer thread did not close cleanly'),
+    )
+    this.worker = null
+    await worker.terminate()
+  }
+
+  private post(request: WriterRequest): void {
+    ;(this.worker ?? this.spawn()).postMessage(request)
+  }
+
+  private send(request: WriterRequest): Promise<void> {
+    const worker = this.worker ?? this.spawn()
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject })
+      worker.postMessage(request)
+    })
+  }
+
+  /** Starts the thread now, so that the first tap's batch does not wait for it to load. */
+  start(): void {
+    this.worker ??= this.spawn()
+  }
+
+  private spawn(): Worker {
+    const worker = startWorker(this.data)
+    // The recorder's timer and the server keep the process alive, not this thread.
+    worker.unref()
+    worker.on('message', (reply: WriterReply) => {
+      const waiting = this.pending.get(reply.id)
+      if (waiting === undefined) return
+      this.pending.delete(reply.id)
+      if (reply.ok) waiting.resolve()
+      else waiting.reject(new Error(reply.error))
+    })
+    const failAll = (err: Error) => {
+      if (this.worker === worker) this.worker = null
+      for (const waiting of this.pending.values()) waiting.reject(err)
+      this.pending.clear()
+    }
+    worker.on('error', (err) => {
+      this.log.error({ err }, 'the click writer thread failed; it starts again with the next batch')
+      failAll(err)
+    })
+    worker.on('exit', (code) => failAll(new Error(`the click writer thread stopped (exit code ${code})`)))
+    this.worker = worker
+    return worker
+  }
+}

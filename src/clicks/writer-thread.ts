@@ -1,0 +1,76 @@
+/**
+ * The click writer thread (a worker_threads entry, started by ThreadClickSink). It
+ * holds its own connection to the service's SQLite file and does all of a click
+ * batch's work there: classification, user agent parsing, too_fast and burst, and
+ * the transaction with its commit and WAL checkpoints. The event loop only queues
+ * clicks and posts them here. See docs/adr/0021.
+ */
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
+import { parentPort, workerData } from 'node:worker_threads'
+import { performance } from 'node:perf_hooks'
+import { SqliteStore } from '../db/sqlite-store.js'
+import type { ClickRecord } from '../db/store.js'
+import { BurstRule, type BurstOptions } from './burst.js'
+import { addressPolicy } from './network.js'
+import type { IpStorage } from '../config.js'
+import { toRecord, type RawClick } from './recorder.js'
+
+export interface WriterThreadData {
+  databasePath: string
+  /** CLICK_WRITER_NICE: this thread's nice value. */
+  nice: number
+  ipStorage: IpStorage
+  secret: string
+  burst: BurstOptions
+}
+
+/** A batch comes in slices; the last one (`more: false`) has it written in one transaction. */
+export type WriterRequest = { id: number; clicks: RawClick[]; more: boolean } | { id: number; close: true }
+export type WriterReply = { id: number; ok: true; ms: number } | { id: number; ok: false; error: string }
+
+const port = parentPort
+if (port === null) throw new Error('writer-thread.ts runs as a worker thread only')
+const data = workerData as WriterThreadData
+lowerPriority(data.nice)
+const store = SqliteStore.open(data.databasePath)
+const rules = new BurstRule(data.burst)
+const addressToStore = addressPolicy(data.ipStorage, data.secret)
+/** The slices of the batch being received, classified as they come. */
+let slices: ClickRecord[] = []
+
+port.on('message', async (request: WriterRequest) => {
+  if ('close' in request) {
+    // The service terminates the thread once this is acknowledged.
+    await store.close()
+    port.postMessage({ id: request.id, ok: true, ms: 0 } satisfies WriterReply)
+    return
+  }
+  for (const click of request.clicks) slices.push(toRecord(click, addressToStore))
+  if (request.more) return
+  const batch = slices
+  slices = []
+  const started = performance.now()
+  try {
+    store.refreshSubscribers()
+    await store.recordClicks(batch, rules)
+    port.postMessage({ id: request.id, ok: true, ms: performance.now() - started } satisfies WriterReply)
+  } catch (err) {
+    port.postMessage({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WriterReply)
+  }
+})
+
+/**
+ * Lowers this thread's priority, not the process's: on Linux each thread has its own
+ * nice value, set through its thread id. When the CPU is saturated the event loop
+ * (redirects) runs first and clicks wait in the queue; with spare CPU, which is
+ * nearly always, the nice value changes nothing. Elsewhere the thread keeps the
+ * process's priority.
+ */
+function lowerPriority(nice: number): void {
+  if (nice === 0) return
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    setPriority(tid, nice)
+  } catch {}
+}
