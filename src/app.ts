@@ -114,7 +114,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   })
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
-  const store = options.store ?? SqliteStore.open(config.databasePath)
+  const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false })
 
   const domains = new DomainRegistry(await store.listDomains())
   const secret = await tokenSecret(store, config)
@@ -213,7 +213,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(conversionRoutes, { services })
   await app.register(recipientRoutes, { services })
 
-  recorder.start()
+  await recorder.start()
   unsubscribeVisits.start()
   webhookWorker.start()
   retention.start()

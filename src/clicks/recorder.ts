@@ -25,7 +25,7 @@ export interface ClickSink {
   /** Most clicks per write; the recorder's batch size when unset. */
   readonly maxBatch?: number
   /** Gets ready before the first batch (the recorder's start). */
-  start?(): void
+  start?(): Promise<void>
   /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
   write(batch: RawClick[]): Promise<void>
   close(): Promise<void>
@@ -90,8 +90,9 @@ export class ClickRecorder {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  start(): void {
-    this.sink.start?.()
+  /** Starts the sink (the writer thread) and the flush timer. */
+  async start(): Promise<void> {
+    await this.sink.start?.()
     this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs).unref()
   }
 

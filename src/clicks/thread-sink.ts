@@ -4,8 +4,10 @@ import { Worker } from 'node:worker_threads'
 import type { ClickSink, RawClick } from './recorder.js'
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js'
 
-const TRANSACTION_MAX = 20_000
+const TRANSACTION_MAX = 5_000
 const POST_SLICE = 1_000
+/** The id of the message a new thread sends once its database is open. */
+const READY = 0
 
 interface Pending {
   resolve: () => void
@@ -53,7 +55,7 @@ export class ThreadClickSink implements ClickSink {
 
   async write(batch: RawClick[]): Promise<void> {
     // Posted in slices, one per turn of the event loop: copying 1,000 clicks to the
-    // thread takes well under a millisecond; 20,000 at once would hold up redirects.
+    // thread takes well under a millisecond; 5,000 at once would hold up redirects.
     const id = this.nextId++
     for (let from = 0; from + POST_SLICE < batch.length; from += POST_SLICE) {
       this.post({ id, clicks: batch.slice(from, from + POST_SLICE), more: true })
@@ -85,9 +87,12 @@ export class ThreadClickSink implements ClickSink {
     })
   }
 
-  /** Starts the thread now, so that the first tap's batch does not wait for it to load. */
-  start(): void {
-    this.worker ??= this.spawn()
+  /** Starts the thread; resolves once it has opened the database. */
+  async start(): Promise<void> {
+    if (this.worker !== null) return
+    const worker = this.spawn()
+    await new Promise<void>((resolve, reject) => this.pending.set(READY, { resolve, reject }))
+    this.log.debug({ threadId: worker.threadId }, 'click writer thread ready')
   }
 
   private spawn(): Worker {

@@ -27,6 +27,7 @@ export interface WriterThreadData {
 
 /** A batch comes in slices; the last one (`more: false`) has it written in one transaction. */
 export type WriterRequest = { id: number; clicks: RawClick[]; more: boolean } | { id: number; close: true }
+/** Id 0 says the thread is ready: its database is open. */
 export type WriterReply = { id: number; ok: true; ms: number } | { id: number; ok: false; error: string }
 
 const port = parentPort
@@ -38,6 +39,7 @@ const rules = new BurstRule(data.burst)
 const addressToStore = addressPolicy(data.ipStorage, data.secret)
 /** The slices of the batch being received, classified as they come. */
 let slices: ClickRecord[] = []
+port.postMessage({ id: 0, ok: true, ms: 0 } satisfies WriterReply)
 
 port.on('message', async (request: WriterRequest) => {
   if ('close' in request) {

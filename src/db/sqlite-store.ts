@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { customAlphabet } from 'nanoid'
 import { firstClickBucket } from '../clicks/first-click-delay.js'
 import { BASE62 } from '../links/alphabet.js'
@@ -444,9 +445,13 @@ export class SqliteStore implements Store {
     this.loadSubscribers()
   }
 
-  /** Opens the file, applies pending migrations, prepares statements. */
-  static open(path: string): SqliteStore {
-    const db = openDatabase(path)
+  /**
+   * Opens the file, applies pending migrations, prepares statements. The service's
+   * own store opens with `waitOnLock: false`: it never sleeps on the event loop
+   * for the write lock; a call that finds it taken is retried asynchronously.
+   */
+  static open(path: string, options: { waitOnLock?: boolean } = {}): SqliteStore {
+    const db = openDatabase(path, { busyTimeoutMs: options.waitOnLock === false ? 0 : 5000 })
     try {
       migrate(db)
     } catch (err) {
@@ -570,7 +575,13 @@ export class SqliteStore implements Store {
   }
 
   async recordClicks(clicks: ClickRecord[], rules?: ClickTimingRules): Promise<void> {
-    this.writeClicks(clicks, rules)
+    try {
+      this.writeClicks(clicks, rules)
+    } catch (err) {
+      // User agents the failed batch inserted were rolled back with it: forget their ids.
+      this.userAgentIds.clear()
+      throw err
+    }
   }
 
   private readonly writeClicks = (clicks: ClickRecord[], rules?: ClickTimingRules): void => {
@@ -1078,6 +1089,44 @@ export class SqliteStore implements Store {
       return { conversion: this.sql.findConversion.get(conversion.tenantId, conversion.id) as StoredConversion, created }
     }).immediate()
   }
+}
+
+/** How long a store call keeps retrying while another connection holds the write lock. */
+const BUSY_RETRY_MS = 10_000
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
+}
+
+/**
+ * SQLITE_BUSY (the click writer thread, the CLI or a backup holds the write lock)
+ * is retried after 1, 2, 4 … 50 ms, for up to 10 s, without blocking the event loop.
+ * Safe to repeat: every call that writes more than once does it in one transaction,
+ * which a busy error rolls back whole.
+ */
+function retryWhileBusy<T>(method: (...args: unknown[]) => Promise<T>) {
+  return async function (this: SqliteStore, ...args: unknown[]): Promise<T> {
+    const started = Date.now()
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return await method.apply(this, args)
+      } catch (err) {
+        if (!isBusy(err) || Date.now() - started > BUSY_RETRY_MS) throw err
+        await sleep(wait)
+      }
+    }
+  }
+}
+
+for (const name of Object.getOwnPropertyNames(SqliteStore.prototype)) {
+  const method = Object.getOwnPropertyDescriptor(SqliteStore.prototype, name)?.value as unknown
+  if (typeof method !== 'function' || method.constructor.name !== 'AsyncFunction') continue
+  Object.defineProperty(SqliteStore.prototype, name, {
+    value: retryWhileBusy(method as (...args: unknown[]) => Promise<unknown>),
+    writable: true,
+    configurable: true,
+  })
 }
 
 function toWebhook(row: WebhookRow): Webhook {
