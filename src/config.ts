@@ -28,7 +28,7 @@ export interface Config {
   clickFlushIntervalMs: number
   clickFlushBatch: number
   clickQueueMax: number
-  /** Nice value of the click writer thread: under full CPU, redirects go first (ADR 0021). */
+  /** Nice value of the click writer thread: under full CPU, redirects go first (ADR 0004). */
   clickWriterNice: number
   /** How often the webhook worker looks for due events. */
   webhookPollIntervalMs: number

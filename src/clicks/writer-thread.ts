@@ -3,7 +3,7 @@
  * holds its own connection to the service's SQLite file and does all of a click
  * batch's work there: classification, user agent parsing, too_fast and burst, and
  * the transaction with its commit and WAL checkpoints. The event loop only queues
- * clicks and posts them here. See docs/adr/0021.
+ * clicks and posts them here. See docs/adr/0004.
  */
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'

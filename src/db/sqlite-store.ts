@@ -406,7 +406,7 @@ const USER_AGENT_MEMORY = 10_000
 
 /**
  * The SQLite store: one file, statements prepared once. The service holds two of
- * these on the same file: the main one, and the click writer thread's (ADR 0021).
+ * these on the same file: the main one, and the click writer thread's (ADR 0004).
  * Every transaction that writes starts IMMEDIATE, so the two connections queue on
  * the write lock (busy_timeout) instead of failing with SQLITE_BUSY_SNAPSHOT when a
  * deferred read turns into a write after the other one committed.
