@@ -1,0 +1,31 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import t from 'tap'
+import { createTenant, json, postMessage, startApp, stats, tap } from './helpers.js'
+
+/** Nice values of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return Number(fields[16])
+  })
+}
+
+t.test('clicks are written by a thread of their own, at the lowest priority by default', async (t) => {
+  const before = threadNiceValues().filter((nice) => nice === 19).length
+  const app = await startApp(t)
+  t.equal(threadNiceValues().filter((nice) => nice === 19).length, before + 1, 'one more thread runs at nice 19')
+  const { key } = await createTenant(app)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
+  for (const recipient of message.recipients) await tap(app, recipient.links[0])
+  t.has((await stats(app, key, message.id)).clicks, { total: 2, unique: 2 }, 'and it writes them')
+})
+
+t.test('CLICK_WRITER_NICE sets its priority', async (t) => {
+  const before = threadNiceValues().filter((nice) => nice === 7).length
+  await startApp(t, { env: { CLICK_WRITER_NICE: '7' } })
+  t.equal(threadNiceValues().filter((nice) => nice === 7).length, before + 1)
+})
+
+t.test('CLICK_WRITER_NICE out of range is refused at start', async (t) => {
+  await t.rejects(startApp(t, { env: { CLICK_WRITER_NICE: '20' } }), /CLICK_WRITER_NICE/)
+})
