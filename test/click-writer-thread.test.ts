@@ -29,3 +29,17 @@ t.test('CLICK_WRITER_NICE sets its priority', async (t) => {
 t.test('CLICK_WRITER_NICE out of range is refused at start', async (t) => {
   await t.rejects(startApp(t, { env: { CLICK_WRITER_NICE: '20' } }), /CLICK_WRITER_NICE/)
 })
+
+t.test('a batch larger than one slice reaches the thread whole and is written once', async (t) => {
+  // Nothing is written until the flush below: the whole backlog is one batch of 2,500.
+  const app = await startApp(t, { env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' } })
+  const { key } = await createTenant(app)
+  const recipients = Array.from({ length: 500 }, (_, i) => `r${i}`)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
+  for (let i = 0; i < 2_500; i++) await tap(app, message.recipients[i % 500].links[0])
+  t.equal(app.services.recorder.depth, 2_500, 'all queued')
+  await app.services.recorder.flush()
+  t.equal(app.services.recorder.depth, 0)
+  t.equal(app.services.recorder.written, 2_500)
+  t.has((await stats(app, key, message.id)).clicks, { total: 2_500, unique: 500, bots: 0 })
+})

@@ -57,9 +57,12 @@ export class ThreadClickSink implements ClickSink {
     // Posted in slices, one per turn of the event loop: copying 1,000 clicks to the
     // thread takes well under a millisecond; 5,000 at once would hold up redirects.
     const id = this.nextId++
+    const worker = this.worker ?? this.spawn()
     for (let from = 0; from + POST_SLICE < batch.length; from += POST_SLICE) {
-      this.post({ id, clicks: batch.slice(from, from + POST_SLICE), more: true })
+      worker.postMessage({ id, clicks: batch.slice(from, from + POST_SLICE), more: true } satisfies WriterRequest)
       await nextTurn()
+      // A thread that stopped took the first slices with it: the recorder keeps the whole batch.
+      if (this.worker !== worker) throw new Error('the click writer thread stopped while a batch was sent')
     }
     const last = batch.length - (batch.length % POST_SLICE || POST_SLICE)
     return this.send({ id, clicks: batch.slice(Math.max(0, last)), more: false })
@@ -73,10 +76,6 @@ export class ThreadClickSink implements ClickSink {
     )
     this.worker = null
     await worker.terminate()
-  }
-
-  private post(request: WriterRequest): void {
-    ;(this.worker ?? this.spawn()).postMessage(request)
   }
 
   private send(request: WriterRequest): Promise<void> {
