@@ -166,9 +166,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
 
   const sendWithRecipients = (request: FastifyRequest, reply: FastifyReply, status: number, result: MessageWithRecipients) => {
     reply.code(status)
-    // Already JSON text (of the response schema): Fastify sends a string under a JSON type as it is.
+    // Already JSON text of the response schema, streamed: Fastify sends it as it is.
     if (!wantsNdjson(request)) {
-      return reply.type('application/json; charset=utf-8').send(messageWithRecipientsJson(result, tokens, unsubscribeTokens))
+      return reply.type('application/json; charset=utf-8').send(Readable.from(messageWithRecipientsJson(result, tokens, unsubscribeTokens)))
     }
     return reply.type('application/x-ndjson').send(Readable.from(messageWithRecipientsNdjson(result, tokens, unsubscribeTokens)))
   }
