@@ -1,4 +1,5 @@
 import t from 'tap'
+import { decodeBase62 } from '../src/links/alphabet.js'
 import { admin, bearer, createTenant, json, postMessage, startApp } from './helpers.js'
 
 const body = {
@@ -176,6 +177,37 @@ t.test('recipients are added in further calls and keep their links', async (t) =
     payload: { recipients: ['x'] },
   })
   t.equal(missing.statusCode, 404)
+})
+
+t.test('a large call mixing new and known recipients keeps the known tokens and numbers the new ones without gaps', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const known = Array.from({ length: 1_000 }, (_, i) => `known-${i}`)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: known }))
+  const tokenOf = new Map<string, string>(message.recipients.map((r: { id: string; token: string }) => [r.id, r.token]))
+
+  // 600 new ones, then 600 alternating new and known, then 400 known: whole runs of new
+  // recipients and runs that hold known ones in one call.
+  const fresh = (from: number, count: number) => Array.from({ length: count }, (_, i) => `new-${from + i}`)
+  const mixed = Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? `new-${600 + i / 2}` : known[i]!))
+  const recipients = [...fresh(0, 600), ...mixed, ...known.slice(600)]
+  const add = () =>
+    app.inject({ method: 'POST', url: `/v1/messages/${message.id}/recipients`, headers: bearer(key), payload: { recipients } })
+  const added = json(await add())
+  t.equal(added.recipientCount, 1_900)
+  t.same(
+    added.recipients.map((r: { id: string }) => r.id),
+    recipients,
+    'in the order of the call',
+  )
+  for (const r of added.recipients as Array<{ id: string; token: string }>) {
+    if (tokenOf.has(r.id) && tokenOf.get(r.id) !== r.token) t.fail(`${r.id} changed its token`)
+    if (!tokenOf.has(r.id)) tokenOf.set(r.id, r.token)
+  }
+  // A token is base62(index) and 3 MAC characters: every place 0…1,899 taken once.
+  const places = [...tokenOf.values()].map((token) => decodeBase62(token, 0, token.length - 3)).sort((a, b) => a - b)
+  t.same(places, Array.from({ length: 1_900 }, (_, i) => i), 'one place per recipient, no gaps')
+  t.same(json(await add()).recipients, added.recipients, 'the same call again changes nothing')
 })
 
 t.test('100,000 recipients in one call', async (t) => {

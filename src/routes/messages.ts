@@ -6,7 +6,7 @@ import { notFound } from '../errors.js'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { addRecipients, createMessage, domainOf, MAX_LINKS, type MessageWithRecipients } from '../messages/create-message.js'
-import { messageWithRecipientsNdjson, presentMessage, presentMessageWithRecipients } from '../messages/present.js'
+import { messageWithRecipientsJson, messageWithRecipientsNdjson, presentMessage } from '../messages/present.js'
 import type { Services } from '../services.js'
 import { requireApiKey } from '../tenants/auth.js'
 import {
@@ -166,7 +166,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
 
   const sendWithRecipients = (request: FastifyRequest, reply: FastifyReply, status: number, result: MessageWithRecipients) => {
     reply.code(status)
-    if (!wantsNdjson(request)) return reply.send(presentMessageWithRecipients(result, tokens, unsubscribeTokens))
+    // Already JSON text of the response schema, streamed: Fastify sends it as it is.
+    if (!wantsNdjson(request)) {
+      return reply.type('application/json; charset=utf-8').send(Readable.from(messageWithRecipientsJson(result, tokens, unsubscribeTokens)))
+    }
     return reply.type('application/x-ndjson').send(Readable.from(messageWithRecipientsNdjson(result, tokens, unsubscribeTokens)))
   }
 
