@@ -44,3 +44,27 @@ t.test('a batch larger than the batch size is written in several transactions', 
   const figures = await stats(app, key, message.id)
   t.has(figures.clicks, { total: 7, unique: 7, bots: 0, previews: 0 })
 })
+
+t.test('a failed batch goes back in front of the clicks queued meanwhile, none lost or counted twice', async (t) => {
+  const store = SqliteStore.open(tempDatabasePath(t))
+  const realRecord = store.recordClicks.bind(store)
+  let failures = 1
+  const written: number[] = []
+  store.recordClicks = async (clicks: ClickRecord[]) => {
+    if (failures-- > 0) throw new Error('SQLITE_BUSY: database is locked')
+    written.push(clicks.length)
+    return realRecord(clicks)
+  }
+  const app = await startApp(t, { store, logger: false, env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' } })
+  const { key } = await createTenant(app)
+  const recipients = Array.from({ length: 300 }, (_, i) => `r${i}`)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
+  for (let i = 0; i < 1_500; i++) await tap(app, message.recipients[i % 300].links[0])
+  await app.services.recorder.flush()
+  t.equal(app.services.recorder.depth, 1_500, 'all kept after the failure')
+  for (let i = 0; i < 600; i++) await tap(app, message.recipients[i % 300].links[0])
+  t.equal(app.services.recorder.depth, 2_100)
+  await app.services.recorder.flush()
+  t.equal(app.services.recorder.depth, 0)
+  t.has((await stats(app, key, message.id)).clicks, { total: 2_100, unique: 300, bots: 0 })
+})

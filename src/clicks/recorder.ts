@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import type { ClickRecord, ClickTimingRules, Store } from '../db/store.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
+import { batchRows, ClickQueue, type ClickBatch } from './click-queue.js'
 import { classifyClick } from './classify.js'
 import { truncateAddress, type AddressToStore } from './network.js'
 import { describeUserAgent } from './user-agent-details.js'
@@ -27,7 +28,7 @@ export interface ClickSink {
   /** Gets ready before the first batch (the recorder's start). */
   start?(): Promise<void>
   /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
-  write(batch: RawClick[]): Promise<void>
+  write(batch: ClickBatch): Promise<void>
   close(): Promise<void>
 }
 
@@ -44,8 +45,8 @@ export class InlineClickSink implements ClickSink {
     this.toRecord = (click) => toRecord(click, addressToStore)
   }
 
-  write(batch: RawClick[]): Promise<void> {
-    return this.store.recordClicks(batch.map(this.toRecord), this.rules)
+  write(batch: ClickBatch): Promise<void> {
+    return this.store.recordClicks(batchRows(batch).map(this.toRecord), this.rules)
   }
 
   async close(): Promise<void> {}
@@ -89,7 +90,7 @@ class StringPool {
  * dropped and counted, never the redirect.
  */
 export class ClickRecorder {
-  private queue: RawClick[] = []
+  private readonly queue = new ClickQueue()
   private timer: NodeJS.Timeout | null = null
   private immediate: NodeJS.Immediate | null = null
   private running: Promise<void> = Promise.resolve()
@@ -157,18 +158,16 @@ export class ClickRecorder {
     this.immediate = null
     await this.flush()
     if (this.queue.length > 0) {
-      this.dropped += this.queue.length
-      this.log.error({ lost: this.queue.length }, 'clicks could not be written before shutdown')
-      this.queue = []
+      const lost = this.queue.clear()
+      this.dropped += lost
+      this.log.error({ lost }, 'clicks could not be written before shutdown')
     }
     await this.sink.close()
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const most = this.sink.maxBatch ?? this.options.batchSize
-      const batch = this.queue.length <= most ? this.queue : this.queue.slice(0, most)
-      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length)
+      const batch = this.queue.take(this.sink.maxBatch ?? this.options.batchSize)
       // Timed with the classification: all of it is work the flush does.
       const started = performance.now()
       this.writing = batch.length
@@ -184,7 +183,7 @@ export class ClickRecorder {
         this.writing = 0
         this.flushDuration.observe((performance.now() - started) / 1000)
         // Keep the clicks for the next attempt; the store may be briefly busy.
-        this.queue = batch.concat(this.queue)
+        this.queue.putBack(batch)
         this.log.error({ err, pending: this.queue.length }, 'writing clicks failed; will retry')
         return
       }

@@ -14,7 +14,8 @@ import type { ClickRecord } from '../db/store.js'
 import { BurstRule, type BurstOptions } from './burst.js'
 import { addressPolicy } from './network.js'
 import type { IpStorage } from '../config.js'
-import { toRecord, type RawClick } from './recorder.js'
+import { batchRows, type ClickBatch } from './click-queue.js'
+import { toRecord } from './recorder.js'
 
 export interface WriterThreadData {
   databasePath: string
@@ -26,7 +27,7 @@ export interface WriterThreadData {
 }
 
 /** A batch comes in slices; the last one (`more: false`) has it written in one transaction. */
-export type WriterRequest = { id: number; clicks: RawClick[]; more: boolean } | { id: number; close: true }
+export type WriterRequest = { id: number; clicks: ClickBatch; more: boolean } | { id: number; close: true }
 /** Id 0 says the thread is ready: its database is open. */
 export type WriterReply = { id: number; ok: true; ms: number } | { id: number; ok: false; error: string }
 
@@ -48,7 +49,7 @@ port.on('message', async (request: WriterRequest) => {
     port.postMessage({ id: request.id, ok: true, ms: 0 } satisfies WriterReply)
     return
   }
-  for (const click of request.clicks) slices.push(toRecord(click, addressToStore))
+  for (const click of batchRows(request.clicks)) slices.push(toRecord(click, addressToStore))
   if (request.more) return
   const batch = slices
   slices = []
