@@ -114,7 +114,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   })
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
-  const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false })
+  const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
 
   const domains = new DomainRegistry(await store.listDomains())
   const secret = await tokenSecret(store, config)

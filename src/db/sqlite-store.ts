@@ -459,10 +459,11 @@ export class SqliteStore implements Store {
   /**
    * Opens the file, applies pending migrations, prepares statements. The service's
    * own store opens with `waitOnLock: false`: it never sleeps on the event loop
-   * for the write lock; a call that finds it taken is retried asynchronously.
+   * for the write lock; a call that finds it taken is retried asynchronously. With a
+   * click writer thread it also needs less page cache: the random writes are there.
    */
-  static open(path: string, options: { waitOnLock?: boolean } = {}): SqliteStore {
-    const db = openDatabase(path, { busyTimeoutMs: options.waitOnLock === false ? 0 : 5000 })
+  static open(path: string, options: { waitOnLock?: boolean; cacheMiB?: number } = {}): SqliteStore {
+    const db = openDatabase(path, { busyTimeoutMs: options.waitOnLock === false ? 0 : 5000, cacheMiB: options.cacheMiB })
     try {
       migrate(db)
     } catch (err) {
