@@ -6,10 +6,12 @@
  * redirect server are pinned to core 0 with taskset; wrk runs pinned to core 1
  * with a Lua script that requests a random recipient link on every request.
  * They are loaded alternately (A B A B A B), never at the same time. wrk's own
- * CPU use is recorded to show the loader was not the limit.
+ * CPU use is recorded to show the loader was not the limit. The service's click
+ * writer thread runs on the same core; after each service run the bench waits until
+ * the clicks queued during it are written, and reports how long that took.
  *
  * Environment (for quicker runs): BENCH_RECIPIENTS (1000000), BENCH_DURATION (10 s
- * per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_STATS_CLICKS (10000000).
+ * per round), BENCH_ROUNDS (5), BENCH_CONNECTIONS (64), BENCH_STATS_CLICKS (10000000), BENCH_NODE_ARGS.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
@@ -21,9 +23,11 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const RECIPIENTS = env('BENCH_RECIPIENTS', 1_000_000)
 const PER_CALL = 100_000
 const DURATION = env('BENCH_DURATION', 10)
-const ROUNDS = env('BENCH_ROUNDS', 3)
+const ROUNDS = env('BENCH_ROUNDS', 5)
 const CONNECTIONS = env('BENCH_CONNECTIONS', 64)
 const STATS_CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
+/** Extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=bench/out/prof` to profile it under load. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const SERVER_CORE = '0'
 const LOADER_CORE = '1'
 const SERVICE_PORT = 3901
@@ -131,6 +135,17 @@ async function wrk(port: number, seconds: number, watch?: number): Promise<WrkRe
   }
 }
 
+/** Seconds until the service's click queue is empty (read from /metrics). */
+async function drained(): Promise<number> {
+  const started = performance.now()
+  for (;;) {
+    const metrics = await (await fetch(`${SERVICE}/metrics`)).text()
+    if (Number(/^smslinks_click_queue_depth (\d+)/m.exec(metrics)?.[1] ?? 0) === 0) break
+    await sleep(20)
+  }
+  return (performance.now() - started) / 1000
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places
 
@@ -156,7 +171,7 @@ async function main(): Promise<void> {
     // keeps the limiter's lookup on the path and records every tap, as many phones would.
     REDIRECT_RATE_LIMIT_PER_MINUTE: '10000000',
   }
-  let service = start(['node', 'dist/server.js'], serviceEnv)
+  let service = start(['node', ...NODE_ARGS, 'dist/server.js'], serviceEnv)
   await waitFor(`${SERVICE}/healthz`)
 
   const tenant = await call('POST', '/v1/tenants', ADMIN, { name: 'Bench' })
@@ -191,13 +206,15 @@ async function main(): Promise<void> {
   await wrk(SERVICE_PORT, 3)
   await wrk(BARE_PORT, 3)
   const afterCreate = memory(service.pid!)
-  const runs: Array<{ service: WrkResult & { maxRssMb: number }; bare: WrkResult }> = []
+  const runs: Array<{ service: WrkResult & { maxRssMb: number; drainSeconds: number }; bare: WrkResult }> = []
   for (let i = 1; i <= ROUNDS; i++) {
     const a = await wrk(SERVICE_PORT, DURATION, service.pid)
+    // The clicks queued during the run are written before bare's run, which must not pay for them.
+    const drainSeconds = await drained()
     const b = await wrk(BARE_PORT, DURATION)
-    runs.push({ service: a, bare: b })
+    runs.push({ service: { ...a, drainSeconds }, bare: b })
     console.log(
-      `  round ${i}: service ${Math.round(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms | ` +
+      `  round ${i}: service ${Math.round(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms, queue written ${round(drainSeconds)} s later | ` +
         `bare ${Math.round(b.rps)} req/s p50 ${b.p50} ms p99 ${b.p99} ms | loader CPU ${round(a.loaderCpu)}/${round(b.loaderCpu)}`,
     )
   }
@@ -238,6 +255,8 @@ async function main(): Promise<void> {
     p99: median(runs.map((r) => r.bare.p99)),
   }
   const ratio = service_.rps / bare.rps
+  const sustainedRatio =
+    median(runs.map((r) => (r.service.rps * DURATION) / (DURATION + r.service.drainSeconds))) / bare.rps
   const p99Ratio = service_.p99 / bare.p99
   const clickedDuringLoad = loadStats.clicks.total + loadStats.clicks.bots
   const served = runs.reduce((sum, r) => sum + r.service.rps * DURATION, 0)
@@ -264,13 +283,18 @@ async function main(): Promise<void> {
     '',
     'Rounds:',
     '',
-    '| round | service req/s | service p99 | bare req/s | bare p99 | wrk CPU (service / bare run) |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| round | service req/s | service p99 | its clicks all written after | sustained: taps ÷ (run + writing after) | bare req/s | bare p99 | wrk CPU (service / bare run) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map(
       (r, i) =>
-        `| ${i + 1} | ${Math.round(r.service.rps)} | ${r.service.p99} ms | ${Math.round(r.bare.rps)} | ${r.bare.p99} ms | ` +
+        `| ${i + 1} | ${Math.round(r.service.rps)} | ${r.service.p99} ms | ${round(r.service.drainSeconds)} s | ` +
+        `${Math.round((r.service.rps * DURATION) / (DURATION + r.service.drainSeconds))} /s | ${Math.round(r.bare.rps)} | ${r.bare.p99} ms | ` +
         `${Math.round(r.service.loaderCpu * 100)} % / ${Math.round(r.bare.loaderCpu * 100)} % |`,
     ),
+    '',
+    'The click writer thread runs on core 0 too, at nice 19 (`CLICK_WRITER_NICE`, ADR 0004): while the core is saturated ' +
+      'the clicks of a run wait in the queue, and are written when the run is over. "Its clicks all written after" is how ' +
+      'long after the end of the run the last of them was stored; the next run starts only then.',
     '',
     `Socket errors: ${runs.reduce((s, r) => s + r.service.errors + r.bare.errors, 0)}; ` +
       `non-3xx answers: ${runs.reduce((s, r) => s + r.service.non3xx + r.bare.non3xx, 0)}.`,
@@ -279,7 +303,8 @@ async function main(): Promise<void> {
     '',
     '| target | figure | |',
     '|---|---|---|',
-    `| redirect throughput ≥ 0.9 × bare | ${round(ratio)} × | ${verdict(ratio >= 0.9)} |`,
+    `| redirect throughput ≥ 0.9 × bare | ${round(ratio)} × (clicks written after each run: sustained with every click ` +
+      `written, ${round(sustainedRatio)} ×) | ${verdict(ratio >= 0.9)} |`,
     `| redirect p99 ≤ 1.5 × bare's | ${round(p99Ratio)} × | ${verdict(p99Ratio <= 1.5)} |`,
     `| create ${RECIPIENTS.toLocaleString('en')} recipients (calls of 100,000) ≤ 10 s | ${round(createSeconds)} s | ${verdict(createSeconds <= 10)} |`,
     `| \`GET /v1/messages/:id/stats\` after ${STATS_CLICKS.toLocaleString('en')} clicks ≤ 10 ms | p50 ${round(statsP50)} ms, p99 ${round(statsP99)} ms (200 sequential calls, client side) | ${verdict(statsP50 <= 10)} |`,
