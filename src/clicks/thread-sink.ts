@@ -59,15 +59,14 @@ export class ThreadClickSink implements ClickSink {
     // up redirects; a slice's typed arrays are transferred, not copied.
     const id = this.nextId++
     const worker = this.worker ?? this.spawn()
-    for (let from = 0; from + POST_SLICE < batch.length; from += POST_SLICE) {
+    for (let from = 0; ; from += POST_SLICE) {
       const clicks = sliceBatch(batch, from, from + POST_SLICE)
+      if (from + POST_SLICE >= batch.length) return this.send({ id, clicks, more: false })
       worker.postMessage({ id, clicks, more: true } satisfies WriterRequest, transferables(clicks))
       await nextTurn()
       // A thread that stopped took the first slices with it: the recorder keeps the whole batch.
       if (this.worker !== worker) throw new Error('the click writer thread stopped while a batch was sent')
     }
-    const last = Math.max(0, batch.length - (batch.length % POST_SLICE || POST_SLICE))
-    return this.send({ id, clicks: sliceBatch(batch, last, batch.length), more: false })
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,6 @@
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import { performance } from 'node:perf_hooks'
 import { SqliteStore } from '../db/sqlite-store.js'
 import type { ClickRecord } from '../db/store.js'
 import { BurstRule, type BurstOptions } from './burst.js'
@@ -29,7 +28,7 @@ export interface WriterThreadData {
 /** A batch comes in slices; the last one (`more: false`) has it written in one transaction. */
 export type WriterRequest = { id: number; clicks: ClickBatch; more: boolean } | { id: number; close: true }
 /** Id 0 says the thread is ready: its database is open. */
-export type WriterReply = { id: number; ok: true; ms: number } | { id: number; ok: false; error: string }
+export type WriterReply = { id: number; ok: true } | { id: number; ok: false; error: string }
 
 const port = parentPort
 if (port === null) throw new Error('writer-thread.ts runs as a worker thread only')
@@ -40,24 +39,23 @@ const rules = new BurstRule(data.burst)
 const addressToStore = addressPolicy(data.ipStorage, data.secret)
 /** The slices of the batch being received, classified as they come. */
 let slices: ClickRecord[] = []
-port.postMessage({ id: 0, ok: true, ms: 0 } satisfies WriterReply)
+port.postMessage({ id: 0, ok: true } satisfies WriterReply)
 
 port.on('message', async (request: WriterRequest) => {
   if ('close' in request) {
     // The service terminates the thread once this is acknowledged.
     await store.close()
-    port.postMessage({ id: request.id, ok: true, ms: 0 } satisfies WriterReply)
+    port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
     return
   }
   for (const click of batchRows(request.clicks)) slices.push(toRecord(click, addressToStore))
   if (request.more) return
   const batch = slices
   slices = []
-  const started = performance.now()
   try {
     store.refreshSubscribers()
     await store.recordClicks(batch, rules)
-    port.postMessage({ id: request.id, ok: true, ms: performance.now() - started } satisfies WriterReply)
+    port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
   } catch (err) {
     port.postMessage({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WriterReply)
   }

@@ -497,11 +497,11 @@ export class SqliteStore implements Store {
   }
 
   async addDomain(tenantId: number, host: string, baseUrl: string, now: number): Promise<Domain> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (this.sql.getDomainByHost.get(host)) throw new ConflictError(`host ${host} already belongs to a tenant`)
       const { lastInsertRowid } = this.sql.insertDomain.run(tenantId, host, baseUrl, now)
       return { id: Number(lastInsertRowid), tenantId, host, baseUrl, fallbackUrl: null }
-    }).immediate()
+    })
   }
 
   async listDomains(): Promise<Domain[]> {
@@ -517,7 +517,7 @@ export class SqliteStore implements Store {
   }
 
   async createMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (input.externalId !== null) {
         const existing = this.sql.getMessageByExternalId.get(input.tenantId, input.externalId) as MessageRow | undefined
         if (existing) return { message: this.toMessage(existing), created: false }
@@ -540,7 +540,7 @@ export class SqliteStore implements Store {
         this.sql.insertLinkCounters.run(linkId)
       })
       return { message: this.toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true }
-    }).immediate()
+    })
   }
 
   async codeExists(domainId: number, code: string): Promise<boolean> {
@@ -548,7 +548,7 @@ export class SqliteStore implements Store {
   }
 
   async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const message = this.sql.getMessageById.get(messageId) as MessageRow
       let next = message.recipient_count
       const recipients: RecipientIndex[] = new Array(externalIds.length)
@@ -584,7 +584,7 @@ export class SqliteStore implements Store {
       addOneByOne(from, externalIds.length)
       this.sql.setRecipientCount.run(next, messageId)
       return { recipients, recipientCount: next }
-    }).immediate()
+    })
   }
 
   async getMessage(tenantId: number, publicId: string): Promise<Message | null> {
@@ -818,7 +818,7 @@ export class SqliteStore implements Store {
   }
 
   async optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null> {
-    return this.db.transaction((): OptOutResult | null => {
+    return this.write((): OptOutResult | null => {
       const recipientId = this.sql.recipientExternalId.get(messageId, recipientIdx) as string | undefined
       if (recipientId === undefined) return null
       const confirmedNow = this.sql.markUnsubscribed.run(at, messageId, recipientIdx).changes === 1
@@ -840,7 +840,7 @@ export class SqliteStore implements Store {
         this.sql.insertWebhookEvent.run(id, webhookId, 'unsubscribe', body, at, at)
       }
       return { recipientId, confirmedNow }
-    }).immediate()
+    })
   }
 
   async optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>> {
@@ -867,7 +867,7 @@ export class SqliteStore implements Store {
   }
 
   async applyDeliveryReports(messageId: number, reports: DeliveryReport[]): Promise<DeliveryReportResult> {
-    return this.db.transaction((): DeliveryReportResult => {
+    return this.write((): DeliveryReportResult => {
       const result: DeliveryReportResult = { applied: 0, outdated: 0, unknownRecipients: [] }
       let delivered = 0
       let failed = 0
@@ -898,7 +898,7 @@ export class SqliteStore implements Store {
       if (delivered !== 0 || failed !== 0) this.sql.bumpDeliveries.run(delivered, failed, messageId)
       if (latest !== null) this.sql.bumpLastDelivery.run(latest, latest, messageId)
       return result
-    }).immediate()
+    })
   }
 
   async createWebhook(webhook: NewWebhook): Promise<Webhook> {
@@ -918,13 +918,13 @@ export class SqliteStore implements Store {
   }
 
   async deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean> {
-    const deleted = this.db.transaction(() => {
+    const deleted = this.write(() => {
       const row = this.sql.webhookOfTenant.get(tenantId, publicId) as WebhookRow | undefined
       if (!row) return false
       this.sql.deleteWebhook.run(now, row.id)
       this.sql.cancelWebhookEvents.run(row.id)
       return true
-    }).immediate()
+    })
     if (deleted) this.loadSubscribers()
     return deleted
   }
@@ -1035,10 +1035,10 @@ export class SqliteStore implements Store {
   }
 
   async setAllowedHosts(tenantId: number, patterns: string[]): Promise<void> {
-    this.db.transaction(() => {
+    this.write(() => {
       this.sql.deleteAllowedHosts.run(tenantId)
       for (const pattern of patterns) this.sql.insertAllowedHost.run(tenantId, pattern)
-    }).immediate()
+    })
   }
   async setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null> {
     return (this.sql.setDomainFallback.get(fallbackUrl, tenantId, host) as Domain | undefined) ?? null
@@ -1059,14 +1059,14 @@ export class SqliteStore implements Store {
   }
 
   async eraseRecipientFromMessage(messageId: number, recipientId: string, tombstone: string): Promise<void> {
-    this.db.transaction(() => {
+    this.write(() => {
       const idx = this.sql.tombstoneRecipient.get(tombstone, messageId, recipientId) as number | undefined
       if (idx !== undefined) this.sql.scrubClicks.run(messageId, idx)
-    }).immediate()
+    })
   }
 
   async eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const events = this.sql.eventsNamingRecipient.all(tenantId, recipientId) as number[]
       for (const id of events) {
         this.sql.deleteEventAttempts.run(id)
@@ -1074,7 +1074,7 @@ export class SqliteStore implements Store {
       }
       const optOuts = this.sql.rekeyOptOut.run(suppressionKey, tenantId, recipientId).changes
       return events.length + optOuts > 0
-    }).immediate()
+    })
   }
 
   async hasErasedOptOuts(tenantId: number): Promise<boolean> {
@@ -1117,14 +1117,14 @@ export class SqliteStore implements Store {
   }
 
   async recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const created = this.sql.insertConversion.run(conversion).changes === 1
       if (created) {
         this.sql.bumpConversions.run(conversion.messageId)
         this.sql.addRevenue.run(conversion.messageId, conversion.currency, conversion.value)
       }
       return { conversion: this.sql.findConversion.get(conversion.tenantId, conversion.id) as StoredConversion, created }
-    }).immediate()
+    })
   }
 }
 
