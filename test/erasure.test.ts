@@ -1,23 +1,13 @@
 import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from './helpers.js'
+import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, tap, tempDatabasePath, UA, confirmUnsubscribe } from './helpers.js'
 import { eventually, FAST_WEBHOOKS, startReceiver } from './webhook-receiver.js'
 
 const PERSON = 'cust-4242-erase-me'
 
 const erase = (app: FastifyInstance, key: string, id: string) =>
   app.inject({ method: 'DELETE', url: `/v1/recipients/${encodeURIComponent(id)}`, headers: bearer(key) })
-
-function confirmUnsubscribe(app: FastifyInstance, unsubscribeUrl: string) {
-  const url = new URL(unsubscribeUrl)
-  return app.inject({
-    method: 'POST',
-    url: url.pathname,
-    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA.iphoneSafari },
-    payload: 'confirm=unsubscribe',
-  })
-}
 
 /** Every row of every table, with the columns holding `needle` anywhere in their text. */
 function tablesHolding(databasePath: string, needle: string): string[] {
@@ -57,7 +47,7 @@ t.test('erasing a recipient removes the id and their click details everywhere; s
   await tap(app, first.recipients[1].links[0], { userAgent: UA.whatsapp })
   await tap(app, first.recipients[0].links[0])
   await tap(app, second.recipients[0].links[0], { userAgent: UA.androidChrome })
-  t.equal((await confirmUnsubscribe(app, first.recipients[1].unsubscribeUrl)).statusCode, 200)
+  t.equal((await confirmUnsubscribe(app, first.recipients[1].unsubscribeUrl, { userAgent: UA.iphoneSafari })).statusCode, 200)
   await flushClicks(app)
   await eventually(t, 'events delivered', () => receiver.received.length === 5)
   t.ok(tablesHolding(databasePath, PERSON).length > 0, 'sanity: the id is stored before')

@@ -87,6 +87,21 @@ export async function tap(
   })
 }
 
+/**
+ * Presses an unsubscribe page's button: the form post a browser sends. Without a
+ * `userAgent`, inject() sends its own.
+ */
+export function confirmUnsubscribe(
+  app: FastifyInstance,
+  unsubscribeUrl: string,
+  options: { userAgent?: string; form?: string } = {},
+) {
+  const url = new URL(unsubscribeUrl)
+  const headers: Record<string, string> = { host: url.host, 'content-type': 'application/x-www-form-urlencoded' }
+  if (options.userAgent !== undefined) headers['user-agent'] = options.userAgent
+  return app.inject({ method: 'POST', url: url.pathname, headers, payload: options.form ?? 'confirm=unsubscribe' })
+}
+
 /** Writes queued clicks now, as the recorder's timer would within its interval. */
 export async function flushClicks(app: FastifyInstance): Promise<void> {
   await app.services.recorder.flush()

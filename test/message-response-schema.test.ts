@@ -2,7 +2,7 @@ import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import t from 'tap'
 import { MessageBody, MessageWithRecipientsBody } from '../src/routes/schemas.js'
-import { bearer, createTenant, postMessage, startApp } from './helpers.js'
+import { bearer, createTenant, postMessage, startApp, confirmUnsubscribe } from './helpers.js'
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives wrapped.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
@@ -23,13 +23,7 @@ t.test('answers with recipients are what the OpenAPI document describes, and not
   const { key } = await createTenant(app)
   // One recipient opts out on an earlier message's unsubscribe page.
   const earlier = (await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: ['gone "for" good'], unsubscribe: true })).json()
-  const page = new URL(earlier.recipients[0].unsubscribeUrl)
-  const confirmed = await app.inject({
-    method: 'POST',
-    url: page.pathname,
-    headers: { host: page.host, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'confirm=unsubscribe',
-  })
+  const confirmed = await confirmUnsubscribe(app, earlier.recipients[0].unsubscribeUrl)
   t.equal(confirmed.statusCode, 200)
   const recipients = ['a', 'b"\\c\td\u0001', 'gone "for" good', '\ud800 lone', 'ÆØÅ 😀']
   const calls = [

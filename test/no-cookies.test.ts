@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createTenant, json, postMessage, startApp, tap, UA } from './helpers.js'
+import { createTenant, json, postMessage, startApp, tap, UA, confirmUnsubscribe } from './helpers.js'
 
 t.test('no response a recipient can get sets a cookie', async (t) => {
   const app = await startApp(t)
@@ -17,12 +17,7 @@ t.test('no response a recipient can get sets a cookie', async (t) => {
     'unknown code': await tap(app, `https://${host}/nope42`),
     'unknown host': await tap(app, 'https://unknown.example/abc'),
     'unsubscribe page': await app.inject({ url: unsubscribe.pathname, headers: { host: unsubscribe.host } }),
-    'unsubscribe confirm': await app.inject({
-      method: 'POST',
-      url: unsubscribe.pathname,
-      headers: { host: unsubscribe.host, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'confirm=unsubscribe',
-    }),
+    'unsubscribe confirm': await confirmUnsubscribe(app, unsubscribe.href),
     'bad unsubscribe link': await app.inject({ url: '/u/nope-zz', headers: { host } }),
   }
   t.equal(responses.redirect.statusCode, 302, 'sanity: a redirect')

@@ -1,16 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, createTenant, json, postMessage, startApp } from './helpers.js'
-
-function confirm(app: FastifyInstance, unsubscribeUrl: string) {
-  const url = new URL(unsubscribeUrl)
-  return app.inject({
-    method: 'POST',
-    url: url.pathname,
-    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'confirm=unsubscribe',
-  })
-}
+import { bearer, createTenant, json, postMessage, startApp, confirmUnsubscribe } from './helpers.js'
 
 const page = async (app: FastifyInstance, key: string, query: string) =>
   json(await app.inject({ url: `/v1/optouts${query}`, headers: bearer(key) }))
@@ -21,11 +11,11 @@ t.test('the opt-out list pages oldest first by cursor, and the last cursor picks
   const recipients = ['r0', 'r1', 'r2', 'r3', 'r4']
   const first = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients, unsubscribe: true }))
   const second = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/2' }], recipients: ['r9'], unsubscribe: true }))
-  for (const i of [3, 0, 4]) await confirm(app, first.recipients[i].unsubscribeUrl)
-  await confirm(app, second.recipients[0].unsubscribeUrl)
+  for (const i of [3, 0, 4]) await confirmUnsubscribe(app, first.recipients[i].unsubscribeUrl)
+  await confirmUnsubscribe(app, second.recipients[0].unsubscribeUrl)
   // r0 again from the second message's page: still one entry.
   const again = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/3' }], recipients: ['r0'], unsubscribe: true }))
-  await confirm(app, again.recipients[0].unsubscribeUrl)
+  await confirmUnsubscribe(app, again.recipients[0].unsubscribeUrl)
 
   const one = await page(app, key, '?limit=2')
   t.same(one.optOuts.map((o: { recipient: string }) => o.recipient), ['r3', 'r0'])
@@ -42,7 +32,7 @@ t.test('the opt-out list pages oldest first by cursor, and the last cursor picks
   t.same(three.optOuts, [])
   t.equal(three.nextCursor, two.nextCursor, 'nothing new: the same cursor to keep')
 
-  await confirm(app, first.recipients[1].unsubscribeUrl)
+  await confirmUnsubscribe(app, first.recipients[1].unsubscribeUrl)
   const later = await page(app, key, `?since=${three.nextCursor}`)
   t.same(later.optOuts.map((o: { recipient: string }) => o.recipient), ['r1'], 'only what came since')
 })
@@ -63,7 +53,7 @@ t.test("another tenant's key sees none of the opt-outs", async (t) => {
   const { key } = await createTenant(app)
   const other = await createTenant(app, 's.other.dk', 'Other')
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'], unsubscribe: true }))
-  await confirm(app, message.recipients[0].unsubscribeUrl)
+  await confirmUnsubscribe(app, message.recipients[0].unsubscribeUrl)
   t.equal((await page(app, key, '')).optOuts.length, 1)
   t.same((await page(app, other.key, '')).optOuts, [])
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { admin, createTenant, json, postMessage, startApp, tap } from './helpers.js'
+import { admin, createTenant, json, postMessage, startApp, tap, confirmUnsubscribe } from './helpers.js'
 
 /** Headers helmet sets by default (besides CSP), which every HTML page must carry. */
 const HELMET_DEFAULTS = [
@@ -26,12 +26,7 @@ t.test('the unsubscribe pages and the 404 page carry the same security headers',
   const unsubscribe = new URL(message.recipients[0].unsubscribeUrl)
   const pages = {
     'unsubscribe GET': await app.inject({ url: unsubscribe.pathname, headers: { host: unsubscribe.host } }),
-    'unsubscribe POST': await app.inject({
-      method: 'POST',
-      url: unsubscribe.pathname,
-      headers: { host: unsubscribe.host, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'confirm=unsubscribe',
-    }),
+    'unsubscribe POST': await confirmUnsubscribe(app, unsubscribe.href),
     'unsubscribe, bad link': await app.inject({ url: '/u/AAAAAA-xyz', headers: { host: unsubscribe.host } }),
     'unknown code': await tap(app, `https://${unsubscribe.host}/zzzzzz-abc`),
     'unknown host': await app.inject({ url: '/abcdef', headers: { host: 'nobody.example' } }),

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { countSegments } from '../src/messages/segments.js'
-import { bearer, createTenant, json, postMessage, startApp, UA } from './helpers.js'
+import { bearer, createTenant, json, postMessage, startApp, UA, confirmUnsubscribe } from './helpers.js'
 
 const text = 'Black Friday: -30% på alt! shop.dk/sale Afmeld: {unsubscribe}'
 
@@ -22,12 +22,7 @@ t.test('{unsubscribe} in a text becomes each recipient’s own working unsubscri
   const page = new URL(message.recipients[0].unsubscribeUrl)
   const get = await app.inject({ url: page.pathname, headers: { host: page.host, 'user-agent': UA.iphoneSafari } })
   t.equal(get.statusCode, 200)
-  const post = await app.inject({
-    method: 'POST',
-    url: page.pathname,
-    headers: { host: page.host, 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA.iphoneSafari },
-    payload: 'confirm=unsubscribe',
-  })
+  const post = await confirmUnsubscribe(app, page.href, { userAgent: UA.iphoneSafari })
   t.equal(post.statusCode, 200)
   const optouts = json(await app.inject({ url: '/v1/optouts', headers: bearer(key) }))
   t.same(

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, tempDatabasePath, UA } from './helpers.js'
+import { bearer, createTenant, flushClicks, json, postMessage, startApp, tempDatabasePath, UA, confirmUnsubscribe } from './helpers.js'
 
 type Test = Parameters<typeof startApp>[0]
 
@@ -27,16 +27,9 @@ function visit(app: FastifyInstance, unsubscribeUrl: string, options: { userAgen
   })
 }
 
-/** Presses the page's button: the form post a browser sends. */
-function confirm(app: FastifyInstance, unsubscribeUrl: string, form = 'confirm=unsubscribe') {
-  const url = new URL(unsubscribeUrl)
-  return app.inject({
-    method: 'POST',
-    url: url.pathname,
-    headers: { host: url.host, 'user-agent': UA.iphoneSafari, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form,
-  })
-}
+/** Presses the page's button, from a phone. */
+const confirm = (app: FastifyInstance, unsubscribeUrl: string, form?: string) =>
+  confirmUnsubscribe(app, unsubscribeUrl, { userAgent: UA.iphoneSafari, form })
 
 /** Stats after clicks and unsubscribe-page visits are written. */
 async function figures(app: FastifyInstance, key: string, messageId: string) {

@@ -2,21 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap, UA } from './helpers.js'
+import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap, UA, confirmUnsubscribe } from './helpers.js'
 import { eventually, FAST_WEBHOOKS, signatureIsValid, startReceiver } from './webhook-receiver.js'
 
 const register = (app: FastifyInstance, key: string, payload: object) =>
   app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload })
-
-function confirm(app: FastifyInstance, unsubscribeUrl: string) {
-  const url = new URL(unsubscribeUrl)
-  return app.inject({
-    method: 'POST',
-    url: url.pathname,
-    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'confirm=unsubscribe',
-  })
-}
 
 t.test('a receiver that fails three times then succeeds gets each event once as a success, signed', async (t) => {
   const receiver = await startReceiver(t, (_id, attempt) => (attempt <= 3 ? 500 : 204))
@@ -33,7 +23,7 @@ t.test('a receiver that fails three times then succeeds gets each event once as 
   await tap(app, message.recipients[0].links[0])
   await tap(app, message.recipients[1].links[0], { userAgent: UA.whatsapp })
   await flushClicks(app)
-  await confirm(app, message.recipients[1].unsubscribeUrl)
+  await confirmUnsubscribe(app, message.recipients[1].unsubscribeUrl)
 
   const successes = () => receiver.received.filter((r) => r.status === 204)
   await eventually(t, 'three events delivered', () => successes().length === 3)
@@ -98,9 +88,9 @@ t.test('only subscribed event types and tenants produce events', async (t) => {
   await tap(app, mine.recipients[0].links[0])
   await tap(app, theirs.recipients[0].links[0])
   await flushClicks(app)
-  await confirm(app, theirs.recipients[0].unsubscribeUrl)
-  await confirm(app, mine.recipients[0].unsubscribeUrl)
-  await confirm(app, mine.recipients[0].unsubscribeUrl)
+  await confirmUnsubscribe(app, theirs.recipients[0].unsubscribeUrl)
+  await confirmUnsubscribe(app, mine.recipients[0].unsubscribeUrl)
+  await confirmUnsubscribe(app, mine.recipients[0].unsubscribeUrl)
   await eventually(t, 'the unsubscribe event', () => receiver.received.length >= 1)
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.equal(receiver.received.length, 1, 'one event: no clicks, not the other tenant, not the repeated confirmation')
