@@ -5,7 +5,7 @@ import type { ClickRecord, ClickTimingRules, Store } from '../db/store.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
 import { batchRows, ClickQueue, type ClickBatch } from './click-queue.js'
 import { classifyClick } from './classify.js'
-import { truncateAddress, type AddressToStore } from './network.js'
+import type { AddressToStore } from './network.js'
 import { describeUserAgent } from './user-agent-details.js'
 
 /** What the redirect knows about a request; classified and stored later, off the request path. */
@@ -38,9 +38,9 @@ export class InlineClickSink implements ClickSink {
 
   constructor(
     private readonly store: Store,
-    addressToStore: AddressToStore = (address) => truncateAddress(address),
-    /** too_fast and burst, decided in the flush; without it only the user agent decides. */
-    private readonly rules?: ClickTimingRules,
+    addressToStore: AddressToStore,
+    /** too_fast and burst, decided in the flush. */
+    private readonly rules: ClickTimingRules,
   ) {
     this.toRecord = (click) => toRecord(click, addressToStore)
   }
