@@ -9,6 +9,14 @@ const TRANSACTION_MAX = 5_000
 const POST_SLICE = 1_000
 /** The id of the message a new thread sends once its database is open. */
 const READY = 0
+/**
+ * The thread's own heap. Its live data is small (the burst rule's 100,000 tokens, one
+ * transaction's records: about 25 MB at most), but V8's defaults let a busy thread's
+ * heap grow to 60-80 MB of mostly garbage before collecting it. A tighter old space
+ * makes it collect sooner; a thread that did run out would be started again and its
+ * batch kept (see write()). Measured: see docs/adr/0004.
+ */
+const HEAP_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 }
 
 interface Pending {
   resolve: () => void
@@ -21,12 +29,13 @@ interface Pending {
  * load through the parent's --import hooks: the thread registers tsx itself first.
  */
 function startWorker(data: WriterThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data })
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data, resourceLimits: HEAP_LIMITS })
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
   const entry = JSON.stringify(new URL('./writer-thread.ts', import.meta.url).href)
   return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`, {
     eval: true,
     workerData: data,
+    resourceLimits: HEAP_LIMITS,
     // Not the parent's flags: a test runner's --import hooks would run in the thread too.
     execArgv: [],
   })
