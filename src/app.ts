@@ -1,11 +1,4 @@
-import Fastify, {
-  LogController,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerOptions,
-  type RouteOptions,
-} from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions, type RouteOptions } from 'fastify'
 import { addressPolicy } from './clicks/network.js'
 import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder, InlineClickSink } from './clicks/recorder.js'
@@ -31,6 +24,7 @@ import { SuppressionKeys } from './recipients/suppression.js'
 import { recipientRoutes } from './routes/recipients.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { createLogger, installRequestLogging } from './operations/request-log.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
@@ -61,25 +55,6 @@ export interface BuildOptions {
   onRoute?: (route: RouteOptions) => void
 }
 
-/**
- * API requests are logged once, when completed, at info. Redirects and health
- * checks are not logged at all: a line per tap halves redirect throughput.
- */
-class RequestLogging extends LogController {
-  constructor() {
-    super({ disableRequestLogging: (request) => !request.url.startsWith('/v1/') })
-  }
-
-  override incomingRequest(): void {}
-
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    if (this.isLogDisabled(request)) return
-    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }
-    if (error) reply.log.error({ ...line, err: error }, 'request errored')
-    else reply.log.info(line, 'request completed')
-  }
-}
-
 /** The secret for recipient tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
 async function tokenSecret(store: Store, config: Config): Promise<string> {
   return config.tokenSecret ?? store.setSettingOnce('token_secret', randomSecret())
@@ -91,13 +66,12 @@ async function tokenSecret(store: Store, config: Config): Promise<string> {
  * alone calls `listen`. Closing the app flushes queued clicks and closes the store.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Fastify gets no logger of its own (see operations/request-log.ts); app.log is ours.
+  const log = createLogger(options.logger, config.logLevel)
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
-    logController: new RequestLogging(),
-    // A pino child per request costs a few microseconds; only API requests log, so
-    // only they get one (with their reqId). Redirects log through the root logger.
-    childLoggerFactory: (logger, bindings, options, raw) =>
-      raw.url?.startsWith('/v1/') ? logger.child(bindings, options) : logger,
+    logger: false,
+    // Its own line per request would come on top of ours once reply.log is a real logger.
+    logController: new LogController({ disableRequestLogging: true }),
     // A hop count n trusts the n nearest proxies (Fastify's types take it as a function).
     trustProxy:
       typeof config.trustProxy === 'number'
@@ -113,6 +87,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return reply.code(400).send({ error: code, message: `the path is not valid: ${error.message}` })
     },
   })
+  app.log = log
+  installRequestLogging(app, log)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
 

@@ -40,7 +40,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const code = FRAMEWORK_CODES[error.code] ?? 'invalid_request'
       return reply.code(status).send({ error: code, message: error.message })
     }
-    request.log.error({ err: error }, 'request failed')
+    // An API request has a logger of its own; other routes (redirects, pages) have none.
+    const log = request.url.startsWith('/v1/') ? request.log : app.log
+    log.error({ err: error, reqId: request.id }, 'request failed')
     return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side; it has been logged.' })
   })
 }
