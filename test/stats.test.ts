@@ -140,6 +140,16 @@ t.test('a correctly signed token for a recipient that was never issued is anonym
   t.has(figures.clicks, { total: 1, unique: 0, bots: 0, previews: 0 })
 })
 
+t.test('a signed token whose index is past 2^32 is anonymous, not the recipient it wraps to', async (t) => {
+  const { app, key, message } = await setup(t)
+  const stored = await app.services.store.getMessage(1, message.id)
+  // 2^32 + 1 would read as recipient 1 if the index were cut to 32 bits on the way to the database.
+  const token = app.services.tokens.issue(stored!.id, 2 ** 32 + 1)
+  await tap(app, `${message.links[0].shortUrl}-${token}`)
+  const figures = await stats(app, key, message.id)
+  t.has(figures.clicks, { total: 1, unique: 0, bots: 0, previews: 0 })
+})
+
 t.test("a token from one message does not count for another message's link", async (t) => {
   const { app, key, message } = await setup(t)
   const other = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: ['z'] }))

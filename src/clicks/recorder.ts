@@ -62,27 +62,6 @@ export interface RecorderOptions {
 }
 
 const DROP_WARNING_INTERVAL_MS = 10_000
-/** Distinct user agents shared by queued clicks; most taps come from a few hundred. */
-const USER_AGENT_POOL = 2_000
-
-/**
- * One copy of each recent string. Every request's headers are new strings: a queue
- * of 200,000 clicks would otherwise hold 200,000 copies of a handful of user agents.
- */
-class StringPool {
-  private readonly strings = new Map<string, string>()
-
-  constructor(private readonly size: number) {}
-
-  intern(value: string): string {
-    const known = this.strings.get(value)
-    if (known !== undefined) return known
-    if (this.strings.size >= this.size) this.strings.clear()
-    this.strings.set(value, value)
-    return value
-  }
-}
-
 /**
  * Write-behind click recorder. The redirect hands it a click after the reply is
  * written; it batches them and hands each batch to its sink, which classifies and
@@ -104,7 +83,6 @@ export class ClickRecorder {
 
   /** Clicks handed to the sink and not yet stored. */
   private writing = 0
-  private readonly userAgents = new StringPool(USER_AGENT_POOL)
 
   constructor(
     private readonly sink: ClickSink,
@@ -134,7 +112,6 @@ export class ClickRecorder {
       this.warnDropped()
       return
     }
-    if (click.userAgent !== undefined) click.userAgent = this.userAgents.intern(click.userAgent)
     this.queue.push(click)
     if (this.queue.length >= this.options.batchSize && this.immediate === null) {
       this.immediate = setImmediate(() => {
