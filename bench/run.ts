@@ -135,15 +135,21 @@ async function wrk(port: number, seconds: number, watch?: number): Promise<WrkRe
   }
 }
 
-/** Seconds until the service's click queue is empty (read from /metrics). */
-async function drained(): Promise<number> {
+const metric = (metrics: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)
+
+/**
+ * Seconds until the service's click queue is empty, and the clicks it has dropped
+ * since it started (both from /metrics).
+ */
+async function drained(): Promise<{ seconds: number; dropped: number }> {
   const started = performance.now()
   for (;;) {
     const metrics = await (await fetch(`${SERVICE}/metrics`)).text()
-    if (Number(/^smslinks_click_queue_depth (\d+)/m.exec(metrics)?.[1] ?? 0) === 0) break
+    if (metric(metrics, 'smslinks_click_queue_depth') === 0) {
+      return { seconds: (performance.now() - started) / 1000, dropped: metric(metrics, 'smslinks_clicks_dropped_total') }
+    }
     await sleep(20)
   }
-  return (performance.now() - started) / 1000
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
@@ -206,15 +212,20 @@ async function main(): Promise<void> {
   await wrk(SERVICE_PORT, 3)
   await wrk(BARE_PORT, 3)
   const afterCreate = memory(service.pid!)
-  const runs: Array<{ service: WrkResult & { maxRssMb: number; drainSeconds: number }; bare: WrkResult }> = []
+  let droppedBefore = (await drained()).dropped
+  const warmUpDropped = droppedBefore
+  const runs: Array<{ service: WrkResult & { maxRssMb: number; drainSeconds: number; dropped: number }; bare: WrkResult }> = []
   for (let i = 1; i <= ROUNDS; i++) {
     const a = await wrk(SERVICE_PORT, DURATION, service.pid)
     // The clicks queued during the run are written before bare's run, which must not pay for them.
-    const drainSeconds = await drained()
+    const { seconds: drainSeconds, dropped: droppedNow } = await drained()
+    const dropped = droppedNow - droppedBefore
+    droppedBefore = droppedNow
     const b = await wrk(BARE_PORT, DURATION)
-    runs.push({ service: { ...a, drainSeconds }, bare: b })
+    runs.push({ service: { ...a, drainSeconds, dropped }, bare: b })
     console.log(
-      `  round ${i}: service ${Math.round(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms, queue written ${round(drainSeconds)} s later | ` +
+      `  round ${i}: service ${Math.round(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms, queue written ${round(drainSeconds)} s later, ` +
+        `${dropped} clicks dropped | ` +
         `bare ${Math.round(b.rps)} req/s p50 ${b.p50} ms p99 ${b.p99} ms | loader CPU ${round(a.loaderCpu)}/${round(b.loaderCpu)}`,
     )
   }
@@ -260,6 +271,7 @@ async function main(): Promise<void> {
   const p99Ratio = service_.p99 / bare.p99
   const clickedDuringLoad = loadStats.clicks.total + loadStats.clicks.bots
   const served = runs.reduce((sum, r) => sum + r.service.rps * DURATION, 0)
+  const dropped = runs.reduce((sum, r) => sum + r.service.dropped, 0)
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**')
   const cpu = cpus()[0]!.model
   const wrkVersion = execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).trim()
@@ -283,11 +295,11 @@ async function main(): Promise<void> {
     '',
     'Rounds:',
     '',
-    '| round | service req/s | service p99 | its clicks all written after | sustained: taps ÷ (run + writing after) | bare req/s | bare p99 | wrk CPU (service / bare run) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| round | service req/s | service p99 | its clicks all written after | clicks dropped | sustained: taps ÷ (run + writing after) | bare req/s | bare p99 | wrk CPU (service / bare run) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map(
       (r, i) =>
-        `| ${i + 1} | ${Math.round(r.service.rps)} | ${r.service.p99} ms | ${round(r.service.drainSeconds)} s | ` +
+        `| ${i + 1} | ${Math.round(r.service.rps)} | ${r.service.p99} ms | ${round(r.service.drainSeconds)} s | ${r.service.dropped} | ` +
         `${Math.round((r.service.rps * DURATION) / (DURATION + r.service.drainSeconds))} /s | ${Math.round(r.bare.rps)} | ${r.bare.p99} ms | ` +
         `${Math.round(r.service.loaderCpu * 100)} % / ${Math.round(r.bare.loaderCpu * 100)} % |`,
     ),
@@ -299,12 +311,14 @@ async function main(): Promise<void> {
     `Socket errors: ${runs.reduce((s, r) => s + r.service.errors + r.bare.errors, 0)}; ` +
       `non-3xx answers: ${runs.reduce((s, r) => s + r.service.non3xx + r.bare.non3xx, 0)}.`,
     `Clicks the service recorded over the whole load (warm-up included): ${clickedDuringLoad.toLocaleString('en')} ` +
-      `(the measured rounds alone served about ${Math.round(served).toLocaleString('en')}).`,
+      `(the measured rounds alone served about ${Math.round(served).toLocaleString('en')}); clicks dropped because the ` +
+      `queue was full (\`smslinks_clicks_dropped_total\`): ${dropped.toLocaleString('en')} in the measured rounds, ` +
+      `${warmUpDropped.toLocaleString('en')} in the warm-up. A round that drops clicks does not count as "with recording".`,
     '',
     '| target | figure | |',
     '|---|---|---|',
-    `| redirect throughput ≥ 0.9 × bare | ${round(ratio)} × (clicks written after each run: sustained with every click ` +
-      `written, ${round(sustainedRatio)} ×) | ${verdict(ratio >= 0.9)} |`,
+    `| redirect throughput ≥ 0.9 × bare, every click recorded | ${round(ratio)} × with ${dropped.toLocaleString('en')} clicks dropped ` +
+      `(clicks written after each run: sustained with every click written, ${round(sustainedRatio)} ×) | ${verdict(ratio >= 0.9 && dropped === 0)} |`,
     `| redirect p99 ≤ 1.5 × bare's | ${round(p99Ratio)} × | ${verdict(p99Ratio <= 1.5)} |`,
     `| create ${RECIPIENTS.toLocaleString('en')} recipients (calls of 100,000) ≤ 10 s | ${round(createSeconds)} s | ${verdict(createSeconds <= 10)} |`,
     `| \`GET /v1/messages/:id/stats\` after ${STATS_CLICKS.toLocaleString('en')} clicks ≤ 10 ms | p50 ${round(statsP50)} ms, p99 ${round(statsP99)} ms (200 sequential calls, client side) | ${verdict(statsP50 <= 10)} |`,

@@ -175,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     negativeCacheSize: integer(env, 'NEGATIVE_CACHE_SIZE', 50_000, 1, 10_000_000),
     clickFlushIntervalMs: integer(env, 'CLICK_FLUSH_INTERVAL_MS', 50, 1, 1000),
     clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 500, 1, 100_000),
-    clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 200_000, 1, 10_000_000),
+    clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 1_000_000, 1, 10_000_000),
     clickWriterNice: integer(env, 'CLICK_WRITER_NICE', 19, 0, 19),
     webhookPollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 1, 60_000),
     webhookRetryBaseMs,
