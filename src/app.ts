@@ -94,6 +94,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const domains = new DomainRegistry(await store.listDomains())
   const secret = await tokenSecret(store, config)
+  const tokens = new RecipientTokens(secret)
   const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
   // Clicks are written by a thread with its own connection to the file; an injected
   // store (tests) or an in-memory database has no file to share, so it writes inline.
@@ -103,7 +104,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           { databasePath: config.databasePath, nice: config.clickWriterNice, ipStorage: config.ipStorage, secret, burst },
           app.log,
         )
-      : new InlineClickSink(store, addressPolicy(config.ipStorage, secret), new BurstRule(burst))
+      : new InlineClickSink(store, tokens, addressPolicy(config.ipStorage, secret), new BurstRule(burst))
   const recorder = new ClickRecorder(
     sink,
     { flushIntervalMs: config.clickFlushIntervalMs, batchSize: config.clickFlushBatch, maxQueue: config.clickQueueMax },
@@ -140,7 +141,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     store,
     domains,
     cache: new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize }),
-    tokens: new RecipientTokens(secret),
+    tokens,
     recorder,
     unsubscribeTokens: new UnsubscribeTokens(secret),
     unsubscribeVisits,

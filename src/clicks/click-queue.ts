@@ -1,19 +1,38 @@
 import { ADDRESS_BYTES, packAddress, UNPACKED, unpackAddress } from './address-bytes.js'
 import type { RawClick } from './recorder.js'
+import { tokenIndex, tokenMac, type RecipientTokens } from '../links/tokens.js'
+
+/** What the redirect knows about a tap: its token not yet checked. */
+export interface Tap {
+  at: number
+  messageId: number
+  linkId: number
+  /** The token after the code, unchecked; null when the link had none. */
+  token: string | null
+  head: boolean
+  userAgent: string | undefined
+  address: string | undefined
+  /** The id given to the landing page, when the message asks for click ids. */
+  clickId: string | null
+}
 
 /**
  * Clicks in columns: numbers in typed arrays, strings as indexes into a list of the
  * distinct values. This is how a batch travels to the writer thread (the typed
  * arrays are transferred, not copied, and a user agent shared by 1,000 clicks is
- * sent once), and how the queue holds clicks while they wait.
+ * sent once).
  */
 export interface ClickBatch {
   length: number
   at: Float64Array
   messageId: Float64Array
   linkId: Float64Array
-  /** -1: no recipient (no token, or one that failed the check). */
-  recipientIdx: Int32Array
+  /**
+   * The recipient index the tap's token claims, checked against `tokenMac` only when
+   * the batch is read (batchRows). -1: no token, or none that any recipient can have.
+   */
+  tokenIndex: Int32Array
+  tokenMac: Int32Array
   /** 1: a HEAD request. */
   head: Uint8Array
   userAgent: StringColumn
@@ -32,21 +51,28 @@ export interface StringColumn {
   index: Int32Array
 }
 
-/** The clicks of a batch as objects, for the code that classifies and stores them. */
-export function batchRows(batch: ClickBatch): RawClick[] {
+/** Bytes a queued click takes in the typed arrays. */
+export const BYTES_PER_CLICK = 8 * 3 + 4 * 2 + 1 + 4 + 1 + ADDRESS_BYTES + 4
+
+/**
+ * The clicks of a batch as objects, for the code that classifies and stores them.
+ * This is where a tap's token is checked: a token that fails gives no recipient.
+ */
+export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[] {
   const rows = new Array<RawClick>(batch.length)
   const text = (column: StringColumn, i: number) => {
     const at = column.index[i]!
     return at === -1 ? undefined : column.values[at]
   }
   for (let i = 0; i < batch.length; i++) {
-    const recipientIdx = batch.recipientIdx[i]!
+    const index = batch.tokenIndex[i]!
+    const messageId = batch.messageId[i]!
     const kind = batch.addressKind[i]!
     rows[i] = {
       at: batch.at[i]!,
-      messageId: batch.messageId[i]!,
+      messageId,
       linkId: batch.linkId[i]!,
-      recipientIdx: recipientIdx < 0 ? null : recipientIdx,
+      recipientIdx: index !== -1 && tokens.check(messageId, index, batch.tokenMac[i]!) ? index : null,
       head: batch.head[i] === 1,
       userAgent: text(batch.userAgent, i),
       address: kind === UNPACKED ? text(batch.address, i) : unpackAddress(kind, batch.addressBytes, i * ADDRESS_BYTES),
@@ -64,7 +90,8 @@ export function sliceBatch(batch: ClickBatch, from: number, to: number): ClickBa
     at: batch.at.slice(from, to),
     messageId: batch.messageId.slice(from, to),
     linkId: batch.linkId.slice(from, to),
-    recipientIdx: batch.recipientIdx.slice(from, to),
+    tokenIndex: batch.tokenIndex.slice(from, to),
+    tokenMac: batch.tokenMac.slice(from, to),
     head: batch.head.slice(from, to),
     userAgent: strings(batch.userAgent),
     addressKind: batch.addressKind.slice(from, to),
@@ -80,7 +107,8 @@ export function transferables(batch: ClickBatch): ArrayBuffer[] {
     batch.at,
     batch.messageId,
     batch.linkId,
-    batch.recipientIdx,
+    batch.tokenIndex,
+    batch.tokenMac,
     batch.head,
     batch.userAgent.index,
     batch.addressKind,
@@ -94,215 +122,275 @@ export function transferables(batch: ClickBatch): ArrayBuffer[] {
 class Dictionary {
   private readonly places = new Map<string, number>()
   readonly values: string[] = []
+  /** The last string placed: consecutive taps mostly share a user agent. */
+  private last: string | undefined
+  private lastPlace = -1
+
+  get size(): number {
+    return this.values.length
+  }
 
   place(value: string | null | undefined): number {
     if (value === null || value === undefined) return -1
+    if (value === this.last) return this.lastPlace
     let at = this.places.get(value)
     if (at === undefined) {
       at = this.values.length
       this.places.set(value, at)
       this.values.push(value)
     }
+    this.last = value
+    this.lastPlace = at
     return at
   }
 }
 
-const FIRST_CAPACITY = 1024
-const SHRINK_ABOVE = 65_536
+/** Clicks a chunk holds: 950 KB of typed arrays. */
+const CHUNK = 16_384
+
+/** A fixed run of queue slots, one typed array per column. */
+class Chunk {
+  readonly at = new Float64Array(CHUNK)
+  readonly messageId = new Float64Array(CHUNK)
+  readonly linkId = new Float64Array(CHUNK)
+  readonly tokenIndex = new Int32Array(CHUNK)
+  readonly tokenMac = new Int32Array(CHUNK)
+  readonly head = new Uint8Array(CHUNK)
+  readonly userAgent = new Int32Array(CHUNK)
+  readonly addressKind = new Uint8Array(CHUNK)
+  readonly addressBytes = new Uint8Array(CHUNK * ADDRESS_BYTES)
+  readonly address = new Int32Array(CHUNK)
+  /** Made when a click in this chunk has a click id. */
+  clickId: Array<string | null> | null = null
+}
+
+/** A dictionary this large is rebuilt from the queued clicks when they are fewer. */
+const DICTIONARY_REBUILD = 65_536
 
 /**
- * A FIFO of clicks in columns, growing by doubling. Every column is a typed array:
- * numbers as they are, client addresses packed in 16 bytes (address-bytes.ts), user
- * agents as places in a dictionary of the distinct values queued. A backlog of
- * 1,000,000 clicks from 1,000,000 addresses is 54 MB outside the JavaScript heap,
+ * A FIFO of clicks in columns, kept in chunks of 16,384. Every column is a typed
+ * array: numbers as they are, client addresses packed in 16 bytes (address-bytes.ts),
+ * user agents as places in a dictionary of the distinct values queued. A backlog of
+ * 1,000,000 clicks from 1,000,000 addresses is 58 MB outside the JavaScript heap,
  * which the garbage collector neither copies nor traces, and a user agent shared by
- * 100,000 queued taps is kept once. Click ids, unique per tap, and addresses spelled
- * in a way that cannot be packed, are the strings kept, and only while queued.
+ * 100,000 queued taps is kept once. A growing backlog takes one more chunk at a
+ * time, so nothing already queued is ever copied while redirects wait, and a
+ * chunk is let go as soon as it is taken. Click ids, unique per tap, and addresses
+ * spelled in a way that cannot be packed, are the strings kept, and only while queued.
  */
 export class ClickQueue {
-  private at!: Float64Array
-  private messageId!: Float64Array
-  private linkId!: Float64Array
-  private recipientIdx!: Int32Array
-  private head!: Uint8Array
-  private userAgent!: Int32Array
-  private addressKind!: Uint8Array
-  private addressBytes!: Uint8Array
-  private address!: Int32Array
-  private clickId!: Array<string | null> | null
-  private userAgents!: Dictionary
-  private addresses!: Dictionary
-  /** Clicks before `first` were taken. */
+  private chunks: Chunk[] = [new Chunk()]
+  /** One emptied chunk kept for the next, so a steady flow allocates nothing. */
+  private spare: Chunk | null = null
+  /** Clicks before `first` in chunks[0] were taken. */
   private first = 0
+  /** Clicks from `end` in the last chunk are free. */
   private end = 0
-
-  constructor() {
-    this.reset(FIRST_CAPACITY)
-  }
-
-  private reset(capacity: number): void {
-    this.at = new Float64Array(capacity)
-    this.messageId = new Float64Array(capacity)
-    this.linkId = new Float64Array(capacity)
-    this.recipientIdx = new Int32Array(capacity)
-    this.head = new Uint8Array(capacity)
-    this.userAgent = new Int32Array(capacity)
-    this.addressKind = new Uint8Array(capacity)
-    this.addressBytes = new Uint8Array(capacity * ADDRESS_BYTES)
-    this.address = new Int32Array(capacity)
-    this.clickId = null
-    this.userAgents = new Dictionary()
-    this.addresses = new Dictionary()
-    this.first = this.end = 0
-  }
+  private count = 0
+  private userAgents = new Dictionary()
+  private addresses = new Dictionary()
 
   get length(): number {
-    return this.end - this.first
+    return this.count
   }
 
-  push(click: RawClick): void {
-    if (this.end === this.at.length) this.makeRoom(1)
+  /** Distinct user agents and unpacked addresses held for the queued clicks. */
+  get stringsHeld(): number {
+    return this.userAgents.size + this.addresses.size
+  }
+
+  /** Copies the tap into the queue's columns; the object is not kept. */
+  push(tap: Tap): void {
+    const chunk = this.slot()
     const i = this.end++
-    this.at[i] = click.at
-    this.messageId[i] = click.messageId
-    this.linkId[i] = click.linkId
-    // An index past Int32 passed its token's check but is no recipient's: no message has 2^31.
-    const recipientIdx = click.recipientIdx
-    this.recipientIdx[i] = recipientIdx !== null && recipientIdx <= 0x7fffffff ? recipientIdx : -1
-    this.head[i] = click.head ? 1 : 0
-    this.userAgent[i] = this.userAgents.place(click.userAgent)
-    const address = click.address
-    const kind = address === undefined ? UNPACKED : packAddress(address, this.addressBytes, i * ADDRESS_BYTES)
-    this.addressKind[i] = kind
-    this.address[i] = kind === UNPACKED ? this.addresses.place(address) : -1
-    const clickId = click.clickId ?? null
-    if (clickId !== null) (this.clickId ??= new Array<string | null>(this.at.length).fill(null))[i] = clickId
-    else if (this.clickId !== null) this.clickId[i] = null
+    this.count++
+    chunk.at[i] = tap.at
+    chunk.messageId[i] = tap.messageId
+    chunk.linkId[i] = tap.linkId
+    const token = tap.token
+    // A claimed index past Int32 is no recipient's: no message has 2^31.
+    const index = token === null ? -1 : tokenIndex(token)
+    if (index > 0x7fffffff || index === -1) chunk.tokenIndex[i] = -1
+    else {
+      chunk.tokenIndex[i] = index
+      chunk.tokenMac[i] = tokenMac(token!)
+    }
+    chunk.head[i] = tap.head ? 1 : 0
+    chunk.userAgent[i] = this.userAgents.place(tap.userAgent)
+    const address = tap.address
+    const kind = address === undefined ? UNPACKED : packAddress(address, chunk.addressBytes, i * ADDRESS_BYTES)
+    chunk.addressKind[i] = kind
+    chunk.address[i] = kind === UNPACKED ? this.addresses.place(address) : -1
+    const clickId = tap.clickId
+    if (clickId !== null) (chunk.clickId ??= new Array<string | null>(CHUNK).fill(null))[i] = clickId
+    else if (chunk.clickId !== null) chunk.clickId[i] = null
   }
 
   /** Removes and returns the oldest `count` clicks (fewer when fewer wait). */
   take(count: number): ClickBatch {
-    const from = this.first
-    const to = Math.min(this.end, from + count)
+    const length = Math.min(count, this.count)
     const batch: ClickBatch = {
-      length: to - from,
-      at: this.at.slice(from, to),
-      messageId: this.messageId.slice(from, to),
-      linkId: this.linkId.slice(from, to),
-      recipientIdx: this.recipientIdx.slice(from, to),
-      head: this.head.slice(from, to),
-      userAgent: column(this.userAgent, this.userAgents.values, from, to),
-      addressKind: this.addressKind.slice(from, to),
-      addressBytes: this.addressBytes.slice(from * ADDRESS_BYTES, to * ADDRESS_BYTES),
-      address: column(this.address, this.addresses.values, from, to),
-      clickId: clickIdColumn(this.clickId, from, to),
+      length,
+      at: new Float64Array(length),
+      messageId: new Float64Array(length),
+      linkId: new Float64Array(length),
+      tokenIndex: new Int32Array(length),
+      tokenMac: new Int32Array(length),
+      head: new Uint8Array(length),
+      userAgent: { values: [], index: new Int32Array(length) },
+      addressKind: new Uint8Array(length),
+      addressBytes: new Uint8Array(length * ADDRESS_BYTES),
+      address: { values: [], index: new Int32Array(length) },
+      clickId: { values: [], index: new Int32Array(length).fill(-1) },
     }
-    // Let go of the click ids now; the rest is overwritten when the space is reused.
-    this.clickId?.fill(null, from, to)
-    this.first = to
-    if (this.first === this.end) {
-      // Empty: the dictionaries start over, and after a burst the room it needed is given back.
-      if (this.at.length > SHRINK_ABOVE) this.reset(FIRST_CAPACITY)
-      else {
-        this.first = this.end = 0
-        this.clickId = null
-        this.userAgents = new Dictionary()
-        this.addresses = new Dictionary()
+    const userAgents = new Renumbering(this.userAgents.values, batch.userAgent)
+    const addresses = new Renumbering(this.addresses.values, batch.address)
+    let done = 0
+    while (done < length) {
+      const chunk = this.chunks[0]!
+      const from = this.first
+      const to = Math.min(from + (length - done), this.chunks.length === 1 ? this.end : CHUNK)
+      batch.at.set(chunk.at.subarray(from, to), done)
+      batch.messageId.set(chunk.messageId.subarray(from, to), done)
+      batch.linkId.set(chunk.linkId.subarray(from, to), done)
+      batch.tokenIndex.set(chunk.tokenIndex.subarray(from, to), done)
+      batch.tokenMac.set(chunk.tokenMac.subarray(from, to), done)
+      batch.head.set(chunk.head.subarray(from, to), done)
+      batch.addressKind.set(chunk.addressKind.subarray(from, to), done)
+      batch.addressBytes.set(chunk.addressBytes.subarray(from * ADDRESS_BYTES, to * ADDRESS_BYTES), done * ADDRESS_BYTES)
+      for (let i = from; i < to; i++) {
+        const at = done + i - from
+        batch.userAgent.index[at] = userAgents.place(chunk.userAgent[i]!)
+        batch.address.index[at] = addresses.place(chunk.address[i]!)
       }
+      if (chunk.clickId !== null) {
+        for (let i = from; i < to; i++) {
+          const id = chunk.clickId[i]
+          if (id !== null && id !== undefined) batch.clickId.index[done + i - from] = batch.clickId.values.push(id) - 1
+        }
+        // Let go of the click ids now; the rest is overwritten when the space is reused.
+        chunk.clickId.fill(null, from, to)
+      }
+      done += to - from
+      this.first = to
+      if (to === CHUNK) this.release()
     }
+    this.count -= length
+    if (this.count === 0) this.restart()
     return batch
   }
 
   /** Puts a batch that could not be written back in front, in its order. */
   putBack(batch: ClickBatch): void {
-    const waiting = this.take(this.length)
-    for (const rows of [batchRows(batch), batchRows(waiting)]) for (const row of rows) this.push(row)
+    const waiting = this.take(this.count)
+    for (const clicks of [batch, waiting]) for (let i = 0; i < clicks.length; i++) this.pushRow(clicks, i)
   }
 
   /** Empties the queue; returns how many clicks it held. */
   clear(): number {
-    const count = this.length
+    const count = this.count
     this.take(count)
     return count
   }
 
-  /**
-   * Room for `extra` more at the end: moves the waiting clicks to the front, growing
-   * if needed. The dictionaries are rebuilt from the clicks still waiting, so a queue
-   * that is never empty does not keep the strings of clicks long written.
-   */
-  private makeRoom(extra: number): void {
-    const length = this.length
-    let capacity = this.at.length
-    while (length + extra > capacity) capacity *= 2
-    const from = this.first
-    const to = this.end
-    const move = <T extends Float64Array | Int32Array | Uint8Array>(old: T, fresh: T): T => {
-      fresh.set(old.subarray(from, to) as never)
-      return fresh
+  /** The chunk with a free slot at `end`, taking a new one when the last is full. */
+  private slot(): Chunk {
+    if (this.end < CHUNK) return this.chunks[this.chunks.length - 1]!
+    const chunk = this.spare ?? new Chunk()
+    this.spare = null
+    this.chunks.push(chunk)
+    this.end = 0
+    // Only a queue that never empties gets here with dictionaries grown past what it holds.
+    if (this.userAgents.size + this.addresses.size > DICTIONARY_REBUILD && this.userAgents.size + this.addresses.size > this.count) {
+      this.rebuildDictionaries()
     }
-    const userAgent = this.userAgent
-    const address = this.address
-    const userAgents = this.userAgents.values
-    const addresses = this.addresses.values
-    const clickId = this.clickId
-    this.at = move(this.at, new Float64Array(capacity))
-    this.messageId = move(this.messageId, new Float64Array(capacity))
-    this.linkId = move(this.linkId, new Float64Array(capacity))
-    this.recipientIdx = move(this.recipientIdx, new Int32Array(capacity))
-    this.head = move(this.head, new Uint8Array(capacity))
-    this.addressKind = move(this.addressKind, new Uint8Array(capacity))
-    const addressBytes = new Uint8Array(capacity * ADDRESS_BYTES)
-    addressBytes.set(this.addressBytes.subarray(from * ADDRESS_BYTES, to * ADDRESS_BYTES))
-    this.addressBytes = addressBytes
-    this.userAgent = new Int32Array(capacity)
-    this.address = new Int32Array(capacity)
-    this.userAgents = new Dictionary()
-    this.addresses = new Dictionary()
-    this.clickId = null
-    for (let i = from; i < to; i++) {
-      const place = userAgent[i]!
-      this.userAgent[i - from] = place === -1 ? -1 : this.userAgents.place(userAgents[place])
-      const at = address[i]!
-      this.address[i - from] = at === -1 ? -1 : this.addresses.place(addresses[at])
-      const id = clickId?.[i] ?? null
-      if (id !== null) (this.clickId ??= new Array<string | null>(capacity).fill(null))[i - from] = id
+    return chunk
+  }
+
+  /** Lets go of the first chunk, all of it taken. */
+  private release(): void {
+    const chunk = this.chunks.shift()!
+    if (this.chunks.length === 0) {
+      // It was the only one: keep using it.
+      this.chunks.push(chunk)
+      this.end = 0
+    } else {
+      chunk.clickId = null
+      this.spare ??= chunk
     }
     this.first = 0
-    this.end = length
+  }
+
+  /** Empty: the dictionaries start over, and the chunks a burst needed are let go. */
+  private restart(): void {
+    const last = this.chunks[this.chunks.length - 1]!
+    last.clickId = null
+    this.chunks = [last]
+    this.first = this.end = 0
+    this.userAgents = new Dictionary()
+    this.addresses = new Dictionary()
+  }
+
+  /** One queued click of a batch, as it was queued. */
+  private pushRow(batch: ClickBatch, row: number): void {
+    const chunk = this.slot()
+    const i = this.end++
+    this.count++
+    chunk.at[i] = batch.at[row]!
+    chunk.messageId[i] = batch.messageId[row]!
+    chunk.linkId[i] = batch.linkId[row]!
+    chunk.tokenIndex[i] = batch.tokenIndex[row]!
+    chunk.tokenMac[i] = batch.tokenMac[row]!
+    chunk.head[i] = batch.head[row]!
+    chunk.userAgent[i] = this.userAgents.place(valueOf(batch.userAgent, row))
+    chunk.addressKind[i] = batch.addressKind[row]!
+    chunk.addressBytes.set(batch.addressBytes.subarray(row * ADDRESS_BYTES, (row + 1) * ADDRESS_BYTES), i * ADDRESS_BYTES)
+    chunk.address[i] = this.addresses.place(valueOf(batch.address, row))
+    const clickId = valueOf(batch.clickId, row) ?? null
+    if (clickId !== null) (chunk.clickId ??= new Array<string | null>(CHUNK).fill(null))[i] = clickId
+    else if (chunk.clickId !== null) chunk.clickId[i] = null
+  }
+
+  /** Dictionaries of the strings still queued, and the queued places renumbered to them. */
+  private rebuildDictionaries(): void {
+    const userAgents = new Dictionary()
+    const addresses = new Dictionary()
+    this.chunks.forEach((chunk, c) => {
+      const from = c === 0 ? this.first : 0
+      const to = c === this.chunks.length - 1 ? this.end : CHUNK
+      for (let i = from; i < to; i++) {
+        const agent = chunk.userAgent[i]!
+        if (agent !== -1) chunk.userAgent[i] = userAgents.place(this.userAgents.values[agent])
+        const address = chunk.address[i]!
+        if (address !== -1) chunk.address[i] = addresses.place(this.addresses.values[address])
+      }
+    })
+    this.userAgents = userAgents
+    this.addresses = addresses
   }
 }
 
-/** A batch's column of a dictionary column: its own, smaller dictionary, with places renumbered. */
-function column(places: Int32Array, values: string[], from: number, to: number): StringColumn {
-  const renumbered = new Map<number, number>()
-  const own: string[] = []
-  const index = new Int32Array(to - from)
-  for (let i = from; i < to; i++) {
-    const place = places[i]!
-    if (place === -1) {
-      index[i - from] = -1
-      continue
-    }
-    let at = renumbered.get(place)
+function valueOf(column: StringColumn, row: number): string | undefined {
+  const at = column.index[row]!
+  return at === -1 ? undefined : column.values[at]
+}
+
+/** A batch's own dictionary of a queue dictionary's values: places renumbered, only the ones used. */
+class Renumbering {
+  private readonly renumbered = new Map<number, number>()
+
+  constructor(
+    private readonly values: string[],
+    private readonly column: StringColumn,
+  ) {}
+
+  place(queued: number): number {
+    if (queued === -1) return -1
+    let at = this.renumbered.get(queued)
     if (at === undefined) {
-      at = own.length
-      renumbered.set(place, at)
-      own.push(values[place]!)
+      at = this.column.values.push(this.values[queued]!) - 1
+      this.renumbered.set(queued, at)
     }
-    index[i - from] = at
+    return at
   }
-  return { values: own, index }
-}
-
-function clickIdColumn(clickIds: Array<string | null> | null, from: number, to: number): StringColumn {
-  const values: string[] = []
-  const index = new Int32Array(to - from).fill(-1)
-  if (clickIds !== null) {
-    for (let i = from; i < to; i++) {
-      const id = clickIds[i]
-      if (id !== null && id !== undefined) index[i - from] = values.push(id) - 1
-    }
-  }
-  return { values, index }
 }

@@ -3,12 +3,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import type { ClickRecord, ClickTimingRules, Store } from '../db/store.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
-import { batchRows, ClickQueue, type ClickBatch } from './click-queue.js'
+import { batchRows, ClickQueue, type ClickBatch, type Tap } from './click-queue.js'
 import { classifyClick } from './classify.js'
 import type { AddressToStore } from './network.js'
+import type { RecipientTokens } from '../links/tokens.js'
 import { describeUserAgent } from './user-agent-details.js'
 
-/** What the redirect knows about a request; classified and stored later, off the request path. */
+/** A tap with its token checked (batchRows): what is classified and stored, off the request path. */
 export interface RawClick {
   at: number
   messageId: number
@@ -38,6 +39,7 @@ export class InlineClickSink implements ClickSink {
 
   constructor(
     private readonly store: Store,
+    private readonly tokens: RecipientTokens,
     addressToStore: AddressToStore,
     /** too_fast and burst, decided in the flush. */
     private readonly rules: ClickTimingRules,
@@ -46,7 +48,7 @@ export class InlineClickSink implements ClickSink {
   }
 
   write(batch: ClickBatch): Promise<void> {
-    return this.store.recordClicks(batchRows(batch).map(this.toRecord), this.rules)
+    return this.store.recordClicks(batchRows(batch, this.tokens).map(this.toRecord), this.rules)
   }
 
   async close(): Promise<void> {}
@@ -106,7 +108,8 @@ export class ClickRecorder {
     return this.options.maxQueue
   }
 
-  record(click: RawClick): void {
+  /** Queues a tap: copied into the queue's columns, so the caller may reuse the object. */
+  record(click: Tap): void {
     if (this.queue.length + this.writing >= this.options.maxQueue) {
       this.dropped++
       this.warnDropped()

@@ -15,6 +15,7 @@ import { addressPolicy } from './network.js'
 import type { IpStorage } from '../config.js'
 import { batchRows, type ClickBatch } from './click-queue.js'
 import { toRecord } from './recorder.js'
+import { RecipientTokens } from '../links/tokens.js'
 
 export interface WriterThreadData {
   databasePath: string
@@ -37,6 +38,8 @@ lowerPriority(data.nice)
 const store = SqliteStore.open(data.databasePath)
 const rules = new BurstRule(data.burst)
 const addressToStore = addressPolicy(data.ipStorage, data.secret)
+// The service's token secret: recipient tokens are checked here, not on the redirect's path.
+const tokens = new RecipientTokens(data.secret)
 /** The slices of the batch being received, classified as they come. */
 let slices: ClickRecord[] = []
 port.postMessage({ id: 0, ok: true } satisfies WriterReply)
@@ -48,7 +51,7 @@ port.on('message', async (request: WriterRequest) => {
     port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
     return
   }
-  for (const click of batchRows(request.clicks)) slices.push(toRecord(click, addressToStore))
+  for (const click of batchRows(request.clicks, tokens)) slices.push(toRecord(click, addressToStore))
   if (request.more) return
   const batch = slices
   slices = []

@@ -23,6 +23,24 @@ function splitToken(token: string, macLength: number): { index: number; mac: num
 }
 
 /**
+ * The recipient index a recipient token claims, before its check, or -1 when the
+ * token cannot be one. With tokenMac, this is all the redirect reads of a token:
+ * the check itself (RecipientTokens.check) runs where the click is written.
+ */
+export function tokenIndex(token: string): number {
+  const indexLength = token.length - MAC_LENGTH
+  if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return -1
+  if (indexLength > 1 && token.charCodeAt(0) === 48) return -1
+  const index = decodeBase62(token, 0, indexLength)
+  return index < 0 || decodeBase62(token, indexLength) < 0 ? -1 : index
+}
+
+/** The MAC a recipient token carries; only meaningful when tokenIndex is not -1. */
+export function tokenMac(token: string): number {
+  return decodeBase62(token, token.length - MAC_LENGTH)
+}
+
+/**
  * Recipient tokens: `base62(index) + base62(mac)`, where index is the recipient's
  * place in the message and mac is SipHash-2-4 (a keyed PRF built for short inputs;
  * 128-bit key derived from the secret) of "messageId:index", cut to 3 base62
@@ -51,7 +69,12 @@ export class RecipientTokens {
   /** The recipient index the token carries, or null when it fails the check. */
   verify(messageId: number, token: string): number | null {
     const parts = splitToken(token, MAC_LENGTH)
-    return parts !== null && this.mac(messageId, parts.index) === parts.mac ? parts.index : null
+    return parts !== null && this.check(messageId, parts.index, parts.mac) ? parts.index : null
+  }
+
+  /** Whether `mac` is the MAC of recipient `index` of the message (tokenIndex, tokenMac). */
+  check(messageId: number, index: number, mac: number): boolean {
+    return this.mac(messageId, index) === mac
   }
 }
 

@@ -3,6 +3,7 @@ import { parseShortPath } from '../links/codes.js'
 import { AddressRateLimit } from '../links/address-rate-limit.js'
 import { clickIdFor, locationFor, type RedirectTarget } from '../links/redirect-target.js'
 import type { Services } from '../services.js'
+import type { Tap } from '../clicks/click-queue.js'
 import type { Domain } from '../db/store.js'
 import { sendExpiredPage, sendNotFoundPage } from './pages.js'
 
@@ -11,14 +12,16 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
 /**
  * The hot path: `GET /{code}` and `GET /{code}-{token}` on a tenant's host.
  * Host and code are resolved from memory (the database only on a cache miss), the
- * 302 is written, and only then is the click handed to the recorder, token check
- * included. Nothing here waits on a disk, and nothing logs per request.
+ * 302 is written, and only then is the tap handed to the recorder. Its token is
+ * checked (SipHash) in the click writer thread, with the classification, not here.
+ * Nothing here waits on a disk, and nothing logs per request.
  *
  * No params schema on purpose: every path must get the 404 page a person can read,
  * never a JSON validation error.
  */
 export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { domains, cache, store, tokens, recorder, redirects } = services
+  const { domains, cache, store, recorder, redirects } = services
+  const tap: Tap = { at: 0, messageId: 0, linkId: 0, token: null, head: false, userAgent: undefined, address: undefined, clickId: null }
   // Over the limit a tap still redirects (a person behind a busy carrier NAT is never
   // refused); it is only left uncounted. See docs/adr/0050.
   const perAddress =
@@ -58,17 +61,17 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
       redirects.rateLimited++
       return
     }
-    recorder.record({
-      at: now,
-      messageId: target.messageId,
-      linkId: target.linkId,
-      // A token that fails the check still redirects: it counts as an anonymous click.
-      recipientIdx: token === null ? null : tokens.verify(target.messageId, token),
-      head: request.method === 'HEAD',
-      userAgent: request.headers['user-agent'],
-      address,
-      clickId,
-    })
+    // The token is checked where the click is written; one that fails counts as an
+    // anonymous click. The recorder copies the tap, so one object serves every request.
+    tap.at = now
+    tap.messageId = target.messageId
+    tap.linkId = target.linkId
+    tap.token = token
+    tap.head = request.method === 'HEAD'
+    tap.userAgent = request.headers['user-agent']
+    tap.address = address
+    tap.clickId = clickId
+    recorder.record(tap)
   }
 
   function handler(request: ShortLinkRequest, reply: FastifyReply): Promise<void> | void {
