@@ -51,19 +51,12 @@ export interface StringColumn {
   index: Int32Array
 }
 
-/** Bytes a queued click takes in the typed arrays. */
-export const BYTES_PER_CLICK = 8 * 3 + 4 * 2 + 1 + 4 + 1 + ADDRESS_BYTES + 4
-
 /**
  * The clicks of a batch as objects, for the code that classifies and stores them.
  * This is where a tap's token is checked: a token that fails gives no recipient.
  */
 export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[] {
   const rows = new Array<RawClick>(batch.length)
-  const text = (column: StringColumn, i: number) => {
-    const at = column.index[i]!
-    return at === -1 ? undefined : column.values[at]
-  }
   for (let i = 0; i < batch.length; i++) {
     const index = batch.tokenIndex[i]!
     const messageId = batch.messageId[i]!
@@ -74,9 +67,9 @@ export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[
       linkId: batch.linkId[i]!,
       recipientIdx: index !== -1 && tokens.check(messageId, index, batch.tokenMac[i]!) ? index : null,
       head: batch.head[i] === 1,
-      userAgent: text(batch.userAgent, i),
-      address: kind === UNPACKED ? text(batch.address, i) : unpackAddress(kind, batch.addressBytes, i * ADDRESS_BYTES),
-      clickId: text(batch.clickId, i) ?? null,
+      userAgent: valueOf(batch.userAgent, i),
+      address: kind === UNPACKED ? valueOf(batch.address, i) : unpackAddress(kind, batch.addressBytes, i * ADDRESS_BYTES),
+      clickId: valueOf(batch.clickId, i) ?? null,
     }
   }
   return rows
@@ -162,6 +155,11 @@ class Chunk {
   readonly address = new Int32Array(CHUNK)
   /** Made when a click in this chunk has a click id. */
   clickId: Array<string | null> | null = null
+
+  setClickId(i: number, id: string | null): void {
+    if (id !== null) (this.clickId ??= new Array<string | null>(CHUNK).fill(null))[i] = id
+    else if (this.clickId !== null) this.clickId[i] = null
+  }
 }
 
 /** A dictionary this large is rebuilt from the queued clicks when they are fewer. */
@@ -208,22 +206,18 @@ export class ClickQueue {
     chunk.messageId[i] = tap.messageId
     chunk.linkId[i] = tap.linkId
     const token = tap.token
-    // A claimed index past Int32 is no recipient's: no message has 2^31.
     const index = token === null ? -1 : tokenIndex(token)
-    if (index > 0x7fffffff || index === -1) chunk.tokenIndex[i] = -1
-    else {
-      chunk.tokenIndex[i] = index
-      chunk.tokenMac[i] = tokenMac(token!)
-    }
+    const mac = index === -1 ? -1 : tokenMac(token!)
+    // A claimed index past Int32 is no recipient's: no message has 2^31.
+    chunk.tokenIndex[i] = mac === -1 || index > 0x7fffffff ? -1 : index
+    chunk.tokenMac[i] = mac
     chunk.head[i] = tap.head ? 1 : 0
     chunk.userAgent[i] = this.userAgents.place(tap.userAgent)
     const address = tap.address
     const kind = address === undefined ? UNPACKED : packAddress(address, chunk.addressBytes, i * ADDRESS_BYTES)
     chunk.addressKind[i] = kind
     chunk.address[i] = kind === UNPACKED ? this.addresses.place(address) : -1
-    const clickId = tap.clickId
-    if (clickId !== null) (chunk.clickId ??= new Array<string | null>(CHUNK).fill(null))[i] = clickId
-    else if (chunk.clickId !== null) chunk.clickId[i] = null
+    chunk.setClickId(i, tap.clickId)
   }
 
   /** Removes and returns the oldest `count` clicks (fewer when fewer wait). */
@@ -301,7 +295,7 @@ export class ClickQueue {
     this.chunks.push(chunk)
     this.end = 0
     // Only a queue that never empties gets here with dictionaries grown past what it holds.
-    if (this.userAgents.size + this.addresses.size > DICTIONARY_REBUILD && this.userAgents.size + this.addresses.size > this.count) {
+    if (this.stringsHeld > DICTIONARY_REBUILD && this.stringsHeld > this.count) {
       this.rebuildDictionaries()
     }
     return chunk
@@ -346,9 +340,7 @@ export class ClickQueue {
     chunk.addressKind[i] = batch.addressKind[row]!
     chunk.addressBytes.set(batch.addressBytes.subarray(row * ADDRESS_BYTES, (row + 1) * ADDRESS_BYTES), i * ADDRESS_BYTES)
     chunk.address[i] = this.addresses.place(valueOf(batch.address, row))
-    const clickId = valueOf(batch.clickId, row) ?? null
-    if (clickId !== null) (chunk.clickId ??= new Array<string | null>(CHUNK).fill(null))[i] = clickId
-    else if (chunk.clickId !== null) chunk.clickId[i] = null
+    chunk.setClickId(i, valueOf(batch.clickId, row) ?? null)
   }
 
   /** Dictionaries of the strings still queued, and the queued places renumbered to them. */

@@ -9,33 +9,33 @@ const MAC_SPACE = 62 ** MAC_LENGTH
 const MAX_INDEX_LENGTH = 6
 
 /**
- * Splits `base62(index) + base62(mac)` with a MAC of `macLength` characters; null when
- * the token cannot be one. One spelling per index: a leading zero would let one index
- * be tried under many names.
+ * The index a token with a MAC of `macLength` characters claims, its MAC unread, or -1
+ * when the token cannot be one. One spelling per index: a leading zero would let one
+ * index be tried under many names.
  */
-function splitToken(token: string, macLength: number): { index: number; mac: number } | null {
+function claimedIndex(token: string, macLength: number): number {
   const indexLength = token.length - macLength
-  if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return null
-  if (indexLength > 1 && token.charCodeAt(0) === 48) return null
-  const index = decodeBase62(token, 0, indexLength)
-  const mac = decodeBase62(token, indexLength)
-  return index < 0 || mac < 0 ? null : { index, mac }
+  if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return -1
+  if (indexLength > 1 && token.charCodeAt(0) === 48) return -1
+  return decodeBase62(token, 0, indexLength)
+}
+
+/** Splits `base62(index) + base62(mac)` with a MAC of `macLength` characters; null when the token cannot be one. */
+function splitToken(token: string, macLength: number): { index: number; mac: number } | null {
+  const index = claimedIndex(token, macLength)
+  const mac = index < 0 ? -1 : decodeBase62(token, token.length - macLength)
+  return mac < 0 ? null : { index, mac }
 }
 
 /**
- * The recipient index a recipient token claims, before its check, or -1 when the
- * token cannot be one. With tokenMac, this is all the redirect reads of a token:
- * the check itself (RecipientTokens.check) runs where the click is written.
+ * What the redirect reads of a recipient token: the index it claims (-1 when it cannot
+ * be a token) and its MAC (-1 when not base62). The check itself
+ * (RecipientTokens.check) runs where the click is written.
  */
 export function tokenIndex(token: string): number {
-  const indexLength = token.length - MAC_LENGTH
-  if (indexLength < 1 || indexLength > MAX_INDEX_LENGTH) return -1
-  if (indexLength > 1 && token.charCodeAt(0) === 48) return -1
-  const index = decodeBase62(token, 0, indexLength)
-  return index < 0 || decodeBase62(token, indexLength) < 0 ? -1 : index
+  return claimedIndex(token, MAC_LENGTH)
 }
 
-/** The MAC a recipient token carries; only meaningful when tokenIndex is not -1. */
 export function tokenMac(token: string): number {
   return decodeBase62(token, token.length - MAC_LENGTH)
 }
