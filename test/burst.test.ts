@@ -61,3 +61,24 @@ t.test('BURST_WINDOW_MS=0 turns the rule off', async (t) => {
   await tap(app, link, { address: SCANNER_1 })
   t.has((await stats(app, key, message.id)).clicks, { total: 2, unique: 1, bots: 0 })
 })
+
+t.test('the token whose window started longest ago is forgotten first, in constant time', async (t) => {
+  const { BurstRule } = await import('../src/clicks/burst.js')
+  const rule = new BurstRule({ tooFastMs: 0, burstWindowMs: 1_000, maxTokens: 2 })
+  t.equal(rule.isBurst(1, 0, 'home', 0), false)
+  t.equal(rule.isBurst(1, 1, 'home', 10), false)
+  t.equal(rule.isBurst(1, 0, 'scanner', 20), true, 'a remembered token from another network is a burst')
+  t.equal(rule.isBurst(1, 0, 'home', 2_000), false, 'a new window for token 0 moves it behind token 1')
+  t.equal(rule.isBurst(1, 2, 'home', 2_010), false, 'a third token: the oldest window (token 1) goes')
+  t.equal(rule.size, 2)
+  t.equal(rule.isBurst(1, 1, 'scanner', 2_020), false, 'token 1 was forgotten: its fetch starts a new window')
+  t.equal(rule.isBurst(1, 2, 'scanner', 2_030), true, 'token 2 is still remembered')
+
+  // Far more recipients than remembered: every new token evicts one. With the Map it
+  // replaced this took minutes (each eviction walked the deleted slots); here it is linear.
+  const big = new BurstRule({ tooFastMs: 0, burstWindowMs: 1_000, maxTokens: 100_000 })
+  for (let idx = 0; idx < 1_000_000; idx++) big.isBurst(1, idx, 'home', idx)
+  t.equal(big.size, 100_000)
+  t.equal(big.isBurst(1, 999_999, 'scanner', 1_000_000), true, 'the newest token is remembered')
+  t.equal(big.isBurst(1, 0, 'scanner', 1_000_000), false, 'the oldest was forgotten')
+})

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { ClickTimingRules } from '../db/store.js'
 
 export interface BurstOptions {
@@ -21,15 +22,19 @@ interface TokenFetches {
  * forwarded message being previewed), not one person. The first network's fetch
  * stands; the later networks' fetches within the window are bots.
  *
- * Bounded: a Map kept in insertion order, the oldest token dropped when full. A
- * forgotten token only means a burst spanning the eviction is missed.
+ * Bounded: the token whose window started longest ago is forgotten first (lru-cache,
+ * O(1); read with peek, so only a new window moves a token to the back). A forgotten
+ * token only means a burst spanning the eviction is missed. The Map used before
+ * evicted through `keys().next()`, which V8 walks past every deleted slot at the
+ * front: with more recipients than it remembers, the flush spent a third of its time there.
  */
 export class BurstRule implements ClickTimingRules {
   readonly tooFastMs: number
-  private readonly tokens = new Map<string, TokenFetches>()
+  private readonly tokens: LRUCache<string, TokenFetches>
 
   constructor(private readonly options: BurstOptions) {
     this.tooFastMs = options.tooFastMs
+    this.tokens = new LRUCache({ max: options.maxTokens })
   }
 
   get size(): number {
@@ -39,11 +44,9 @@ export class BurstRule implements ClickTimingRules {
   isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean {
     if (this.options.burstWindowMs === 0) return false
     const key = `${messageId}:${recipientIdx}`
-    const seen = this.tokens.get(key)
+    const seen = this.tokens.peek(key)
     if (seen === undefined || at - seen.since > this.options.burstWindowMs) {
-      if (seen !== undefined) this.tokens.delete(key)
-      else if (this.tokens.size >= this.options.maxTokens) this.tokens.delete(this.tokens.keys().next().value as string)
-      // Re-inserted, so that the Map's order stays "oldest window first".
+      // Set again, so the order stays "oldest window first"; the oldest goes when full.
       this.tokens.set(key, { since: at, network })
       return false
     }
