@@ -26,8 +26,13 @@ const DURATION = env('BENCH_DURATION', 10)
 const ROUNDS = env('BENCH_ROUNDS', 5)
 const CONNECTIONS = env('BENCH_CONNECTIONS', 64)
 const STATS_CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
-/** Extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=bench/out/prof` to profile it under load. */
-const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+/**
+ * The service runs as `npm start` runs it: with the node flags of package.json's start
+ * script (its heap settings, docs/adr/0064), and any extra ones from BENCH_NODE_ARGS, e.g.
+ * `--cpu-prof --cpu-prof-dir=bench/out/prof` to profile it under load.
+ */
+const START_FLAGS = startScriptFlags()
+const NODE_ARGS = [...START_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]
 const SERVER_CORE = '0'
 const LOADER_CORE = '1'
 const SERVICE_PORT = 3901
@@ -37,6 +42,14 @@ const DB = `${OUT}/bench.db`
 const PATHS = `${OUT}/paths.txt`
 const ADMIN = 'bench-admin-token-0123456789'
 const SERVICE = `http://127.0.0.1:${SERVICE_PORT}`
+
+/** The flags between `node` and `dist/server.js` in package.json's start script. */
+function startScriptFlags(): string[] {
+  const start: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start
+  const match = /^node((?: --[\w-]+(?:=\S+)?)*) dist\/server\.js$/.exec(start)
+  if (match === null) throw new Error(`package.json's start script is not "node [flags] dist/server.js": ${start}`)
+  return match[1]!.split(' ').filter(Boolean)
+}
 
 function need(command: string, hint: string): void {
   try {
@@ -291,7 +304,8 @@ async function main(): Promise<void> {
       `${ROUNDS} alternating rounds after a 3 s warm-up each; medians shown). Every request is a random one of ` +
       `${paths.length.toLocaleString('en')} recipient links sampled from a message of ${RECIPIENTS.toLocaleString('en')} recipients, ` +
       'with an iPhone Safari user agent, so each is token-checked, classified human and recorded ' +
-      '(`REDIRECT_RATE_LIMIT_PER_MINUTE` is raised for the run: wrk is a single client address).',
+      '(`REDIRECT_RATE_LIMIT_PER_MINUTE` is raised for the run: wrk is a single client address). ' +
+      `The service runs as \`npm start\` runs it: \`node ${NODE_ARGS.join(' ')} dist/server.js\`; bare Fastify with node's defaults.`,
     '',
     '| | requests/s | p50 | p99 |',
     '|---|---:|---:|---:|',
