@@ -32,7 +32,8 @@ const STATS_CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
  * `--cpu-prof --cpu-prof-dir=bench/out/prof` to profile it under load.
  */
 const START_FLAGS = startScriptFlags()
-const NODE_ARGS = [...START_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]
+const EXTRA_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const NODE_ARGS = [...START_FLAGS, ...EXTRA_ARGS]
 const SERVER_CORE = '0'
 const LOADER_CORE = '1'
 const SERVICE_PORT = 3901
@@ -305,7 +306,9 @@ async function main(): Promise<void> {
       `${paths.length.toLocaleString('en')} recipient links sampled from a message of ${RECIPIENTS.toLocaleString('en')} recipients, ` +
       'with an iPhone Safari user agent, so each is token-checked, classified human and recorded ' +
       '(`REDIRECT_RATE_LIMIT_PER_MINUTE` is raised for the run: wrk is a single client address). ' +
-      `The service runs as \`npm start\` runs it: \`node ${NODE_ARGS.join(' ')} dist/server.js\`; bare Fastify with node's defaults.`,
+      `The service runs as \`npm start\` runs it: \`node ${START_FLAGS.join(' ')} dist/server.js\`` +
+      (EXTRA_ARGS.length > 0 ? `, with \`${EXTRA_ARGS.join(' ')}\` added (BENCH_NODE_ARGS)` : '') +
+      "; bare Fastify with node's defaults.",
     '',
     '| | requests/s | p50 | p99 |',
     '|---|---:|---:|---:|',
