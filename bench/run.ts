@@ -79,7 +79,9 @@ async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
       if ((await fetch(url)).status < 500) return
-    } catch {}
+    } catch {
+      // not listening yet: try again after a pause
+    }
     await sleep(100)
   }
   throw new Error(`${url} did not come up`)

@@ -85,5 +85,7 @@ function lowerPriority(nice: number): void {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
     setPriority(tid, nice)
-  } catch {}
+  } catch {
+    // no /proc or no permission: the thread keeps the process's priority
+  }
 }
