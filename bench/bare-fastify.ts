@@ -9,7 +9,9 @@ import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
 
 const port = Number(process.env.PORT ?? 3902)
-const paths = readFileSync(process.env.PATHS_FILE ?? 'bench/out/paths.txt', 'utf8').split('\n').filter(Boolean)
+const paths = readFileSync(process.env.PATHS_FILE ?? 'bench/out/paths.txt', 'utf8')
+  .split('\n')
+  .filter(Boolean)
 const targets = new Map<string, string>()
 for (const path of paths) targets.set(path.slice(1), `https://shop.example.dk/landing?p=${path.length}`)
 

@@ -12,13 +12,18 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
   const db = new Database(databasePath)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = OFF')
-  const message = db.prepare('SELECT id, recipient_count, created_at FROM messages WHERE public_id = ?').get(messagePublicId) as
-    | { id: number; recipient_count: number; created_at: number }
-    | undefined
+  const message = db
+    .prepare('SELECT id, recipient_count, created_at FROM messages WHERE public_id = ?')
+    .get(messagePublicId) as { id: number; recipient_count: number; created_at: number } | undefined
   if (!message) throw new Error(`no message ${messagePublicId}`)
-  const link = db.prepare('SELECT id FROM links WHERE message_id = ? ORDER BY position LIMIT 1').get(message.id) as { id: number }
+  const link = db.prepare('SELECT id FROM links WHERE message_id = ? ORDER BY position LIMIT 1').get(message.id) as {
+    id: number
+  }
   const ua = Number(
-    db.prepare("INSERT INTO user_agents (ua) VALUES ('bench') ON CONFLICT (ua) DO UPDATE SET ua = ua RETURNING id").pluck().get(),
+    db
+      .prepare("INSERT INTO user_agents (ua) VALUES ('bench') ON CONFLICT (ua) DO UPDATE SET ua = ua RETURNING id")
+      .pluck()
+      .get(),
   )
   const now = Date.now()
   db.transaction(() => {
@@ -41,17 +46,15 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
        WHERE m.message_id = ? AND l.id = ? ON CONFLICT DO NOTHING`,
     ).run(message.id, link.id)
     const totals = db
-      .prepare(
-        `SELECT sum(class = 'human') AS total, sum(class <> 'human') AS bots FROM clicks WHERE message_id = ?`,
-      )
+      .prepare(`SELECT sum(class = 'human') AS total, sum(class <> 'human') AS bots FROM clicks WHERE message_id = ?`)
       .get(message.id) as { total: number; bots: number }
-    const unique = db.prepare('SELECT count(*) FROM message_uniques WHERE message_id = ?').pluck().get(message.id) as number
-    db.prepare('UPDATE message_counters SET clicks_total = ?, clicks_unique = ?, clicks_bots = ? WHERE message_id = ?').run(
-      totals.total,
-      unique,
-      totals.bots,
-      message.id,
-    )
+    const unique = db
+      .prepare('SELECT count(*) FROM message_uniques WHERE message_id = ?')
+      .pluck()
+      .get(message.id) as number
+    db.prepare(
+      'UPDATE message_counters SET clicks_total = ?, clicks_unique = ?, clicks_bots = ? WHERE message_id = ?',
+    ).run(totals.total, unique, totals.bots, message.id)
     db.prepare('UPDATE link_counters SET clicks_total = ?, clicks_unique = ?, clicks_bots = ? WHERE link_id = ?').run(
       totals.total,
       unique,
@@ -70,16 +73,23 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
     )
     for (const dimension of ['device', 'os', 'browser']) breakdown.run(message.id, dimension, 'unknown', totals.total)
     const humans = `FROM clicks WHERE message_id = ? AND class = 'human'`
-    for (const row of db.prepare(`SELECT (at / 3600000) % 24 AS value, count(*) AS n ${humans} GROUP BY 1`).all(message.id) as Array<{ value: number; n: number }>) {
+    for (const row of db
+      .prepare(`SELECT (at / 3600000) % 24 AS value, count(*) AS n ${humans} GROUP BY 1`)
+      .all(message.id) as Array<{ value: number; n: number }>) {
       breakdown.run(message.id, 'hour', String(row.value), row.n)
     }
     // CAST: a number bound from JavaScript is a REAL, and so would the day be.
-    const days = db.prepare(`SELECT max(0, CAST((at - ?) / 86400000 AS INTEGER)) AS value, count(*) AS n ${humans} GROUP BY 1`)
+    const days = db.prepare(
+      `SELECT max(0, CAST((at - ?) / 86400000 AS INTEGER)) AS value, count(*) AS n ${humans} GROUP BY 1`,
+    )
     for (const row of days.all(message.created_at, message.id) as Array<{ value: number; n: number }>) {
       breakdown.run(message.id, 'day', String(row.value), row.n)
     }
     const buckets = new Map<number, number>()
-    for (const firstAt of db.prepare('SELECT first_at FROM message_uniques WHERE message_id = ?').pluck().iterate(message.id)) {
+    for (const firstAt of db
+      .prepare('SELECT first_at FROM message_uniques WHERE message_id = ?')
+      .pluck()
+      .iterate(message.id)) {
       const bucket = firstClickBucket((firstAt as number) - message.created_at)
       buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1)
     }

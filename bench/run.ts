@@ -113,7 +113,8 @@ interface WrkResult {
   loaderCpu: number
 }
 
-const ms = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!
+const ms = (value: string, unit: string) =>
+  Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!
 
 /**
  * One wrk run from the loader core; its CPU share comes from the shell's child times.
@@ -123,7 +124,10 @@ async function wrk(port: number, seconds: number, watch?: number): Promise<WrkRe
   const script =
     `taskset -c ${LOADER_CORE} wrk -t1 -c${CONNECTIONS} -d${seconds}s --latency -s bench/random-paths.lua ` +
     `http://127.0.0.1:${port}/; cat /proc/$$/stat`
-  const child = spawn('sh', ['-c', script], { env: { ...process.env, PATHS_FILE: PATHS }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('sh', ['-c', script], {
+    env: { ...process.env, PATHS_FILE: PATHS },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
   let maxRssMb = 0
@@ -162,7 +166,10 @@ async function drained(): Promise<{ seconds: number; dropped: number }> {
   for (;;) {
     const metrics = await (await fetch(`${SERVICE}/metrics`)).text()
     if (metric(metrics, 'smslinks_click_queue_depth') === 0) {
-      return { seconds: (performance.now() - started) / 1000, dropped: metric(metrics, 'smslinks_clicks_dropped_total') }
+      return {
+        seconds: (performance.now() - started) / 1000,
+        dropped: metric(metrics, 'smslinks_clicks_dropped_total'),
+      }
     }
     await sleep(20)
   }
@@ -201,7 +208,8 @@ async function main(): Promise<void> {
   const { key } = await call('POST', `/v1/tenants/${tenant.id}/api-keys`, ADMIN, { name: 'bench' })
 
   console.log(`creating a message with ${RECIPIENTS.toLocaleString('en')} recipients…`)
-  const ids = (from: number) => Array.from({ length: Math.min(PER_CALL, RECIPIENTS - from) }, (_, i) => `customer-${from + i}`)
+  const ids = (from: number) =>
+    Array.from({ length: Math.min(PER_CALL, RECIPIENTS - from) }, (_, i) => `customer-${from + i}`)
   const createStarted = performance.now()
   const message = await call('POST', '/v1/messages', key, {
     externalId: 'bench',
@@ -219,7 +227,9 @@ async function main(): Promise<void> {
   const createSeconds = (performance.now() - createStarted) / 1000
   const longestPath = paths.reduce((longest, path) => Math.max(longest, path.length - 1), 0)
   writeFileSync(PATHS, `${paths.join('\n')}\n`)
-  console.log(`  ${round(createSeconds)} s; ${paths.length} random recipient links sampled; longest path ${longestPath} chars`)
+  console.log(
+    `  ${round(createSeconds)} s; ${paths.length} random recipient links sampled; longest path ${longestPath} chars`,
+  )
 
   start(['node', '--import', 'tsx', 'bench/bare-fastify.ts'], { PORT: String(BARE_PORT), PATHS_FILE: PATHS })
   await waitFor(`http://127.0.0.1:${BARE_PORT}/x`)
@@ -230,7 +240,10 @@ async function main(): Promise<void> {
   const afterCreate = memory(service.pid!)
   let droppedBefore = (await drained()).dropped
   const warmUpDropped = droppedBefore
-  const runs: Array<{ service: WrkResult & { maxRssMb: number; drainSeconds: number; dropped: number }; bare: WrkResult }> = []
+  const runs: Array<{
+    service: WrkResult & { maxRssMb: number; drainSeconds: number; dropped: number }
+    bare: WrkResult
+  }> = []
   for (let i = 1; i <= ROUNDS; i++) {
     const a = await wrk(SERVICE_PORT, DURATION, service.pid)
     // The clicks queued during the run are written before bare's run, which must not pay for them.

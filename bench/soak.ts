@@ -55,10 +55,22 @@ interface Sample {
 const dir = mkdtempSync(join(tmpdir(), 'smslinks-soak-'))
 const port = await freePort()
 const base = `http://127.0.0.1:${port}`
-const child = spawn(process.execPath, ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'src/server.ts'], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, DATABASE_PATH: join(dir, 'soak.db'), ADMIN_TOKEN: '', LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
+const child = spawn(
+  process.execPath,
+  ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'src/server.ts'],
+  {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: base,
+      DATABASE_PATH: join(dir, 'soak.db'),
+      ADMIN_TOKEN: '',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+)
 const pid = child.pid!
 const cleanUp = () => {
   if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL')
@@ -183,7 +195,9 @@ const fmt = (n: number) => n.toFixed(1).padStart(7)
 console.log(`\nsoak: ${SECONDS} s, ${CONNECTIONS} redirect connections + 1 API connection, server pid ${pid}\n`)
 console.log('     s    RSS MiB   live heap MiB   redirects   API calls')
 for (const s of samples) {
-  console.log(`${fmt(s.at)}  ${fmt(s.rssMiB)}         ${fmt(s.heapMiB)}  ${String(s.redirects).padStart(10)}  ${String(s.apiCalls).padStart(10)}`)
+  console.log(
+    `${fmt(s.at)}  ${fmt(s.rssMiB)}         ${fmt(s.heapMiB)}  ${String(s.redirects).padStart(10)}  ${String(s.apiCalls).padStart(10)}`,
+  )
 }
 const warm = samples[Math.floor(samples.length / 4)]!
 const last = samples[samples.length - 1]!

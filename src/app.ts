@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions, type RouteOptions } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+  type RouteOptions,
+} from 'fastify'
 import { addressPolicy } from './clicks/network.js'
 import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder, InlineClickSink } from './clicks/recorder.js'
@@ -101,7 +107,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const sink =
     options.store === undefined && config.databasePath !== ':memory:'
       ? new ThreadClickSink(
-          { databasePath: config.databasePath, nice: config.clickWriterNice, ipStorage: config.ipStorage, secret, burst },
+          {
+            databasePath: config.databasePath,
+            nice: config.clickWriterNice,
+            ipStorage: config.ipStorage,
+            secret,
+            burst,
+          },
           app.log,
         )
       : new InlineClickSink(store, tokens, addressPolicy(config.ipStorage, secret), new BurstRule(burst))
@@ -169,7 +181,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   installErrorHandlers(app)
   app.setNotFoundHandler((request, reply) => {
     if (request.url.startsWith('/v1/') || request.method !== 'GET') {
-      return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
+      return reply
+        .code(404)
+        .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
     }
     sendNotFoundPage(reply)
   })

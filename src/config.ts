@@ -101,7 +101,11 @@ function trustProxy(env: Env): boolean | number | string {
   if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 100)
   const entries = raw.split(',').map((entry) => entry.trim())
   if (entries.some((entry) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) {
-    throw new ConfigError('TRUST_PROXY', 'must be true, false, a hop count, or proxy addresses such as 10.0.0.1,10.0.1.0/24', raw)
+    throw new ConfigError(
+      'TRUST_PROXY',
+      'must be true, false, a hop count, or proxy addresses such as 10.0.0.1,10.0.1.0/24',
+      raw,
+    )
   }
   return entries.join(',')
 }
@@ -148,7 +152,11 @@ export function loadConfig(env: Env = process.env): Config {
   const webhookRetryBaseMs = integer(env, 'WEBHOOK_RETRY_BASE_MS', 30_000, 1, 86_400_000)
   const webhookRetryMaxMs = integer(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 86_400_000)
   if (webhookRetryMaxMs < webhookRetryBaseMs) {
-    throw new ConfigError('WEBHOOK_RETRY_MAX_MS', `must be at least WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs})`, String(webhookRetryMaxMs))
+    throw new ConfigError(
+      'WEBHOOK_RETRY_MAX_MS',
+      `must be at least WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs})`,
+      String(webhookRetryMaxMs),
+    )
   }
 
   const ipStorage = (read(env, 'IP_STORAGE') ?? 'network') as IpStorage
@@ -159,7 +167,11 @@ export function loadConfig(env: Env = process.env): Config {
   // A generated secret lives in the database: with it, anyone holding the file could
   // hash all 2^32 IPv4 addresses and reverse every stored hash (ADR 0060).
   if (ipStorage === 'hash' && tokenSecret === null) {
-    throw new ConfigError('IP_STORAGE', 'hash needs TOKEN_SECRET set (the hash key must not be stored in the database)', ipStorage)
+    throw new ConfigError(
+      'IP_STORAGE',
+      'hash needs TOKEN_SECRET set (the hash key must not be stored in the database)',
+      ipStorage,
+    )
   }
 
   return {

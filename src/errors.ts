@@ -43,6 +43,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     // An API request has a logger of its own; other routes (redirects, pages) have none.
     const log = request.url.startsWith('/v1/') ? request.log : app.log
     log.error({ err: error, reqId: request.id }, 'request failed')
-    return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side; it has been logged.' })
+    return reply
+      .code(500)
+      .send({ error: 'internal_error', message: 'Something went wrong on our side; it has been logged.' })
   })
 }

@@ -31,7 +31,15 @@ t.test('a significant difference names the winner', async (t) => {
   t.equal(result.best, 'B')
   t.equal(result.winner, 'B')
   t.equal(result.significanceLevel, 0.05)
-  t.same(result.variants[1], { variant: 'B', messages: 1, recipients: 200, delivered: null, uniqueClickers: 40, ctr: 0.2, pValue: null })
+  t.same(result.variants[1], {
+    variant: 'B',
+    messages: 1,
+    recipients: 200,
+    delivered: null,
+    uniqueClickers: 40,
+    ctr: 0.2,
+    pValue: null,
+  })
   t.has(result.variants[0], { variant: 'A', uniqueClickers: 10, ctr: 0.05 })
   t.ok(result.variants[0].pValue < 0.0001, `p = ${result.variants[0].pValue}`)
 })
@@ -45,7 +53,11 @@ t.test('an insignificant difference has a best variant but no winner', async (t)
   const result = await variants(app, key)
   t.equal(result.best, 'B')
   t.equal(result.winner, null)
-  t.same(result.variants.map((v: { variant: string }) => v.variant), ['A', 'B'], 'messages without a variant are not in the test')
+  t.same(
+    result.variants.map((v: { variant: string }) => v.variant),
+    ['A', 'B'],
+    'messages without a variant are not in the test',
+  )
   t.ok(Math.abs(result.variants[0].pValue - 0.6326) < 0.001, `p = ${result.variants[0].pValue}`)
 })
 
@@ -65,7 +77,9 @@ t.test('with one variant there is nothing to test', async (t) => {
   await variant(app, key, 'A', 10, 5)
   const result = await variants(app, key)
   t.equal(result.winner, null)
-  t.same(result.variants, [{ variant: 'A', messages: 1, recipients: 10, delivered: null, uniqueClickers: 5, ctr: 0.5, pValue: null }])
+  t.same(result.variants, [
+    { variant: 'A', messages: 1, recipients: 10, delivered: null, uniqueClickers: 5, ctr: 0.5, pValue: null },
+  ])
 })
 
 t.test('a campaign without variant labels answers with no variants; an unknown one is a 404', async (t) => {

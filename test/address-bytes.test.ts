@@ -1,6 +1,14 @@
 import { randomInt } from 'node:crypto'
 import t from 'tap'
-import { ADDRESS_BYTES, IPV4, IPV6, MAPPED_IPV4, packAddress, UNPACKED, unpackAddress } from '../src/clicks/address-bytes.js'
+import {
+  ADDRESS_BYTES,
+  IPV4,
+  IPV6,
+  MAPPED_IPV4,
+  packAddress,
+  UNPACKED,
+  unpackAddress,
+} from '../src/clicks/address-bytes.js'
 
 const slot = new Uint8Array(ADDRESS_BYTES)
 /** What a queued click's address reads back as: the packed form, or the text itself when not packed. */

@@ -10,7 +10,12 @@ t.test('click-truth and analytics settings have defaults', async (t) => {
 })
 
 t.test('they are read from the environment', async (t) => {
-  const config = loadConfig({ TOO_FAST_MS: '0', BURST_WINDOW_MS: '30000', AB_SIGNIFICANCE: '0.01', ATTRIBUTION_WINDOW_DAYS: '30' })
+  const config = loadConfig({
+    TOO_FAST_MS: '0',
+    BURST_WINDOW_MS: '30000',
+    AB_SIGNIFICANCE: '0.01',
+    ATTRIBUTION_WINDOW_DAYS: '30',
+  })
   t.same(
     [config.tooFastMs, config.burstWindowMs, config.abSignificance, config.attributionWindowDays],
     [0, 30_000, 0.01, 30],
@@ -27,5 +32,6 @@ t.test('a bad value stops start-up with one line naming the variable', async (t)
     [{ AB_SIGNIFICANCE: '0' }, /^AB_SIGNIFICANCE must be a number between 0 and 1/],
     [{ ATTRIBUTION_WINDOW_DAYS: '0' }, /^ATTRIBUTION_WINDOW_DAYS must be a whole number from 1 to 365/],
   ]
-  for (const [env, message] of cases) t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  for (const [env, message] of cases)
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
 })

@@ -25,7 +25,10 @@ t.test('an online backup taken while taps are being written is a consistent copy
     method: 'POST',
     headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' },
     // Enough recipients that the copy spans several backup steps.
-    body: JSON.stringify({ links: [{ url: 'https://shop.dk' }], recipients: Array.from({ length: 20_000 }, (_, i) => `recipient-${i}`) }),
+    body: JSON.stringify({
+      links: [{ url: 'https://shop.dk' }],
+      recipients: Array.from({ length: 20_000 }, (_, i) => `recipient-${i}`),
+    }),
   })
   t.equal(created.status, 201)
   const message = (await created.json()) as { recipients: Array<{ links: string[] }> }

@@ -10,7 +10,9 @@ t.test('first start without ADMIN_TOKEN creates a tenant, a domain and a key, an
   t.ok(line, 'the key is in the start-up log')
   t.match(line, { domain: 'localhost:3000', apiKey: /^sl_/, msg: /first start/ })
 
-  const message = json(await postMessage(app, line.apiKey, { links: [{ url: 'https://example.com/' }], recipients: ['me'] }))
+  const message = json(
+    await postMessage(app, line.apiKey, { links: [{ url: 'https://example.com/' }], recipients: ['me'] }),
+  )
   t.match(message.recipients[0].links[0], /^http:\/\/localhost:3000\/[0-9A-Za-z]{6}-/)
   const response = await tap(app, message.recipients[0].links[0])
   t.equal(response.statusCode, 302)
@@ -18,7 +20,10 @@ t.test('first start without ADMIN_TOKEN creates a tenant, a domain and a key, an
 
   const again = captureLogs()
   const second = await startApp(t, { databasePath, env, logger: again.logger })
-  t.notOk(again.lines.find((l) => l.apiKey), 'never printed again')
+  t.notOk(
+    again.lines.find((l) => l.apiKey),
+    'never printed again',
+  )
   t.equal((await second.inject({ url: '/v1/messages', headers: bearer(line.apiKey) })).statusCode, 200)
 })
 

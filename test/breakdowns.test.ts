@@ -10,7 +10,9 @@ const WINDOWS_CHROME =
 t.test('device type, OS and browser of human clicks; machines are left out', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c', 'd'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c', 'd'] }),
+  )
   const [a, b, c, d] = message.recipients
   await tap(app, a.links[0], { userAgent: UA.iphoneSafari })
   await tap(app, a.links[0], { userAgent: UA.iphoneSafari })
@@ -37,7 +39,10 @@ t.test('hour of day (UTC) and day since sending of human clicks', async (t) => {
   const hour = new Date().getUTCHours()
   t.equal(breakdowns.hourOfDay.length, 24)
   // The taps may straddle an hour boundary; either way both are counted, in this hour or the last.
-  t.equal(breakdowns.hourOfDay.reduce((sum: number, n: number) => sum + n, 0), 2)
+  t.equal(
+    breakdowns.hourOfDay.reduce((sum: number, n: number) => sum + n, 0),
+    2,
+  )
   t.equal(breakdowns.hourOfDay[hour] + breakdowns.hourOfDay[(hour + 23) % 24], 2)
   t.same(breakdowns.daySinceSending, [{ day: 0, clicks: 2 }])
 })
@@ -45,7 +50,9 @@ t.test('hour of day (UTC) and day since sending of human clicks', async (t) => {
 t.test('time to first click: one per recipient, repeats and anonymous clicks left out', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }),
+  )
   let figures = await stats(app, key, message.id)
   t.same(figures.breakdowns.timeToFirstClick, { recipients: 0, medianSeconds: null, p90Seconds: null })
   await tap(app, message.recipients[0].links[0])

@@ -10,7 +10,10 @@ async function setup(t: Parameters<typeof startApp>[0], env: Record<string, stri
   const app = await startApp(t, { env })
   const { key } = await createTenant(app)
   const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }], recipients: ['a', 'b'] }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }],
+      recipients: ['a', 'b'],
+    }),
   )
   return { app, key, message }
 }

@@ -11,7 +11,12 @@ interface Run {
   stderr: string
 }
 
-const env = (databasePath: string) => ({ ...process.env, DATABASE_PATH: databasePath, ADMIN_TOKEN: '', METRICS_TOKEN: '' })
+const env = (databasePath: string) => ({
+  ...process.env,
+  DATABASE_PATH: databasePath,
+  ADMIN_TOKEN: '',
+  METRICS_TOKEN: '',
+})
 
 /**
  * `smslinks <args>` as a separate process, as an operator runs it. Slow to start
@@ -20,8 +25,11 @@ const env = (databasePath: string) => ({ ...process.env, DATABASE_PATH: database
  */
 function spawned(databasePath: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: env(databasePath) }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { env: env(databasePath) },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })
 }
@@ -29,7 +37,10 @@ function spawned(databasePath: string, ...args: string[]): Promise<Run> {
 async function inProcess(databasePath: string, ...args: string[]): Promise<Run> {
   let stdout = ''
   let stderr = ''
-  const code = await runCli(args, env(databasePath), { out: (text) => (stdout += text), err: (text) => (stderr += text) })
+  const code = await runCli(args, env(databasePath), {
+    out: (text) => (stdout += text),
+    err: (text) => (stderr += text),
+  })
   return { code, stdout, stderr }
 }
 
@@ -51,7 +62,17 @@ async function fails(t: Test, run: Promise<Run>, message: RegExp): Promise<void>
 t.test('help', async (t) => {
   const result = await spawned(tempDatabasePath(t), 'help')
   t.equal(result.code, 0)
-  for (const command of ['tenant create', 'tenant list', 'domain add', 'key create', 'key revoke', 'messages', 'stats', 'migrate', 'backup']) {
+  for (const command of [
+    'tenant create',
+    'tenant list',
+    'domain add',
+    'key create',
+    'key revoke',
+    'messages',
+    'stats',
+    'migrate',
+    'backup',
+  ]) {
     t.ok(result.stdout.includes(command), command)
   }
   t.equal((await inProcess(tempDatabasePath(t))).stdout, result.stdout, 'no command shows help too')
@@ -75,12 +96,23 @@ t.test('tenant, domain and key commands work on the database the service uses', 
     host: 'localhost:3000',
     tenantId: tenant.id,
   })
-  t.same(await ok(t, inProcess(databasePath, 'domain', 'add', tenant.id, 'S.Brand.DK')), { host: 's.brand.dk', tenantId: tenant.id })
-  await fails(t, inProcess(databasePath, 'domain', 'add', tenant.id, 's.brand.dk'), /^smslinks: host s\.brand\.dk already belongs to a tenant/)
+  t.same(await ok(t, inProcess(databasePath, 'domain', 'add', tenant.id, 'S.Brand.DK')), {
+    host: 's.brand.dk',
+    tenantId: tenant.id,
+  })
+  await fails(
+    t,
+    inProcess(databasePath, 'domain', 'add', tenant.id, 's.brand.dk'),
+    /^smslinks: host s\.brand\.dk already belongs to a tenant/,
+  )
   await fails(t, inProcess(databasePath, 'domain', 'add', tenant.id, 'https://x.dk'), /host must be a bare host name/)
   const list = await ok(t, spawned(databasePath, 'tenant', 'list'))
   t.match(list.tenants, [
-    { id: tenant.id, name: 'Brand A/S', domains: [{ host: 'localhost:3000', baseUrl: 'http://localhost:3000' }, { host: 's.brand.dk' }] },
+    {
+      id: tenant.id,
+      name: 'Brand A/S',
+      domains: [{ host: 'localhost:3000', baseUrl: 'http://localhost:3000' }, { host: 's.brand.dk' }],
+    },
   ])
 
   const key = await ok(t, spawned(databasePath, 'key', 'create', tenant.id, 'prod'))
@@ -99,21 +131,40 @@ t.test('tenant, domain and key commands work on the database the service uses', 
 t.test('messages and stats show what the API shows', async (t) => {
   const databasePath = tempDatabasePath(t)
   const app = await startApp(t, { databasePath })
-  const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Shop' } }))
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: { host: 's.shop.dk' } })
+  const tenant = json(
+    await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Shop' } }),
+  )
+  await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${tenant.id}/domains`,
+    headers: admin,
+    payload: { host: 's.shop.dk' },
+  })
   const { key } = await ok(t, inProcess(databasePath, 'key', 'create', tenant.id, 'prod'))
-  const first = json(await postMessage(app, key, { externalId: 'first', links: [{ url: 'https://shop.dk/a' }], recipients: ['a', 'b'] }))
-  const second = json(await postMessage(app, key, { externalId: 'second', links: [{ url: 'https://shop.dk/b' }], recipients: ['c'] }))
+  const first = json(
+    await postMessage(app, key, { externalId: 'first', links: [{ url: 'https://shop.dk/a' }], recipients: ['a', 'b'] }),
+  )
+  const second = json(
+    await postMessage(app, key, { externalId: 'second', links: [{ url: 'https://shop.dk/b' }], recipients: ['c'] }),
+  )
   await tap(app, first.recipients[0].links[0])
   await tap(app, first.recipients[0].links[0])
   await tap(app, first.recipients[1].links[0], { userAgent: UA.whatsapp })
   const api = await stats(app, key, first.id)
 
   const listed = await ok(t, spawned(databasePath, 'messages', tenant.id))
-  t.same(listed.messages.map((m: { id: string }) => m.id), [second.id, first.id], 'newest first')
+  t.same(
+    listed.messages.map((m: { id: string }) => m.id),
+    [second.id, first.id],
+    'newest first',
+  )
   t.same(listed.messages[1], json(await app.inject({ url: `/v1/messages/${first.id}`, headers: bearer(key) })))
   const one = await ok(t, inProcess(databasePath, 'messages', tenant.id, '--limit', '1'))
-  t.same(one.messages.map((m: { id: string }) => m.id), [second.id], '--limit')
+  t.same(
+    one.messages.map((m: { id: string }) => m.id),
+    [second.id],
+    '--limit',
+  )
 
   const figures = await ok(t, spawned(databasePath, 'stats', tenant.id, first.id))
   t.same(figures, api)
@@ -124,10 +175,22 @@ t.test('messages and stats show what the API shows', async (t) => {
 t.test('a backup taken while the service has the database open holds the same figures', async (t) => {
   const databasePath = tempDatabasePath(t)
   const app = await startApp(t, { databasePath })
-  const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Shop' } }))
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: { host: 's.shop.dk' } })
+  const tenant = json(
+    await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Shop' } }),
+  )
+  await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${tenant.id}/domains`,
+    headers: admin,
+    payload: { host: 's.shop.dk' },
+  })
   const { key } = json(
-    await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/api-keys`, headers: admin, payload: { name: 'prod' } }),
+    await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant.id}/api-keys`,
+      headers: admin,
+      payload: { name: 'prod' },
+    }),
   )
   const recipients = Array.from({ length: 50 }, (_, i) => `r${i}`)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
@@ -141,7 +204,11 @@ t.test('a backup taken while the service has the database open holds the same fi
   t.ok(result.bytes > 0)
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'the service kept running')
 
-  t.same(await ok(t, inProcess(backupPath, 'stats', tenant.id, message.id)), live, 'the backup opens and holds the same counts')
+  t.same(
+    await ok(t, inProcess(backupPath, 'stats', tenant.id, message.id)),
+    live,
+    'the backup opens and holds the same counts',
+  )
   await fails(t, inProcess(databasePath, 'backup', backupPath), /already exists/)
 })
 
@@ -160,6 +227,10 @@ t.test('a failure is one line on stderr and exit code 1; bad input creates nothi
   await fails(t, inProcess(databasePath, 'tenant', 'list', '--limit', '3'), /tenant list does not take --limit/)
   await fails(t, inProcess(databasePath, 'messages', 'ten_x', '--limit', '0'), /--limit must be a whole number/)
   await fails(t, inProcess(databasePath, 'tenant', 'list', '--bogus'), /Unknown option '--bogus'/)
-  await fails(t, inProcess(databasePath, 'domain', 'add', 'ten_x', 's.x.dk', '--scheme', 'ftp'), /--scheme must be https or http/)
+  await fails(
+    t,
+    inProcess(databasePath, 'domain', 'add', 'ten_x', 's.x.dk', '--scheme', 'ftp'),
+    /--scheme must be https or http/,
+  )
   t.same((await ok(t, inProcess(databasePath, 'tenant', 'list'))).tenants, [], 'nothing was stored')
 })

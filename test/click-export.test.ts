@@ -5,7 +5,10 @@ async function setup(t: Parameters<typeof startApp>[0]) {
   const app = await startApp(t)
   const { key } = await createTenant(app)
   const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }], recipients: ['cust-1', 'cust-2'] }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }],
+      recipients: ['cust-1', 'cust-2'],
+    }),
   )
   const [one, two] = message.recipients
   await tap(app, one.links[0], { userAgent: UA.iphoneSafari })
@@ -30,8 +33,24 @@ t.test('JSON pages: every click with its class, reason, device, OS and browser, 
   t.same(
     one.clicks.map(({ at: _at, ...rest }: { at: string }) => rest),
     [
-      { link: a, recipient: 'cust-1', class: 'human', reason: null, device: 'mobile', os: 'iOS', browser: 'Mobile Safari' },
-      { link: b, recipient: 'cust-2', class: 'human', reason: null, device: 'mobile', os: 'Android', browser: 'Chrome' },
+      {
+        link: a,
+        recipient: 'cust-1',
+        class: 'human',
+        reason: null,
+        device: 'mobile',
+        os: 'iOS',
+        browser: 'Mobile Safari',
+      },
+      {
+        link: b,
+        recipient: 'cust-2',
+        class: 'human',
+        reason: null,
+        device: 'mobile',
+        os: 'Android',
+        browser: 'Chrome',
+      },
     ],
   )
   t.type(one.nextCursor, 'string')
@@ -45,7 +64,15 @@ t.test('JSON pages: every click with its class, reason, device, OS and browser, 
   )
   const three = json(await page(app, key, message.id, `?limit=2&cursor=${two.nextCursor}`))
   t.same(three.clicks.length, 1)
-  t.same(three.clicks[0], { ...three.clicks[0], recipient: 'cust-1', class: 'bot', reason: 'no_user_agent', device: null, os: null, browser: null })
+  t.same(three.clicks[0], {
+    ...three.clicks[0],
+    recipient: 'cust-1',
+    class: 'bot',
+    reason: 'no_user_agent',
+    device: null,
+    os: null,
+    browser: null,
+  })
   t.equal(three.nextCursor, null, 'the last page says so')
 })
 
@@ -57,8 +84,14 @@ t.test('NDJSON streams every click, one per line, without paging', async (t) => 
   })
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^application\/x-ndjson/)
-  const lines = response.body.trimEnd().split('\n').map((line) => JSON.parse(line))
-  t.same(lines.map((line) => line.class), ['human', 'human', 'preview', 'bot', 'bot'])
+  const lines = response.body
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+  t.same(
+    lines.map((line) => line.class),
+    ['human', 'human', 'preview', 'bot', 'bot'],
+  )
   const paged = json(await page(app, key, message.id, '?limit=1000'))
   t.same(lines, paged.clicks, 'the same objects as the JSON pages')
 })
@@ -68,14 +101,20 @@ t.test('a message without clicks exports nothing', async (t) => {
   const { key } = await createTenant(app)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
   t.same(json(await page(app, key, message.id)), { clicks: [], nextCursor: null })
-  const ndjson = await app.inject({ url: `/v1/messages/${message.id}/clicks`, headers: { ...bearer(key), accept: 'application/x-ndjson' } })
+  const ndjson = await app.inject({
+    url: `/v1/messages/${message.id}/clicks`,
+    headers: { ...bearer(key), accept: 'application/x-ndjson' },
+  })
   t.equal(ndjson.body, '')
 })
 
 t.test('a bad cursor is a 400, also for NDJSON', async (t) => {
   const { app, key, message } = await setup(t)
   for (const accept of ['application/json', 'application/x-ndjson']) {
-    const response = await app.inject({ url: `/v1/messages/${message.id}/clicks?cursor=nope`, headers: { ...bearer(key), accept } })
+    const response = await app.inject({
+      url: `/v1/messages/${message.id}/clicks?cursor=nope`,
+      headers: { ...bearer(key), accept },
+    })
     t.equal(response.statusCode, 400, accept)
     t.equal(json(response).error, 'invalid_cursor', accept)
   }

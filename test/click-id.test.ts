@@ -22,7 +22,10 @@ t.test('clickIdParam gives every click its own id, in the Location and stored wi
   const ids: string[] = []
   for (const { link } of taps) {
     const location = (await tap(app, link)).headers.location as string
-    const match = /^(https:\/\/shop\.dk\/(?:sale\?a=1&utm_source=sms|terms\?utm_source=sms))&sl_cid=([0-9A-Za-z]+)(#buy)?$/.exec(location)
+    const match =
+      /^(https:\/\/shop\.dk\/(?:sale\?a=1&utm_source=sms|terms\?utm_source=sms))&sl_cid=([0-9A-Za-z]+)(#buy)?$/.exec(
+        location,
+      )
     t.ok(match, location)
     ids.push(match![2]!)
   }
@@ -40,7 +43,10 @@ t.test('without clickIdParam the Location carries no id', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: ['a'] }))
-  t.equal((await tap(app, message.recipients[0].links[0], { userAgent: UA.androidChrome })).headers.location, 'https://shop.dk/x')
+  t.equal(
+    (await tap(app, message.recipients[0].links[0], { userAgent: UA.androidChrome })).headers.location,
+    'https://shop.dk/x',
+  )
 })
 
 t.test('clickIdParam must be a plain parameter name the destinations do not use', async (t) => {
@@ -51,7 +57,10 @@ t.test('clickIdParam must be a plain parameter name the destinations do not use'
     [{ links: [{ url: 'https://shop.dk/x' }], clickIdParam: 'x&y=1' }, /clickIdParam/],
     [{ links: [{ url: 'https://shop.dk/x' }], clickIdParam: '' }, /clickIdParam/],
     [{ links: [{ url: 'https://shop.dk/x' }], clickIdParam: 'utm_id' }, /utm_/],
-    [{ links: [{ url: 'https://shop.dk/x?cid=7' }], clickIdParam: 'cid' }, /already a query parameter of https:\/\/shop\.dk\/x\?cid=7/],
+    [
+      { links: [{ url: 'https://shop.dk/x?cid=7' }], clickIdParam: 'cid' },
+      /already a query parameter of https:\/\/shop\.dk\/x\?cid=7/,
+    ],
   ]
   for (const [payload, message] of cases) {
     const response = await postMessage(app, key, { ...payload, recipients: ['a'] })

@@ -7,14 +7,30 @@ import { UA } from './helpers.js'
 
 const tokens = new RecipientTokens('a-secret-for-the-queue-tests-0123456789')
 const USER_AGENTS = [UA.iphoneSafari, UA.androidChrome, UA.googlebot, UA.whatsapp, '', undefined]
-const ADDRESSES = ['203.0.113.7', '::ffff:198.51.100.23', '2001:db8::1', '2001:DB8::2', 'fe80::1%eth0', 'junk', undefined]
+const ADDRESSES = [
+  '203.0.113.7',
+  '::ffff:198.51.100.23',
+  '2001:db8::1',
+  '2001:DB8::2',
+  'fe80::1%eth0',
+  'junk',
+  undefined,
+]
 
 /** The tap number `n`, varied in every column the queue packs differently. */
 function tapNumber(n: number): Tap {
   const messageId = 1 + (n % 3)
   const kind = n % 5
   const token =
-    kind === 0 ? null : kind === 1 ? tokens.issue(messageId, n) : kind === 2 ? tokens.issue(messageId + 1, n) : kind === 3 ? tokens.issue(messageId, 2 ** 32 + n) : 'zz'
+    kind === 0
+      ? null
+      : kind === 1
+        ? tokens.issue(messageId, n)
+        : kind === 2
+          ? tokens.issue(messageId + 1, n)
+          : kind === 3
+            ? tokens.issue(messageId, 2 ** 32 + n)
+            : 'zz'
   return {
     at: 1_700_000_000_000 + n,
     messageId,
@@ -72,7 +88,8 @@ t.test('the queue gives back every tap in order, as tapped, across chunks, put-b
           t.equal(batch.length, taps.length)
           const rows = batchRows(batch, tokens)
           const wrong = rows.findIndex((row, i) => JSON.stringify(row) !== JSON.stringify(expected(taps[i]!)))
-          if (wrong !== -1) t.fail(`click ${wrong} of the batch`, { found: rows[wrong], wanted: expected(taps[wrong]!) })
+          if (wrong !== -1)
+            t.fail(`click ${wrong} of the batch`, { found: rows[wrong], wanted: expected(taps[wrong]!) })
           lastTaken = { batch, taps }
         } else if (lastTaken !== null) {
           queue.putBack(lastTaken.batch)
@@ -105,7 +122,8 @@ t.test('a queue that never empties keeps only the user agents and addresses it s
     const rows = batchRows(queue.take(10_000), tokens)
     const taps = model.splice(0, 10_000)
     const wrong = rows.findIndex((row, i) => JSON.stringify(row) !== JSON.stringify(expected(taps[i]!)))
-    if (wrong !== -1) return t.fail(`round ${round}, click ${wrong}`, { found: rows[wrong], wanted: expected(taps[wrong]!) })
+    if (wrong !== -1)
+      return t.fail(`round ${round}, click ${wrong}`, { found: rows[wrong], wanted: expected(taps[wrong]!) })
   }
   // Without a rebuild it would hold all 600,000; at most the queued ones and one chunk's worth more.
   t.ok(queue.stringsHeld <= 2 * (110_000 + 16_384), `strings held: ${queue.stringsHeld}`)

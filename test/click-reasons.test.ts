@@ -13,8 +13,16 @@ async function oneTap(t: Parameters<typeof startApp>[0], options: Parameters<typ
 }
 
 const cases: Array<[string, Parameters<typeof tap>[2], object]> = [
-  ['an iPhone Safari tap is a person', { userAgent: UA.iphoneSafari }, { total: 1, unique: 1, bots: 0, previews: 0, byReason: ZERO }],
-  ['an Android Chrome tap is a person', { userAgent: UA.androidChrome }, { total: 1, unique: 1, bots: 0, previews: 0, byReason: ZERO }],
+  [
+    'an iPhone Safari tap is a person',
+    { userAgent: UA.iphoneSafari },
+    { total: 1, unique: 1, bots: 0, previews: 0, byReason: ZERO },
+  ],
+  [
+    'an Android Chrome tap is a person',
+    { userAgent: UA.androidChrome },
+    { total: 1, unique: 1, bots: 0, previews: 0, byReason: ZERO },
+  ],
   [
     'the iMessage preview is a preview',
     { userAgent: UA.imessagePreview },

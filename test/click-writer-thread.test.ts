@@ -47,7 +47,9 @@ t.test('a batch larger than one slice reaches the thread whole and is written on
 t.test('a writer thread that dies is started again for the next batch', async (t) => {
   const app = await startApp(t, { env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' } })
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }),
+  )
   await tap(app, message.recipients[0].links[0])
   await app.services.recorder.flush()
   // No hook for this in the service: the thread is reached through the recorder's
@@ -61,5 +63,9 @@ t.test('a writer thread that dies is started again for the next batch', async (t
   await app.services.recorder.flush()
   t.equal(app.services.recorder.depth, 0, 'nothing left waiting')
   t.has((await stats(app, key, message.id)).clicks, { total: 3, unique: 3 }, 'every click written, by a new thread')
-  t.equal(threadNiceValues().filter((nice) => nice === 19).length, atNice19, 'a new one runs in its place, at nice 19 too')
+  t.equal(
+    threadNiceValues().filter((nice) => nice === 19).length,
+    atNice19,
+    'a new one runs in its place, at nice 19 too',
+  )
 })

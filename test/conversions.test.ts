@@ -7,7 +7,11 @@ async function setup(t: Parameters<typeof startApp>[0]) {
   const app = await startApp(t)
   const { key } = await createTenant(app)
   const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['cust-1', 'cust-2', 'cust-3'], clickIdParam: 'sl_cid' }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/sale' }],
+      recipients: ['cust-1', 'cust-2', 'cust-3'],
+      clickIdParam: 'sl_cid',
+    }),
   )
   return { app, key, message }
 }
@@ -17,20 +21,44 @@ const convert = (app: App, key: string, payload: object) =>
 
 const clickIdOf = (location: string) => new URL(location).searchParams.get('sl_cid')!
 
-t.test('a conversion by message and recipient counts for the last human click, with revenue per currency', async (t) => {
-  const { app, key, message } = await setup(t)
-  await tap(app, message.recipients[0].links[0])
-  await tap(app, message.recipients[1].links[0])
-  const response = await convert(app, key, { message: message.id, recipient: 'cust-1', value: 129.5, currency: 'DKK', id: 'order-77' })
-  t.equal(response.statusCode, 201)
-  t.has(json(response), { id: 'order-77', messageId: message.id, recipient: 'cust-1', clickId: null, value: 129.5, currency: 'DKK' })
-  t.equal((await convert(app, key, { message: message.id, recipient: 'cust-2', value: 0.1, currency: 'DKK', id: 'o-2' })).statusCode, 201)
-  t.equal((await convert(app, key, { message: message.id, recipient: 'cust-2', value: 20, currency: 'EUR', id: 'o-3' })).statusCode, 201)
-  const figures = await stats(app, key, message.id)
-  t.equal(figures.conversions, 3)
-  t.equal(figures.conversionRate, 1.5, 'conversions ÷ unique clickers')
-  t.same(figures.revenue, { DKK: 129.6, EUR: 20 })
-})
+t.test(
+  'a conversion by message and recipient counts for the last human click, with revenue per currency',
+  async (t) => {
+    const { app, key, message } = await setup(t)
+    await tap(app, message.recipients[0].links[0])
+    await tap(app, message.recipients[1].links[0])
+    const response = await convert(app, key, {
+      message: message.id,
+      recipient: 'cust-1',
+      value: 129.5,
+      currency: 'DKK',
+      id: 'order-77',
+    })
+    t.equal(response.statusCode, 201)
+    t.has(json(response), {
+      id: 'order-77',
+      messageId: message.id,
+      recipient: 'cust-1',
+      clickId: null,
+      value: 129.5,
+      currency: 'DKK',
+    })
+    t.equal(
+      (await convert(app, key, { message: message.id, recipient: 'cust-2', value: 0.1, currency: 'DKK', id: 'o-2' }))
+        .statusCode,
+      201,
+    )
+    t.equal(
+      (await convert(app, key, { message: message.id, recipient: 'cust-2', value: 20, currency: 'EUR', id: 'o-3' }))
+        .statusCode,
+      201,
+    )
+    const figures = await stats(app, key, message.id)
+    t.equal(figures.conversions, 3)
+    t.equal(figures.conversionRate, 1.5, 'conversions ÷ unique clickers')
+    t.same(figures.revenue, { DKK: 129.6, EUR: 20 })
+  },
+)
 
 t.test('a conversion by click id, even one still queued when the order came', async (t) => {
   const { app, key, message } = await setup(t)
@@ -43,8 +71,20 @@ t.test('a conversion by click id, even one still queued when the order came', as
 t.test('a repeated conversion id returns the first result with 200 and counts once', async (t) => {
   const { app, key, message } = await setup(t)
   await tap(app, message.recipients[0].links[0])
-  const first = await convert(app, key, { message: message.id, recipient: 'cust-1', value: 10, currency: 'DKK', id: 'order-9' })
-  const again = await convert(app, key, { message: message.id, recipient: 'cust-1', value: 99, currency: 'DKK', id: 'order-9' })
+  const first = await convert(app, key, {
+    message: message.id,
+    recipient: 'cust-1',
+    value: 10,
+    currency: 'DKK',
+    id: 'order-9',
+  })
+  const again = await convert(app, key, {
+    message: message.id,
+    recipient: 'cust-1',
+    value: 99,
+    currency: 'DKK',
+    id: 'order-9',
+  })
   t.equal(again.statusCode, 200)
   t.same(json(again), json(first))
   const figures = await stats(app, key, message.id)
@@ -82,13 +122,19 @@ t.test('a click outside the attribution window does not convert', async (t) => {
   }
   // Inside the window the same recipient converts again.
   await tap(app, message.recipients[0].links[0])
-  t.equal((await convert(app, key, { message: message.id, recipient: 'cust-1', value: 5, currency: 'DKK', id: 'late-1' })).statusCode, 201)
+  t.equal(
+    (await convert(app, key, { message: message.id, recipient: 'cust-1', value: 5, currency: 'DKK', id: 'late-1' }))
+      .statusCode,
+    201,
+  )
   t.equal((await stats(app, key, message.id)).conversions, 1, 'the refused ones changed nothing')
 })
 
 t.test('unattributable conversions are 422 with a reason, and change nothing', async (t) => {
   const { app, key, message } = await setup(t)
-  const preview = clickIdOf((await tap(app, message.recipients[1].links[0], { userAgent: UA.whatsapp })).headers.location as string)
+  const preview = clickIdOf(
+    (await tap(app, message.recipients[1].links[0], { userAgent: UA.whatsapp })).headers.location as string,
+  )
   await flushClicks(app)
   const cases: Array<[object, string]> = [
     [{ message: message.id, recipient: 'cust-1' }, 'no_human_click'],
@@ -114,11 +160,17 @@ t.test('unattributable conversions are 422 with a reason, and change nothing', a
   t.equal((await stats(app, key, message.id)).conversions, 0)
 })
 
-t.test("another tenant cannot convert on a message or a click that is not its own", async (t) => {
+t.test('another tenant cannot convert on a message or a click that is not its own', async (t) => {
   const { app, key, message } = await setup(t)
   const clickId = clickIdOf((await tap(app, message.recipients[0].links[0])).headers.location as string)
   const other = await createTenant(app, 's.other.dk', 'Other')
-  const byMessage = await convert(app, other.key, { message: message.id, recipient: 'cust-1', value: 1, currency: 'DKK', id: 'o' })
+  const byMessage = await convert(app, other.key, {
+    message: message.id,
+    recipient: 'cust-1',
+    value: 1,
+    currency: 'DKK',
+    id: 'o',
+  })
   t.equal(byMessage.statusCode, 404)
   t.same(json(byMessage), { error: 'not_found', message: 'message not found' })
   const byClick = await convert(app, other.key, { clickId, value: 1, currency: 'DKK', id: 'o' })

@@ -5,7 +5,12 @@ import { bearer, createTenant, json, postMessage, startApp, stats, tap } from '.
 type Report = { recipient: string; status: 'delivered' | 'failed'; at?: string }
 
 const report = (app: FastifyInstance, key: string, messageId: string, reports: Report[]) =>
-  app.inject({ method: 'POST', url: `/v1/messages/${messageId}/deliveries`, headers: bearer(key), payload: { reports } })
+  app.inject({
+    method: 'POST',
+    url: `/v1/messages/${messageId}/deliveries`,
+    headers: bearer(key),
+    payload: { reports },
+  })
 
 async function setup(t: Parameters<typeof startApp>[0]) {
   const app = await startApp(t)
@@ -47,7 +52,9 @@ t.test('a repeated report updates and never double-counts; the latest time wins'
   t.same([figures.delivered, figures.failed], [0, 1], 'delivered → failed moves the counters')
   t.equal(figures.ctr, null, 'nothing delivered: no CTR')
 
-  const older = await report(app, key, message.id, [{ recipient: 'c1', status: 'delivered', at: '2026-11-23T09:00:00Z' }])
+  const older = await report(app, key, message.id, [
+    { recipient: 'c1', status: 'delivered', at: '2026-11-23T09:00:00Z' },
+  ])
   t.same(json(older), { applied: 0, outdated: 1, unknownRecipients: [] })
   figures = await stats(app, key, message.id)
   t.same([figures.delivered, figures.failed], [0, 1], 'an older report arriving late changes nothing')

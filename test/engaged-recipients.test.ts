@@ -3,13 +3,18 @@ import { bearer, createTenant, json, postMessage, startApp, tap, UA } from './he
 
 type App = Awaited<ReturnType<typeof startApp>>
 
-const engaged = (app: App, key: string, query = '') => app.inject({ url: `/v1/recipients/engaged${query}`, headers: bearer(key) })
+const engaged = (app: App, key: string, query = '') =>
+  app.inject({ url: `/v1/recipients/engaged${query}`, headers: bearer(key) })
 
 t.test('recipients with a human click, each once across messages, paged in id order', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const first = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/a' }], recipients: ['c', 'a', 'e', 'x'] }))
-  const second = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/b' }], recipients: ['a', 'b', 'd', 'y'] }))
+  const first = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk/a' }], recipients: ['c', 'a', 'e', 'x'] }),
+  )
+  const second = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk/b' }], recipients: ['a', 'b', 'd', 'y'] }),
+  )
   for (const recipient of first.recipients.slice(0, 3)) await tap(app, recipient.links[0])
   for (const recipient of second.recipients.slice(0, 3)) await tap(app, recipient.links[0])
   await tap(app, first.recipients[3].links[0], { userAgent: UA.whatsapp })
@@ -48,11 +53,18 @@ t.test('clicks older than the window do not count; a later click does', async (t
     os: 'iOS',
     browser: 'Mobile Safari',
   })
-  await app.services.store.recordClicks([click(0, Date.now() - 40 * 86_400_000), click(1, Date.now() - 20 * 86_400_000)])
+  await app.services.store.recordClicks([
+    click(0, Date.now() - 40 * 86_400_000),
+    click(1, Date.now() - 20 * 86_400_000),
+  ])
   t.same(json(await engaged(app, key, '?days=30')).recipients, ['new'])
   t.same(json(await engaged(app, key, '?days=60')).recipients, ['new', 'old'])
   await app.services.store.recordClicks([click(0, Date.now() - 86_400_000)])
-  t.same(json(await engaged(app, key, '?days=30')).recipients, ['new', 'old'], "a repeat click moves the recipient's latest click")
+  t.same(
+    json(await engaged(app, key, '?days=30')).recipients,
+    ['new', 'old'],
+    "a repeat click moves the recipient's latest click",
+  )
 })
 
 t.test("bad requests are 400s; another tenant's recipients are never listed", async (t) => {

@@ -1,7 +1,19 @@
 import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, tap, tempDatabasePath, UA, confirmUnsubscribe } from './helpers.js'
+import {
+  bearer,
+  createTenant,
+  flushClicks,
+  json,
+  postMessage,
+  startApp,
+  stats,
+  tap,
+  tempDatabasePath,
+  UA,
+  confirmUnsubscribe,
+} from './helpers.js'
 import { eventually, FAST_WEBHOOKS, startReceiver } from './webhook-receiver.js'
 
 const PERSON = 'cust-4242-erase-me'
@@ -14,11 +26,17 @@ function tablesHolding(databasePath: string, needle: string): string[] {
   const db = new Database(databasePath, { readonly: true })
   try {
     const hits: string[] = []
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[]
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .pluck()
+      .all() as string[]
     for (const table of tables) {
       const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name)
       for (const column of columns) {
-        const n = db.prepare(`SELECT count(*) FROM "${table}" WHERE instr(CAST("${column}" AS TEXT), ?) > 0`).pluck().get(needle) as number
+        const n = db
+          .prepare(`SELECT count(*) FROM "${table}" WHERE instr(CAST("${column}" AS TEXT), ?) > 0`)
+          .pluck()
+          .get(needle) as number
         if (n > 0) hits.push(`${table}.${column}`)
       }
     }
@@ -33,7 +51,12 @@ t.test('erasing a recipient removes the id and their click details everywhere; s
   const databasePath = tempDatabasePath(t)
   const app = await startApp(t, { databasePath, env: FAST_WEBHOOKS })
   const { key } = await createTenant(app)
-  await app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url, events: ['click', 'unsubscribe'] } })
+  await app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    headers: bearer(key),
+    payload: { url: receiver.url, events: ['click', 'unsubscribe'] },
+  })
   const first = json(
     await postMessage(app, key, {
       links: [{ url: 'https://shop.dk/a' }],
@@ -47,7 +70,10 @@ t.test('erasing a recipient removes the id and their click details everywhere; s
   await tap(app, first.recipients[1].links[0], { userAgent: UA.whatsapp })
   await tap(app, first.recipients[0].links[0])
   await tap(app, second.recipients[0].links[0], { userAgent: UA.androidChrome })
-  t.equal((await confirmUnsubscribe(app, first.recipients[1].unsubscribeUrl, { userAgent: UA.iphoneSafari })).statusCode, 200)
+  t.equal(
+    (await confirmUnsubscribe(app, first.recipients[1].unsubscribeUrl, { userAgent: UA.iphoneSafari })).statusCode,
+    200,
+  )
   await flushClicks(app)
   await eventually(t, 'events delivered', () => receiver.received.length === 5)
   t.ok(tablesHolding(databasePath, PERSON).length > 0, 'sanity: the id is stored before')
@@ -69,18 +95,33 @@ t.test('erasing a recipient removes the id and their click details everywhere; s
     )
     .all(first.id, second.id)
   t.equal(theirs.length, 3)
-  t.same(theirs, Array(3).fill({ ua: null, network: null, clickId: null }), 'their clicks keep no user agent, network or click id')
-  const others = db.prepare('SELECT count(*) FROM clicks WHERE user_agent_id IS NOT NULL AND network IS NOT NULL').pluck().get()
+  t.same(
+    theirs,
+    Array(3).fill({ ua: null, network: null, clickId: null }),
+    'their clicks keep no user agent, network or click id',
+  )
+  const others = db
+    .prepare('SELECT count(*) FROM clicks WHERE user_agent_id IS NOT NULL AND network IS NOT NULL')
+    .pluck()
+    .get()
   t.equal(others, 1, "the other recipient's click keeps its details")
-  const tombstones = db.prepare("SELECT external_id FROM recipients WHERE external_id LIKE 'erased%'").pluck().all() as string[]
+  const tombstones = db
+    .prepare("SELECT external_id FROM recipients WHERE external_id LIKE 'erased%'")
+    .pluck()
+    .all() as string[]
   t.equal(tombstones.length, 2)
   t.not(tombstones[0], tombstones[1], 'a tombstone per row')
 
   // Still suppressed: the sender posting the id again learns it must not text them.
-  const again = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/c' }], recipients: [PERSON, 'fresh'] }))
+  const again = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk/c' }], recipients: [PERSON, 'fresh'] }),
+  )
   t.same(
     again.recipients.map((r: { id: string; optedOut: boolean }) => [r.id, r.optedOut]),
-    [[PERSON, true], ['fresh', false]],
+    [
+      [PERSON, true],
+      ['fresh', false],
+    ],
   )
   const optOuts = json(await app.inject({ url: '/v1/optouts', headers: bearer(key) })).optOuts
   t.equal(optOuts.length, 1)
@@ -96,7 +137,9 @@ t.test('an unknown or already erased recipient is a 404; another tenant is untou
   const one = await createTenant(app, 's.one.dk', 'One')
   const two = await createTenant(app, 's.two.dk', 'Two')
   const a = json(await postMessage(app, one.key, { links: [{ url: 'https://shop.dk' }], recipients: [PERSON] }))
-  const b = json(await postMessage(app, two.key, { links: [{ url: 'https://shop.dk' }], recipients: [PERSON, 'only-two'] }))
+  const b = json(
+    await postMessage(app, two.key, { links: [{ url: 'https://shop.dk' }], recipients: [PERSON, 'only-two'] }),
+  )
   await tap(app, a.recipients[0].links[0])
   await tap(app, b.recipients[0].links[0])
   await flushClicks(app)
@@ -109,9 +152,21 @@ t.test('an unknown or already erased recipient is a 404; another tenant is untou
 
   t.equal((await erase(app, one.key, PERSON)).statusCode, 204)
   t.equal((await erase(app, one.key, PERSON)).statusCode, 404, 'erased already')
-  t.same(tablesHolding(databasePath, PERSON), ['recipients.external_id'], "only tenant Two's recipient row still holds it")
+  t.same(
+    tablesHolding(databasePath, PERSON),
+    ['recipients.external_id'],
+    "only tenant Two's recipient row still holds it",
+  )
   const db = new Database(databasePath, { readonly: true })
   t.teardown(() => db.close())
-  t.equal(db.prepare('SELECT count(*) FROM clicks WHERE user_agent_id IS NOT NULL').pluck().get(), 1, "Two's click keeps its details")
-  t.same(json(await postMessage(app, two.key, { links: [{ url: 'https://shop.dk' }], recipients: [PERSON] })).recipients[0].optedOut, false)
+  t.equal(
+    db.prepare('SELECT count(*) FROM clicks WHERE user_agent_id IS NOT NULL').pluck().get(),
+    1,
+    "Two's click keeps its details",
+  )
+  t.same(
+    json(await postMessage(app, two.key, { links: [{ url: 'https://shop.dk' }], recipients: [PERSON] })).recipients[0]
+      .optedOut,
+    false,
+  )
 })

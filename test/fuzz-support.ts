@@ -16,7 +16,15 @@ export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261123)
 export interface FuzzWorld {
   app: FastifyInstance
   routes: Array<{ method: string; url: string; bodyExamples: unknown[] }>
-  a: { tenantId: string; key: string; host: string; messageId: string; shortLink: string; unsubscribePath: string; webhookId: string }
+  a: {
+    tenantId: string
+    key: string
+    host: string
+    messageId: string
+    shortLink: string
+    unsubscribePath: string
+    webhookId: string
+  }
   b: { tenantId: string; key: string; host: string; messageId: string }
   cases: number
 }
@@ -33,7 +41,11 @@ export async function fuzzWorld(t: Test): Promise<FuzzWorld> {
   const a = await createTenant(app, 's.a-shop.dk', 'A')
   const b = await createTenant(app, 's.b-shop.dk', 'B')
   const messageA = json(
-    await postMessage(app, a.key, { links: [{ url: 'https://a-shop.dk/sale' }], recipients: ['r1', 'r2'], unsubscribe: true }),
+    await postMessage(app, a.key, {
+      links: [{ url: 'https://a-shop.dk/sale' }],
+      recipients: ['r1', 'r2'],
+      unsubscribe: true,
+    }),
   )
   const messageB = json(await postMessage(app, b.key, { text: 'Sale at https://b-shop.dk/x', recipients: ['r1'] }))
   const webhook = json(
@@ -75,12 +87,19 @@ export async function storedState(app: FastifyInstance): Promise<string> {
   await app.services.unsubscribeVisits.flush()
   const db = (app.services.store as SqliteStore).db
   const hash = createHash('sha256')
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .pluck()
+    .all() as string[]
   for (const table of tables) {
     const rows = db.prepare(`SELECT * FROM "${table}"`).all() as Array<Record<string, unknown>>
     const lines = rows
       .filter((row) => !(table === 'settings' && row.key === 'readiness_probe'))
-      .map((row) => JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)))
+      .map((row) =>
+        JSON.stringify(row, (_k, v) =>
+          Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v,
+        ),
+      )
       .sort()
     hash.update(`${table}\n${lines.join('\n')}\n`)
   }
@@ -143,9 +162,13 @@ export const nastyJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((t
     fc.double(),
     fc.constantFrom(null, true, false, 0, -1, 2 ** 53, Number.MAX_VALUE, 1e-300),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(nastyString, fc.constantFrom('__proto__', 'constructor', 'recipients', 'links', 'url')), tie('value'), {
-      maxKeys: 4,
-    }),
+    fc.dictionary(
+      fc.oneof(nastyString, fc.constantFrom('__proto__', 'constructor', 'recipients', 'links', 'url')),
+      tie('value'),
+      {
+        maxKeys: 4,
+      },
+    ),
   ),
 })).value
 
@@ -174,7 +197,9 @@ export const malformedBody = fc.oneof(
   ),
   fc.string({ maxLength: 200 }),
   fc.string({ unit: 'binary', maxLength: 200 }),
-  nastyJson.map((value) => JSON.stringify(value) ?? 'undefined').map((text) => text.slice(0, Math.max(1, text.length - 1))),
+  nastyJson
+    .map((value) => JSON.stringify(value) ?? 'undefined')
+    .map((text) => text.slice(0, Math.max(1, text.length - 1))),
 )
 
 export const contentType = fc.constantFrom(
@@ -196,8 +221,28 @@ export const contentType = fc.constantFrom(
 /** A Host header: the tenants' hosts, unknown ones, odd but sendable ones. */
 export function hostHeader(world: FuzzWorld) {
   return fc.oneof(
-    fc.constantFrom(world.a.host, world.b.host, `${world.a.host}:443`, world.a.host.toUpperCase(), 'localhost', 'localhost:3000'),
-    fc.constantFrom('', ' ', '[::1]', '[::1]:80', 'xn--smrrebrd-64af.dk', 'a..b', '.', ':', ':99999', 'a'.repeat(2000), '%41.dk', 'evil.dk@s.a-shop.dk'),
+    fc.constantFrom(
+      world.a.host,
+      world.b.host,
+      `${world.a.host}:443`,
+      world.a.host.toUpperCase(),
+      'localhost',
+      'localhost:3000',
+    ),
+    fc.constantFrom(
+      '',
+      ' ',
+      '[::1]',
+      '[::1]:80',
+      'xn--smrrebrd-64af.dk',
+      'a..b',
+      '.',
+      ':',
+      ':99999',
+      'a'.repeat(2000),
+      '%41.dk',
+      'evil.dk@s.a-shop.dk',
+    ),
     fc.stringMatching(/^[a-zA-Z0-9.\-:[\]_~]{0,60}$/),
   )
 }
@@ -224,9 +269,32 @@ export function authorization(world: FuzzWorld) {
 /** A path segment: real ids of both tenants, random text percent-encoded, or raw oddities. */
 export function segment(world: FuzzWorld) {
   return fc.oneof(
-    fc.constantFrom(world.a.tenantId, world.b.tenantId, world.a.messageId, world.b.messageId, world.a.webhookId, 'key_nope'),
+    fc.constantFrom(
+      world.a.tenantId,
+      world.b.tenantId,
+      world.a.messageId,
+      world.b.messageId,
+      world.a.webhookId,
+      'key_nope',
+    ),
     nastyString.map((text) => encodeURIComponent(text).slice(0, 5000)),
-    fc.constantFrom('', '%', '%zz', '%00', '..', '.', '%2e%2e', '%2F', '%C0%AF', '%ED%A0%80', 'a'.repeat(5000), '~', ';x=1', "'", '"'),
+    fc.constantFrom(
+      '',
+      '%',
+      '%zz',
+      '%00',
+      '..',
+      '.',
+      '%2e%2e',
+      '%2F',
+      '%C0%AF',
+      '%ED%A0%80',
+      'a'.repeat(5000),
+      '~',
+      ';x=1',
+      "'",
+      '"',
+    ),
   )
 }
 
@@ -235,11 +303,25 @@ export const queryString = fc.oneof(
   fc.constant(''),
   fc
     .array(
-      fc.tuple(fc.oneof(fc.constantFrom('limit', 'cursor', 'since', 'utm_source', '__proto__', 'limit[]'), nastyString), nastyString),
+      fc.tuple(
+        fc.oneof(fc.constantFrom('limit', 'cursor', 'since', 'utm_source', '__proto__', 'limit[]'), nastyString),
+        nastyString,
+      ),
       { maxLength: 4 },
     )
     .map((pairs) => '?' + pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')),
-  fc.constantFrom('?', '?&&&', '?limit=0', '?limit=-1', '?limit=1e3', '?limit=1&limit=2', '?limit=99999999999999999999', '?cursor=%zz', '?%', '?a=' + 'b'.repeat(100_000)),
+  fc.constantFrom(
+    '?',
+    '?&&&',
+    '?limit=0',
+    '?limit=-1',
+    '?limit=1e3',
+    '?limit=1&limit=2',
+    '?limit=99999999999999999999',
+    '?cursor=%zz',
+    '?%',
+    '?a=' + 'b'.repeat(100_000),
+  ),
 )
 
 // ---------- checks ----------
@@ -251,9 +333,20 @@ const HTML_STATUS = new Set([200, 404])
  * else, except the HTML pages a person lands on (404 page, unsubscribe pages), which
  * only a browser-style request (not under /v1) gets.
  */
-export function checkAnswer(t: Test, label: string, method: string, url: string, response: LightMyRequestResponse): boolean {
+export function checkAnswer(
+  t: Test,
+  label: string,
+  method: string,
+  url: string,
+  response: LightMyRequestResponse,
+): boolean {
   const fail = (why: string) => {
-    t.fail(`${label}: ${why}`, { method, url: url.slice(0, 300), status: response.statusCode, body: response.body.slice(0, 500) })
+    t.fail(`${label}: ${why}`, {
+      method,
+      url: url.slice(0, 300),
+      status: response.statusCode,
+      body: response.body.slice(0, 500),
+    })
     return false
   }
   if (response.statusCode >= 500) return fail(`a ${response.statusCode}`)
@@ -271,9 +364,16 @@ export function checkAnswer(t: Test, label: string, method: string, url: string,
   } catch {
     return fail('a JSON error body that does not parse')
   }
-  const keys = Object.keys(body as object).sort().join(',')
+  const keys = Object.keys(body as object)
+    .sort()
+    .join(',')
   const { error, message } = body as { error: unknown; message: unknown }
-  if (keys !== 'error,message' || typeof error !== 'string' || typeof message !== 'string' || !/^[a-z_]+$/.test(error)) {
+  if (
+    keys !== 'error,message' ||
+    typeof error !== 'string' ||
+    typeof message !== 'string' ||
+    !/^[a-z_]+$/.test(error)
+  ) {
     return fail('an error body that is not {error, message}')
   }
   if (/\bat .+\(.*:\d+:\d+\)|SQLITE|sqlite|node_modules/.test(message)) return fail('internals in an error message')

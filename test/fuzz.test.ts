@@ -28,7 +28,12 @@ import {
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
 
 /** Sends one case, checks the answer, and that a rejection changed nothing stored. */
-async function probe(t: Test, world: FuzzWorld, label: string, request: InjectOptions & { url: string; method: string }) {
+async function probe(
+  t: Test,
+  world: FuzzWorld,
+  label: string,
+  request: InjectOptions & { url: string; method: string },
+) {
   world.cases++
   const before = await storedState(world.app)
   const response = await world.app.inject(request)
@@ -36,25 +41,39 @@ async function probe(t: Test, world: FuzzWorld, label: string, request: InjectOp
   if (response.statusCode >= 400) {
     const after = await storedState(world.app)
     if (after !== before) {
-      t.fail(`${label}: a rejected call changed stored data`, { method: request.method, url: request.url.slice(0, 300), status: response.statusCode })
+      t.fail(`${label}: a rejected call changed stored data`, {
+        method: request.method,
+        url: request.url.slice(0, 300),
+        status: response.statusCode,
+      })
       return false
     }
   }
   return ok
 }
 
-const runs = (n: number) => ({ seed: FUZZ_SEED, numRuns: Number(process.env.FUZZ_RUNS_SCALE ?? 1) * n, endOnFailure: true })
+const runs = (n: number) => ({
+  seed: FUZZ_SEED,
+  numRuns: Number(process.env.FUZZ_RUNS_SCALE ?? 1) * n,
+  endOnFailure: true,
+})
 
 t.test('fuzz: every route, hostile requests', async (t) => {
   const world = await fuzzWorld(t)
   t.comment(`fuzz seed ${FUZZ_SEED} (FUZZ_SEED=… to replay another)`)
   const routes = world.routes.filter((route) => route.method !== 'HEAD')
-  t.ok(routes.some((r) => r.url === '/v1/tenants/:tenantId/allowed-hosts'), 'sanity: the routes were collected')
+  t.ok(
+    routes.some((r) => r.url === '/v1/tenants/:tenantId/allowed-hosts'),
+    'sanity: the routes were collected',
+  )
 
   const anyRoute = fc.constantFrom(...routes)
   const request = fc.record({
     route: anyRoute,
-    method: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+    method: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
+    ),
     segments: fc.array(segment(world), { minLength: 1, maxLength: 3 }),
     query: queryString,
     host: hostHeader(world),
@@ -133,7 +152,12 @@ t.test('fuzz: valid-looking bodies with one thing wrong, with valid credentials'
         'content-type': 'application/json',
         host: world.a.host,
       }
-      return probe(t, world, 'mutated example', { method: c.route.method, url, headers, payload: JSON.stringify(c.body) ?? '' })
+      return probe(t, world, 'mutated example', {
+        method: c.route.method,
+        url,
+        headers,
+        payload: JSON.stringify(c.body) ?? '',
+      })
     }),
     runs(500),
   )
@@ -172,8 +196,15 @@ t.test('fuzz: odd paths and hosts where recipients land', async (t) => {
     host: hostHeader(world),
     method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD', 'POST'),
     userAgent: fc.oneof(fc.constant(undefined), fc.stringMatching(/^[ -~]{0,300}$/)),
-    forwarded: fc.oneof(fc.constant(undefined), fc.constantFrom('1.2.3.4', 'garbage', '::1, 10.0.0.1', '999.999.1.1', '')),
-    body: fc.oneof(fc.constant(undefined), fc.constantFrom('confirm=unsubscribe', 'confirm=', '%%%', 'a'.repeat(5000)), fc.string()),
+    forwarded: fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom('1.2.3.4', 'garbage', '::1, 10.0.0.1', '999.999.1.1', ''),
+    ),
+    body: fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom('confirm=unsubscribe', 'confirm=', '%%%', 'a'.repeat(5000)),
+      fc.string(),
+    ),
   })
   await fc.assert(
     fc.asyncProperty(request, async (c) => {
@@ -182,7 +213,12 @@ t.test('fuzz: odd paths and hosts where recipients land', async (t) => {
       if (c.forwarded !== undefined) headers['x-forwarded-for'] = c.forwarded
       const post = c.method === 'POST' && c.body !== undefined
       if (post) headers['content-type'] = 'application/x-www-form-urlencoded'
-      return probe(t, world, 'landing', { method: c.method, url: c.path, headers, ...(post ? { payload: c.body } : {}) })
+      return probe(t, world, 'landing', {
+        method: c.method,
+        url: c.path,
+        headers,
+        ...(post ? { payload: c.body } : {}),
+      })
     }),
     runs(500),
   )

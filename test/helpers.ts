@@ -60,7 +60,12 @@ export async function createTenant(app: FastifyInstance, host = 's.shop.dk', nam
   const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name } }))
   await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: { host } })
   const { key } = json(
-    await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/api-keys`, headers: admin, payload: { name: 'test' } }),
+    await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant.id}/api-keys`,
+      headers: admin,
+      payload: { name: 'test' },
+    }),
   )
   return { tenantId: tenant.id as string, key: key as string, host }
 }

@@ -7,24 +7,36 @@ import { createTenant, flushClicks, json, postMessage, startApp, tap, tempDataba
 const SECRET = 'a-token-secret-that-is-long-enough-123'
 
 /** Taps one link from each address and returns what the clicks table holds, in tap order. */
-async function storedNetworks(t: Test, env: Record<string, string>, addresses: string[]): Promise<Array<string | null>> {
+async function storedNetworks(
+  t: Test,
+  env: Record<string, string>,
+  addresses: string[],
+): Promise<Array<string | null>> {
   const databasePath = tempDatabasePath(t)
   const app = await startApp(t, { databasePath, env })
   const { key } = await createTenant(app)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
-  for (const address of addresses) t.equal((await tap(app, message.recipients[0].links[0], { address })).statusCode, 302)
+  for (const address of addresses)
+    t.equal((await tap(app, message.recipients[0].links[0], { address })).statusCode, 302)
   await flushClicks(app)
   const db = new Database(databasePath, { readonly: true })
   t.teardown(() => db.close())
   const dump = JSON.stringify(db.prepare('SELECT * FROM clicks').all())
   for (const address of addresses) t.notOk(dump.includes(address), `${address} is not stored`)
-  return (db.prepare('SELECT network FROM clicks ORDER BY id').all() as Array<{ network: string | null }>).map((row) => row.network)
+  return (db.prepare('SELECT network FROM clicks ORDER BY id').all() as Array<{ network: string | null }>).map(
+    (row) => row.network,
+  )
 }
 
 const addresses = ['203.0.113.77', '203.0.113.78', '203.0.113.77', '2001:db8:abcd:12::1']
 
 t.test('IP_STORAGE=network (the default) keeps the /24 or /48', async (t) => {
-  t.same(await storedNetworks(t, {}, addresses), ['203.0.113.0/24', '203.0.113.0/24', '203.0.113.0/24', '2001:db8:abcd::/48'])
+  t.same(await storedNetworks(t, {}, addresses), [
+    '203.0.113.0/24',
+    '203.0.113.0/24',
+    '203.0.113.0/24',
+    '2001:db8:abcd::/48',
+  ])
 })
 
 t.test('IP_STORAGE=none keeps nothing of the address', async (t) => {
@@ -51,7 +63,10 @@ t.test('the hash key changes every UTC day and depends on the secret', async (t)
 })
 
 t.test('IP_STORAGE is validated, and hash needs TOKEN_SECRET', async (t) => {
-  t.throws(() => loadConfig({ IP_STORAGE: 'raw' }), { name: 'ConfigError', message: /^IP_STORAGE must be one of network, hash, none/ })
+  t.throws(() => loadConfig({ IP_STORAGE: 'raw' }), {
+    name: 'ConfigError',
+    message: /^IP_STORAGE must be one of network, hash, none/,
+  })
   t.throws(() => loadConfig({ IP_STORAGE: 'hash' }), { message: /^IP_STORAGE hash needs TOKEN_SECRET/ })
   t.equal(loadConfig({ IP_STORAGE: 'hash', TOKEN_SECRET: SECRET }).ipStorage, 'hash')
   t.equal(loadConfig({}).ipStorage, 'network')

@@ -51,7 +51,11 @@ t.test('an expired link answers 410 with a page, or goes to the domain fallback;
   await tap(app, b, { userAgent: UA.whatsapp })
 
   const figures = await stats(app, key, message.id)
-  t.match(figures.clicks, { total: 3, unique: 2, bots: 0, previews: 1 }, 'expired taps are counted and classified as usual')
+  t.match(
+    figures.clicks,
+    { total: 3, unique: 2, bots: 0, previews: 1 },
+    'expired taps are counted and classified as usual',
+  )
 
   const cleared = await app.inject({
     method: 'PATCH',
@@ -85,7 +89,11 @@ t.test('expiresAt must be a future ISO time; a bad one stores nothing', async (t
 
   const expiresAt = new Date(Date.now() + 86_400_000).toISOString()
   const first = json(await postMessage(app, key, { ...base, externalId: 'x', expiresAt }))
-  const other = await postMessage(app, key, { ...base, externalId: 'x', expiresAt: new Date(Date.now() + 2 * 86_400_000).toISOString() })
+  const other = await postMessage(app, key, {
+    ...base,
+    externalId: 'x',
+    expiresAt: new Date(Date.now() + 2 * 86_400_000).toISOString(),
+  })
   t.equal(other.statusCode, 409, 'the same externalId with another expiresAt is a conflict')
   t.match(json(other).message, /expiresAt/)
   const same = await postMessage(app, key, { ...base, externalId: 'x', expiresAt })
@@ -93,25 +101,45 @@ t.test('expiresAt must be a future ISO time; a bad one stores nothing', async (t
   t.equal(json(same).id, first.id)
 })
 
-t.test('PATCH fallbackUrl: validated like destinations; another tenant\'s host is a 404', async (t) => {
+t.test("PATCH fallbackUrl: validated like destinations; another tenant's host is a 404", async (t) => {
   const app = await startApp(t)
   const one = await createTenant(app, 's.one.dk', 'One')
   const two = await createTenant(app, 's.two.dk', 'Two')
   const patch = (tenantId: string, host: string, payload: unknown) =>
-    app.inject({ method: 'PATCH', url: `/v1/tenants/${tenantId}/domains/${host}`, headers: admin, payload: payload as object })
+    app.inject({
+      method: 'PATCH',
+      url: `/v1/tenants/${tenantId}/domains/${host}`,
+      headers: admin,
+      payload: payload as object,
+    })
   for (const fallbackUrl of ['javascript:alert(1)', 'ftp://shop.dk', 'https://user:pw@shop.dk', 'shop']) {
     const response = await patch(one.tenantId, 's.one.dk', { fallbackUrl })
     t.equal(response.statusCode, 400, fallbackUrl)
     t.equal(json(response).error, 'invalid_url')
   }
-  t.equal((await patch(one.tenantId, 's.one.dk', { fallbackUrl: 'https://shop.dk', extra: 1 })).statusCode, 400, 'unknown field')
+  t.equal(
+    (await patch(one.tenantId, 's.one.dk', { fallbackUrl: 'https://shop.dk', extra: 1 })).statusCode,
+    400,
+    'unknown field',
+  )
   t.equal((await patch(one.tenantId, 's.one.dk', {})).statusCode, 400, 'fallbackUrl is required')
-  t.equal((await patch(one.tenantId, 's.two.dk', { fallbackUrl: 'https://shop.dk' })).statusCode, 404, "another tenant's host")
+  t.equal(
+    (await patch(one.tenantId, 's.two.dk', { fallbackUrl: 'https://shop.dk' })).statusCode,
+    404,
+    "another tenant's host",
+  )
   t.equal((await patch(one.tenantId, 's.none.dk', { fallbackUrl: 'https://shop.dk' })).statusCode, 404)
   t.equal((await patch('ten_nope', 's.one.dk', { fallbackUrl: 'https://shop.dk' })).statusCode, 404)
-  const noAuth = await app.inject({ method: 'PATCH', url: `/v1/tenants/${one.tenantId}/domains/s.one.dk`, payload: { fallbackUrl: null } })
+  const noAuth = await app.inject({
+    method: 'PATCH',
+    url: `/v1/tenants/${one.tenantId}/domains/s.one.dk`,
+    payload: { fallbackUrl: null },
+  })
   t.equal(noAuth.statusCode, 401)
   const tenants = json(await app.inject({ url: '/v1/tenants', headers: admin })).tenants
-  t.ok(tenants.every((tenant: { domains: unknown[] }) => tenant.domains.length === 1), 'nothing changed')
+  t.ok(
+    tenants.every((tenant: { domains: unknown[] }) => tenant.domains.length === 1),
+    'nothing changed',
+  )
   t.equal(two.host, 's.two.dk')
 })

@@ -1,6 +1,16 @@
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { bearer, createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath, captureLogs } from './helpers.js'
+import {
+  bearer,
+  createTenant,
+  json,
+  postMessage,
+  startApp,
+  stats,
+  tap,
+  tempDatabasePath,
+  captureLogs,
+} from './helpers.js'
 
 t.test('API requests are logged once; redirects and health checks are not logged', async (t) => {
   const log = captureLogs()

@@ -6,7 +6,10 @@ t.test('messages are listed newest first, a page at a time', async (t) => {
   const { key } = await createTenant(app)
   const ids: string[] = []
   for (let i = 0; i < 5; i++) {
-    ids.push(json(await postMessage(app, key, { externalId: `m${i}`, links: [{ url: 'https://shop.dk' }], recipients: ['a'] })).id)
+    ids.push(
+      json(await postMessage(app, key, { externalId: `m${i}`, links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
+        .id,
+    )
   }
   const first = json(await app.inject({ url: '/v1/messages?limit=2', headers: bearer(key) }))
   t.same(
@@ -14,7 +17,9 @@ t.test('messages are listed newest first, a page at a time', async (t) => {
     [ids[4], ids[3]],
   )
   t.type(first.nextCursor, 'string')
-  const second = json(await app.inject({ url: `/v1/messages?limit=2&cursor=${first.nextCursor}`, headers: bearer(key) }))
+  const second = json(
+    await app.inject({ url: `/v1/messages?limit=2&cursor=${first.nextCursor}`, headers: bearer(key) }),
+  )
   t.same(
     second.messages.map((m: { id: string }) => m.id),
     [ids[2], ids[1]],
@@ -43,7 +48,12 @@ t.test('one message by id', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
   const created = json(
-    await postMessage(app, key, { kind: 'flow', campaign: 'welcome', links: [{ url: 'https://shop.dk/hi' }], recipients: ['a', 'b'] }),
+    await postMessage(app, key, {
+      kind: 'flow',
+      campaign: 'welcome',
+      links: [{ url: 'https://shop.dk/hi' }],
+      recipients: ['a', 'b'],
+    }),
   )
   const response = await app.inject({ url: `/v1/messages/${created.id}`, headers: bearer(key) })
   t.equal(response.statusCode, 200)

@@ -14,15 +14,24 @@ addFormats(ajv)
 const validate = ajv.compile(MessageWithRecipientsBody)
 const messageKeys = [...Object.keys(MessageBody.properties), 'recipients']
 const recipientKeys = Object.keys(
-  (MessageWithRecipientsBody as unknown as { allOf: [unknown, { properties: { recipients: { items: { properties: object } } } }] })
-    .allOf[1].properties.recipients.items.properties,
+  (
+    MessageWithRecipientsBody as unknown as {
+      allOf: [unknown, { properties: { recipients: { items: { properties: object } } } }]
+    }
+  ).allOf[1].properties.recipients.items.properties,
 )
 
 t.test('answers with recipients are what the OpenAPI document describes, and nothing else', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
   // One recipient opts out on an earlier message's unsubscribe page.
-  const earlier = (await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: ['gone "for" good'], unsubscribe: true })).json()
+  const earlier = (
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/x' }],
+      recipients: ['gone "for" good'],
+      unsubscribe: true,
+    })
+  ).json()
   const confirmed = await confirmUnsubscribe(app, earlier.recipients[0].unsubscribeUrl)
   t.equal(confirmed.statusCode, 200)
   const recipients = ['a', 'b"\\c\td\u0001', 'gone "for" good', '\ud800 lone', 'ÆØÅ 😀']
@@ -55,7 +64,11 @@ t.test('answers with recipients are what the OpenAPI document describes, and not
       t.equal(response.headers['content-type'], 'application/json; charset=utf-8')
       const body = response.json()
       t.ok(validate(body), JSON.stringify(validate.errors))
-      t.same(Object.keys(body).filter((key) => !messageKeys.includes(key)), [], 'no undocumented message fields')
+      t.same(
+        Object.keys(body).filter((key) => !messageKeys.includes(key)),
+        [],
+        'no undocumented message fields',
+      )
       for (const recipient of body.recipients) {
         const extra = Object.keys(recipient).filter((key) => !recipientKeys.includes(key))
         if (extra.length > 0) t.fail(`undocumented recipient fields ${extra.join(', ')}`)

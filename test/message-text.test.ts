@@ -19,7 +19,11 @@ t.test('a text with the three URL forms and an emoji is rewritten per recipient,
     const token = recipient.token
     const expected = `Hej 😀 Udsalg: https://s.shop.dk/${a}-${token}, https://s.shop.dk/${b}-${token} og https://s.shop.dk/${c}-${token}.`
     t.equal(recipient.text, expected, recipient.id)
-    t.same(recipient.links, [`https://s.shop.dk/${a}-${token}`, `https://s.shop.dk/${b}-${token}`, `https://s.shop.dk/${c}-${token}`])
+    t.same(recipient.links, [
+      `https://s.shop.dk/${a}-${token}`,
+      `https://s.shop.dk/${b}-${token}`,
+      `https://s.shop.dk/${c}-${token}`,
+    ])
     // 'Hej 😀 Udsalg: ' is 15 UTF-16 units (the emoji is 2), each short link 29
     // (https:// + s.shop.dk/ + 6 + '-' + 4), then ', ' + ' og ' + '.': 15 + 3 × 29 + 7 = 109,
     // more than 70, so UCS-2 parts of 67: 2 parts.
@@ -98,7 +102,11 @@ t.test('re-posting a text with its externalId returns the same message; another 
   t.equal(otherText.statusCode, 409)
   t.match(json(otherText), { error: 'external_id_conflict', message: /other text/ })
 
-  const asLinks = await postMessage(app, key, { externalId: 'promo-1', links: [{ url: 'https://shop.dk/x' }], recipients: ['a'] })
+  const asLinks = await postMessage(app, key, {
+    externalId: 'promo-1',
+    links: [{ url: 'https://shop.dk/x' }],
+    recipients: ['a'],
+  })
   t.equal(asLinks.statusCode, 409, 'the same links without the text is another send')
   t.match(json(asLinks).message, /other text/)
 })

@@ -65,18 +65,31 @@ t.test('kind defaults to campaign, domain to the only one, and the optional fiel
 t.test('a tenant with several domains must name one of its own', async (t) => {
   const app = await startApp(t)
   const { key, tenantId } = await createTenant(app, 's.shop.dk')
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenantId}/domains`, headers: admin, payload: { host: 'go.shop.dk' } })
+  await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${tenantId}/domains`,
+    headers: admin,
+    payload: { host: 'go.shop.dk' },
+  })
   await createTenant(app, 's.other.dk', 'Other')
 
   const unnamed = await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] })
   t.equal(unnamed.statusCode, 400)
   t.match(json(unnamed), { error: 'domain_required', message: /s\.shop\.dk, go\.shop\.dk/ })
 
-  const foreign = await postMessage(app, key, { domain: 's.other.dk', links: [{ url: 'https://shop.dk' }], recipients: ['a'] })
+  const foreign = await postMessage(app, key, {
+    domain: 's.other.dk',
+    links: [{ url: 'https://shop.dk' }],
+    recipients: ['a'],
+  })
   t.equal(foreign.statusCode, 400)
   t.equal(json(foreign).error, 'unknown_domain')
 
-  const named = await postMessage(app, key, { domain: 'go.shop.dk', links: [{ url: 'https://shop.dk' }], recipients: ['a'] })
+  const named = await postMessage(app, key, {
+    domain: 'go.shop.dk',
+    links: [{ url: 'https://shop.dk' }],
+    recipients: ['a'],
+  })
   t.equal(named.statusCode, 201)
   t.match(json(named).recipients[0].links[0], /^https:\/\/go\.shop\.dk\//)
 })
@@ -85,7 +98,12 @@ t.test('a tenant without a domain is told how to get one', async (t) => {
   const app = await startApp(t)
   const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'X' } }))
   const { key } = json(
-    await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/api-keys`, headers: admin, payload: { name: 'k' } }),
+    await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant.id}/api-keys`,
+      headers: admin,
+      payload: { name: 'k' },
+    }),
   )
   const response = await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] })
   t.equal(response.statusCode, 400)
@@ -125,7 +143,12 @@ t.test('a re-post without domain works after the tenant gained a second domain',
   const { key, tenantId } = await createTenant(app)
   const { domain, ...withoutDomain } = body
   const first = json(await postMessage(app, key, withoutDomain))
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenantId}/domains`, headers: admin, payload: { host: 'go.shop.dk' } })
+  await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${tenantId}/domains`,
+    headers: admin,
+    payload: { host: 'go.shop.dk' },
+  })
   const again = await postMessage(app, key, withoutDomain)
   t.equal(again.statusCode, 200)
   t.equal(json(again).id, first.id)
@@ -179,36 +202,50 @@ t.test('recipients are added in further calls and keep their links', async (t) =
   t.equal(missing.statusCode, 404)
 })
 
-t.test('a large call mixing new and known recipients keeps the known tokens and numbers the new ones without gaps', async (t) => {
-  const app = await startApp(t)
-  const { key } = await createTenant(app)
-  const known = Array.from({ length: 1_000 }, (_, i) => `known-${i}`)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: known }))
-  const tokenOf = new Map<string, string>(message.recipients.map((r: { id: string; token: string }) => [r.id, r.token]))
+t.test(
+  'a large call mixing new and known recipients keeps the known tokens and numbers the new ones without gaps',
+  async (t) => {
+    const app = await startApp(t)
+    const { key } = await createTenant(app)
+    const known = Array.from({ length: 1_000 }, (_, i) => `known-${i}`)
+    const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: known }))
+    const tokenOf = new Map<string, string>(
+      message.recipients.map((r: { id: string; token: string }) => [r.id, r.token]),
+    )
 
-  // 600 new ones, then 600 alternating new and known, then 400 known: whole runs of new
-  // recipients and runs that hold known ones in one call.
-  const fresh = (from: number, count: number) => Array.from({ length: count }, (_, i) => `new-${from + i}`)
-  const mixed = Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? `new-${600 + i / 2}` : known[i]!))
-  const recipients = [...fresh(0, 600), ...mixed, ...known.slice(600)]
-  const add = () =>
-    app.inject({ method: 'POST', url: `/v1/messages/${message.id}/recipients`, headers: bearer(key), payload: { recipients } })
-  const added = json(await add())
-  t.equal(added.recipientCount, 1_900)
-  t.same(
-    added.recipients.map((r: { id: string }) => r.id),
-    recipients,
-    'in the order of the call',
-  )
-  for (const r of added.recipients as Array<{ id: string; token: string }>) {
-    if (tokenOf.has(r.id) && tokenOf.get(r.id) !== r.token) t.fail(`${r.id} changed its token`)
-    if (!tokenOf.has(r.id)) tokenOf.set(r.id, r.token)
-  }
-  // A token is base62(index) and 3 MAC characters: every place 0…1,899 taken once.
-  const places = [...tokenOf.values()].map((token) => decodeBase62(token, 0, token.length - 3)).sort((a, b) => a - b)
-  t.same(places, Array.from({ length: 1_900 }, (_, i) => i), 'one place per recipient, no gaps')
-  t.same(json(await add()).recipients, added.recipients, 'the same call again changes nothing')
-})
+    // 600 new ones, then 600 alternating new and known, then 400 known: whole runs of new
+    // recipients and runs that hold known ones in one call.
+    const fresh = (from: number, count: number) => Array.from({ length: count }, (_, i) => `new-${from + i}`)
+    const mixed = Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? `new-${600 + i / 2}` : known[i]!))
+    const recipients = [...fresh(0, 600), ...mixed, ...known.slice(600)]
+    const add = () =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/messages/${message.id}/recipients`,
+        headers: bearer(key),
+        payload: { recipients },
+      })
+    const added = json(await add())
+    t.equal(added.recipientCount, 1_900)
+    t.same(
+      added.recipients.map((r: { id: string }) => r.id),
+      recipients,
+      'in the order of the call',
+    )
+    for (const r of added.recipients as Array<{ id: string; token: string }>) {
+      if (tokenOf.has(r.id) && tokenOf.get(r.id) !== r.token) t.fail(`${r.id} changed its token`)
+      if (!tokenOf.has(r.id)) tokenOf.set(r.id, r.token)
+    }
+    // A token is base62(index) and 3 MAC characters: every place 0…1,899 taken once.
+    const places = [...tokenOf.values()].map((token) => decodeBase62(token, 0, token.length - 3)).sort((a, b) => a - b)
+    t.same(
+      places,
+      Array.from({ length: 1_900 }, (_, i) => i),
+      'one place per recipient, no gaps',
+    )
+    t.same(json(await add()).recipients, added.recipients, 'the same call again changes nothing')
+  },
+)
 
 t.test('100,000 recipients in one call', async (t) => {
   const app = await startApp(t)
@@ -223,7 +260,10 @@ t.test('100,000 recipients in one call', async (t) => {
   t.equal(last.id, 'customer-99999')
   t.ok(new URL(last.links[0]).pathname.length - 1 <= 14)
 
-  const tooMany = await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: [...recipients, 'one-more'] })
+  const tooMany = await postMessage(app, key, {
+    links: [{ url: 'https://shop.dk/x' }],
+    recipients: [...recipients, 'one-more'],
+  })
   t.equal(tooMany.statusCode, 400)
   t.match(json(tooMany).message, /100000/)
 })
@@ -245,7 +285,11 @@ t.test('bad input gets a 400 that says what to fix, and stores nothing', async (
     [{ links: [{ url: 'https://shop.dk' }], recipients: ['a'], kind: 'blast' }, 'invalid_request', /kind/],
     [{ links: [{ url: 'https://shop.dk' }], recipients: ['a'], surprise: true }, 'invalid_request', /additional/],
     [{ links: [{ url: 'https://shop.dk', extra: 1 }], recipients: ['a'] }, 'invalid_request', /additional/],
-    [{ links: [{ url: 'https://shop.dk' }], recipients: ['a'], externalId: ' padded ' }, 'invalid_request', /externalId/],
+    [
+      { links: [{ url: 'https://shop.dk' }], recipients: ['a'], externalId: ' padded ' },
+      'invalid_request',
+      /externalId/,
+    ],
   ]
   for (const [payload, error, message] of cases) {
     const response = await postMessage(app, key, payload)

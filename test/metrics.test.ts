@@ -78,7 +78,9 @@ t.test('redirects move the counters by outcome, the cache, queue and written fig
 t.test('clicks lost to a full queue are counted as dropped', async (t) => {
   const app = await startApp(t, { env: { CLICK_QUEUE_MAX: '1' } })
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }),
+  )
   for (const recipient of message.recipients) await tap(app, recipient.links[0])
   const figures = await scrape(app)
   t.equal(figures.get('smslinks_redirects_total{outcome="redirected"}'), 3)
@@ -112,7 +114,12 @@ t.test('the webhook backlog counts events waiting in the outbox', async (t) => {
   const app = await startApp(t, { env: { WEBHOOK_POLL_INTERVAL_MS: '10', WEBHOOK_RETRY_BASE_MS: '3600000' } })
   const { key } = await createTenant(app)
   t.equal((await scrape(app)).get('smslinks_webhook_backlog'), 0)
-  await app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url, events: ['click'] } })
+  await app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    headers: bearer(key),
+    payload: { url: receiver.url, events: ['click'] },
+  })
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
   for (const recipient of message.recipients) await tap(app, recipient.links[0])
   await flushClicks(app)

@@ -18,13 +18,28 @@ t.test('migration 004 moves previews out of clicks_bots and counts reasons of st
     INSERT INTO message_counters (message_id, clicks_total, clicks_unique, clicks_bots, delivered) VALUES (1, 1, 1, 3, 1);
     INSERT INTO link_counters (link_id, clicks_total, clicks_unique, clicks_bots) VALUES (1, 1, 1, 3);
   `)
-  t.same(migrate(db), readMigrations().slice(3).map((m) => m.version))
-  t.same(db.prepare('SELECT clicks_bots AS bots, clicks_previews AS previews, last_delivery_at AS lastDelivery FROM message_counters').get(), {
+  t.same(
+    migrate(db),
+    readMigrations()
+      .slice(3)
+      .map((m) => m.version),
+  )
+  t.same(
+    db
+      .prepare(
+        'SELECT clicks_bots AS bots, clicks_previews AS previews, last_delivery_at AS lastDelivery FROM message_counters',
+      )
+      .get(),
+    {
+      bots: 1,
+      previews: 2,
+      lastDelivery: 500,
+    },
+  )
+  t.same(db.prepare('SELECT clicks_bots AS bots, clicks_previews AS previews FROM link_counters').get(), {
     bots: 1,
     previews: 2,
-    lastDelivery: 500,
   })
-  t.same(db.prepare('SELECT clicks_bots AS bots, clicks_previews AS previews FROM link_counters').get(), { bots: 1, previews: 2 })
   t.same(db.prepare('SELECT reason, clicks FROM message_reason_counters ORDER BY reason').all(), [
     { reason: 'head_request', clicks: 1 },
     { reason: 'preview_user_agent', clicks: 2 },

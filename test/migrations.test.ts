@@ -8,7 +8,10 @@ import { tempDatabasePath } from './helpers.js'
 t.test('a new database is migrated to the newest schema with its pragmas', async (t) => {
   const path = tempDatabasePath(t)
   const db = openDatabase(path)
-  t.same(migrate(db), readMigrations().map((m) => m.version))
+  t.same(
+    migrate(db),
+    readMigrations().map((m) => m.version),
+  )
   t.equal(db.pragma('user_version', { simple: true }), readMigrations().length)
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal')
   t.equal(db.pragma('foreign_keys', { simple: true }), 1)
@@ -31,9 +34,16 @@ t.test('a failing migration leaves the database as it was', async (t) => {
   const db = openDatabase(path)
   const shipped = readMigrations()
   const next = shipped.length + 1
-  const broken = [...shipped, { version: next, name: `${next}-broken.sql`, sql: 'CREATE TABLE x (a); SELECT nope FROM nowhere;' }]
+  const broken = [
+    ...shipped,
+    { version: next, name: `${next}-broken.sql`, sql: 'CREATE TABLE x (a); SELECT nope FROM nowhere;' },
+  ]
   t.throws(() => migrate(db, broken))
-  t.equal(db.pragma('user_version', { simple: true }), shipped.length, 'the shipped migrations applied, the broken one rolled back')
+  t.equal(
+    db.pragma('user_version', { simple: true }),
+    shipped.length,
+    'the shipped migrations applied, the broken one rolled back',
+  )
   t.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'x'").get() as { n: number }).n, 0)
   db.close()
 })

@@ -5,7 +5,10 @@ const ndjson = { accept: 'application/x-ndjson' }
 
 function lines(t: Test, body: string): any[] {
   t.ok(body.endsWith('\n'), 'every line ends with a newline')
-  return body.slice(0, -1).split('\n').map((line) => JSON.parse(line))
+  return body
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line))
 }
 
 tap.test('Accept: application/x-ndjson streams the message, then one line per recipient', async (t) => {
@@ -13,7 +16,12 @@ tap.test('Accept: application/x-ndjson streams the message, then one line per re
   const { key } = await createTenant(app)
   const recipients = Array.from({ length: 2_500 }, (_, i) => `cust-${i}`)
   const payload = { externalId: 'big', text: 'Sale 😀 shop.dk/x', recipients }
-  const response = await app.inject({ method: 'POST', url: '/v1/messages', headers: { ...bearer(key), ...ndjson }, payload })
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...bearer(key), ...ndjson },
+    payload,
+  })
   t.equal(response.statusCode, 201)
   t.match(response.headers['content-type'], /^application\/x-ndjson/)
   const [message, ...rest] = lines(t, response.body)
@@ -26,7 +34,12 @@ tap.test('Accept: application/x-ndjson streams the message, then one line per re
     recipients,
     'one line per recipient, in the order given',
   )
-  t.match(rest[2_499], { id: 'cust-2499', token: /^\w{5}$/, links: [/^https:\/\/s\.shop\.dk\//], segments: { encoding: 'UCS-2' } })
+  t.match(rest[2_499], {
+    id: 'cust-2499',
+    token: /^\w{5}$/,
+    links: [/^https:\/\/s\.shop\.dk\//],
+    segments: { encoding: 'UCS-2' },
+  })
   t.equal(rest[2_499].text, `Sale 😀 ${rest[2_499].links[0]}`)
 
   // The JSON answer to the same call holds the same recipients.
@@ -34,7 +47,12 @@ tap.test('Accept: application/x-ndjson streams the message, then one line per re
   t.equal(again.id, message.id)
   t.same(again.recipients, rest)
 
-  const repost = await app.inject({ method: 'POST', url: '/v1/messages', headers: { ...bearer(key), ...ndjson }, payload })
+  const repost = await app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...bearer(key), ...ndjson },
+    payload,
+  })
   t.equal(repost.statusCode, 200, 'status codes as for JSON')
 })
 

@@ -30,7 +30,10 @@ t.test('/openapi.json documents every route the service registers', async (t) =>
     for (const method of METHODS) if (item[method]) documented.add(`${method.toUpperCase()} ${path}`)
   }
   t.same([...documented].sort(), [...registered].sort())
-  t.notOk(Object.keys(doc.paths).some((path) => path.startsWith('/docs')), "the docs page's routes are hidden")
+  t.notOk(
+    Object.keys(doc.paths).some((path) => path.startsWith('/docs')),
+    "the docs page's routes are hidden",
+  )
 })
 
 t.test('every /v1 route has a summary, description, tags, security and examples', async (t) => {
@@ -50,7 +53,8 @@ t.test('every /v1 route has a summary, description, tags, security and examples'
       t.ok(operation.description, `${name}: description`)
       t.ok(operation.tags?.length, `${name}: tags`)
       t.ok(
-        operation.security?.length && operation.security.every((s: object) => Object.keys(s).every((k) => schemes.includes(k))),
+        operation.security?.length &&
+          operation.security.every((s: object) => Object.keys(s).every((k) => schemes.includes(k))),
         `${name}: security names a declared scheme`,
       )
       const media = [

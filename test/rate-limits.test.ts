@@ -17,7 +17,7 @@ t.test('the API is limited per API key, with a JSON 429 and Retry-After', async 
   t.equal(over.statusCode, 429, 'a new address does not reset the key')
   t.match(json(over), { error: 'rate_limited', message: /10 requests a minute/ })
   t.ok(Number(over.headers['retry-after']) > 0 && Number(over.headers['retry-after']) <= 60, 'Retry-After in seconds')
-  t.equal((await list(b.key)).statusCode, 200, "another key has its own budget")
+  t.equal((await list(b.key)).statusCode, 200, 'another key has its own budget')
   const created = await postMessage(app, a.key, { links: [{ url: 'https://a.dk/' }], recipients: ['x'] })
   t.equal(created.statusCode, 429, 'a limited call stores nothing')
   t.equal(json(await list(b.key)).messages.length, 0)
@@ -34,7 +34,12 @@ t.test('without a valid key the limit is per client address, so made-up keys do 
   t.equal(over.statusCode, 429)
   t.equal(json(over).error, 'rate_limited')
   t.equal((await from('192.0.2.2')).statusCode, 401, 'another address is not affected')
-  const adminOver = await app.inject({ method: 'GET', url: '/v1/tenants', headers: { authorization: 'Bearer wrong' }, remoteAddress: '192.0.2.1' })
+  const adminOver = await app.inject({
+    method: 'GET',
+    url: '/v1/tenants',
+    headers: { authorization: 'Bearer wrong' },
+    remoteAddress: '192.0.2.1',
+  })
   t.equal(adminOver.statusCode, 429, 'admin routes share the per-address limit for bad credentials')
 })
 
@@ -57,7 +62,9 @@ t.test('0 turns the API limit off', async (t) => {
 t.test('over the redirect limit an address still gets its redirect, but the tap is not counted', async (t) => {
   const app = await startApp(t, { env: { REDIRECT_RATE_LIMIT_PER_MINUTE: '3' } })
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a', 'b'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a', 'b'] }),
+  )
   const [first, second] = message.recipients.map((r: any) => r.links[0] as string)
   for (let i = 0; i < 5; i++) {
     const tapped = await tap(app, first, { address: '100.64.0.1' })
@@ -87,6 +94,10 @@ t.test('the limits are configured by environment variables, checked at start', a
   const { loadConfig } = await import('../src/config.js')
   t.equal(loadConfig({}).apiRateLimitPerMinute, 600)
   t.equal(loadConfig({}).redirectRateLimitPerMinute, 6000)
-  t.throws(() => loadConfig({ API_RATE_LIMIT_PER_MINUTE: '-1' }), { message: /^API_RATE_LIMIT_PER_MINUTE must be a whole number from 0/ })
-  t.throws(() => loadConfig({ REDIRECT_RATE_LIMIT_PER_MINUTE: 'lots' }), { message: /^REDIRECT_RATE_LIMIT_PER_MINUTE must be a whole number/ })
+  t.throws(() => loadConfig({ API_RATE_LIMIT_PER_MINUTE: '-1' }), {
+    message: /^API_RATE_LIMIT_PER_MINUTE must be a whole number from 0/,
+  })
+  t.throws(() => loadConfig({ REDIRECT_RATE_LIMIT_PER_MINUTE: 'lots' }), {
+    message: /^REDIRECT_RATE_LIMIT_PER_MINUTE must be a whole number/,
+  })
 })

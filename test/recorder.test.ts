@@ -7,7 +7,9 @@ import { createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath
 t.test('a full click queue still redirects every tap, and counts only what it kept', async (t) => {
   const app = await startApp(t, { env: { CLICK_QUEUE_MAX: '2' } })
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }),
+  )
   for (const recipient of message.recipients) {
     const response = await tap(app, recipient.links[0])
     t.equal(response.statusCode, 302, 'redirected although the queue is full')
@@ -39,7 +41,10 @@ t.test('a batch larger than the batch size is written in several transactions', 
   const app = await startApp(t, { env: { CLICK_FLUSH_BATCH: '3' } })
   const { key } = await createTenant(app)
   const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk' }],
+      recipients: ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+    }),
   )
   for (const recipient of message.recipients) await tap(app, recipient.links[0])
   const figures = await stats(app, key, message.id)
@@ -56,7 +61,11 @@ t.test('a failed batch goes back in front of the clicks queued meanwhile, none l
     written.push(clicks.length)
     return realRecord(clicks)
   }
-  const app = await startApp(t, { store, logger: false, env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' } })
+  const app = await startApp(t, {
+    store,
+    logger: false,
+    env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' },
+  })
   const { key } = await createTenant(app)
   const recipients = Array.from({ length: 300 }, (_, i) => `r${i}`)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
@@ -95,8 +104,11 @@ t.test('a backlog that outgrows the queue while a batch is being written keeps e
     const recipientIdx = i % 40
     const ua = agents[i % agents.length]!
     const [address, network] =
-      i % 11 === 0 ? [`2001:db8:${(i % 97).toString(16)}::1`, `2001:db8:${(i % 97).toString(16)}::/48`] : [`198.51.${i % 200}.9`, `198.51.${i % 200}.0/24`]
-    const location = (await tap(app, message.recipients[recipientIdx].links[0], { userAgent: ua, address })).headers.location as string
+      i % 11 === 0
+        ? [`2001:db8:${(i % 97).toString(16)}::1`, `2001:db8:${(i % 97).toString(16)}::/48`]
+        : [`198.51.${i % 200}.9`, `198.51.${i % 200}.0/24`]
+    const location = (await tap(app, message.recipients[recipientIdx].links[0], { userAgent: ua, address })).headers
+      .location as string
     expected.push({ clickId: new URL(location).searchParams.get('cid')!, recipientIdx, ua, network })
   }
   t.ok(app.services.recorder.depth > 8_192, 'more clicks wait than the queue first had room for')

@@ -94,9 +94,19 @@ t.test('repeated unknown codes are answered from memory', async (t) => {
 t.test('redirects work on the punycode host of an international domain', async (t) => {
   const app = await startApp(t)
   const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Ø' } }))
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: { host: 's.smørrebrød.dk' } })
+  await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${tenant.id}/domains`,
+    headers: admin,
+    payload: { host: 's.smørrebrød.dk' },
+  })
   const { key } = json(
-    await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/api-keys`, headers: admin, payload: { name: 'k' } }),
+    await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant.id}/api-keys`,
+      headers: admin,
+      payload: { name: 'k' },
+    }),
   )
   const message = json(await postMessage(app, key, { links: [{ url: 'https://smørrebrød.dk/' }], recipients: ['a'] }))
   t.match(message.recipients[0].links[0], /^https:\/\/s\.xn--smrrebrd-64af\.dk\//)

@@ -2,7 +2,18 @@ import Database from 'better-sqlite3'
 import t from 'tap'
 import { loadConfig } from '../src/config.js'
 import { RetentionJob } from '../src/retention/retention-job.js'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from './helpers.js'
+import {
+  bearer,
+  createTenant,
+  flushClicks,
+  json,
+  postMessage,
+  startApp,
+  stats,
+  tap,
+  tempDatabasePath,
+  UA,
+} from './helpers.js'
 import { eventually, FAST_WEBHOOKS, startReceiver } from './webhook-receiver.js'
 
 const DAY = 86_400_000
@@ -21,10 +32,18 @@ t.test('raw clicks and finished outbox rows past the window are deleted; stats s
   const databasePath = tempDatabasePath(t)
   const app = await startApp(t, { databasePath, env: FAST_WEBHOOKS })
   const { key } = await createTenant(app)
-  const hook = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url, events: ['click'] } })
+  const hook = await app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    headers: bearer(key),
+    payload: { url: receiver.url, events: ['click'] },
+  })
   t.equal(hook.statusCode, 201)
   const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }], recipients: ['a', 'b', 'c'] }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }],
+      recipients: ['a', 'b', 'c'],
+    }),
   )
   const [a, b] = message.recipients
   await tap(app, a.links[0])
@@ -60,9 +79,17 @@ t.test('raw clicks and finished outbox rows past the window are deleted; stats s
 t.test('pending webhook events are kept however old', async (t) => {
   const receiver = await startReceiver(t, () => 500)
   const databasePath = tempDatabasePath(t)
-  const app = await startApp(t, { databasePath, env: { ...FAST_WEBHOOKS, WEBHOOK_RETRY_BASE_MS: '3600000', WEBHOOK_RETRY_MAX_MS: '3600000' } })
+  const app = await startApp(t, {
+    databasePath,
+    env: { ...FAST_WEBHOOKS, WEBHOOK_RETRY_BASE_MS: '3600000', WEBHOOK_RETRY_MAX_MS: '3600000' },
+  })
   const { key } = await createTenant(app)
-  await app.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url, events: ['click'] } })
+  await app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    headers: bearer(key),
+    payload: { url: receiver.url, events: ['click'] },
+  })
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
   await tap(app, message.recipients[0].links[0])
   await flushClicks(app)
@@ -115,7 +142,9 @@ t.test('the background job prunes on its own, soon after start and every interva
 t.test('CLICK_RETENTION_DAYS and RETENTION_INTERVAL_MS are validated', async (t) => {
   t.equal(loadConfig({}).clickRetentionDays, 400)
   t.equal(loadConfig({}).retentionIntervalMs, 3_600_000)
-  t.throws(() => loadConfig({ CLICK_RETENTION_DAYS: '0' }), { message: /^CLICK_RETENTION_DAYS must be a whole number from 1 to 36500/ })
+  t.throws(() => loadConfig({ CLICK_RETENTION_DAYS: '0' }), {
+    message: /^CLICK_RETENTION_DAYS must be a whole number from 1 to 36500/,
+  })
   t.throws(() => loadConfig({ CLICK_RETENTION_DAYS: 'forever' }), { message: /^CLICK_RETENTION_DAYS/ })
   t.throws(() => loadConfig({ RETENTION_INTERVAL_MS: '-5' }), { message: /^RETENTION_INTERVAL_MS/ })
 })

@@ -17,12 +17,20 @@ const HELMET_DEFAULTS = [
 ]
 
 const cspOf = (header: unknown) =>
-  new Map(String(header).split(';').map((d) => d.trim()).filter(Boolean).map((d) => [d.split(/\s+/)[0], d] as const))
+  new Map(
+    String(header)
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => [d.split(/\s+/)[0], d] as const),
+  )
 
 t.test('the unsubscribe pages and the 404 page carry the same security headers', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/' }], recipients: ['a'], unsubscribe: true }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk/' }], recipients: ['a'], unsubscribe: true }),
+  )
   const unsubscribe = new URL(message.recipients[0].unsubscribeUrl)
   const pages = {
     'unsubscribe GET': await app.inject({ url: unsubscribe.pathname, headers: { host: unsubscribe.host } }),
@@ -46,7 +54,11 @@ t.test('the unsubscribe pages and the 404 page carry the same security headers',
     t.notOk(page.headers['set-cookie'], `${name}: no cookie`)
     t.notMatch(page.body, /<script/i, `${name}: no script`)
   }
-  t.equal(cspOf(reference.headers['content-security-policy']).get('form-action'), "form-action 'self'", 'the button posts back to us only')
+  t.equal(
+    cspOf(reference.headers['content-security-policy']).get('form-action'),
+    "form-action 'self'",
+    'the button posts back to us only',
+  )
 })
 
 t.test('the redirect and the JSON API get none of the page headers', async (t) => {

@@ -16,7 +16,10 @@ t.test('SIGTERM stops the server only after every acknowledged click is stored',
   const created = await fetch(`${base}/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ links: [{ url: 'https://shop.dk/' }], recipients: Array.from({ length: 100 }, (_, i) => `r${i}`) }),
+    body: JSON.stringify({
+      links: [{ url: 'https://shop.dk/' }],
+      recipients: Array.from({ length: 100 }, (_, i) => `r${i}`),
+    }),
   })
   const message = (await created.json()) as { recipients: Array<{ links: string[] }> }
 
@@ -40,7 +43,9 @@ t.test('SIGTERM stops the server only after every acknowledged click is stored',
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n
   t.equal(count('SELECT count(*) AS n FROM clicks'), taps, 'every click was stored')
   t.same(
-    db.prepare('SELECT clicks_total AS total, clicks_unique AS "unique", clicks_bots AS bots FROM message_counters').get(),
+    db
+      .prepare('SELECT clicks_total AS total, clicks_unique AS "unique", clicks_bots AS bots FROM message_counters')
+      .get(),
     { total: taps, unique: 100, bots: 0 },
   )
   t.equal(count("SELECT count(*) AS n FROM clicks WHERE network = '127.0.0.0/24'"), taps, 'only the /24 is kept')

@@ -226,7 +226,9 @@ t.test("another tenant's key gets 404 for a message, its stats and its recipient
 t.test('a single-link message counts unique clickers per link like per message', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/only' }], recipients: ['a', 'b'] }))
+  const message = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk/only' }], recipients: ['a', 'b'] }),
+  )
   const [a, b] = message.recipients
   await tap(app, a.links[0])
   await tap(app, a.links[0], { userAgent: UA.androidChrome })
@@ -236,5 +238,9 @@ t.test('a single-link message counts unique clickers per link like per message',
   t.has(figures.clicks, { total: 4, unique: 2, bots: 0, previews: 0 })
   t.same(figures.links[0].clicks, { total: 4, unique: 2, bots: 0, previews: 0 })
   await tap(app, b.links[0])
-  t.same((await stats(app, key, message.id)).links[0].clicks, { total: 5, unique: 2, bots: 0, previews: 0 }, 'a repeat stays one')
+  t.same(
+    (await stats(app, key, message.id)).links[0].clicks,
+    { total: 5, unique: 2, bots: 0, previews: 0 },
+    'a repeat stays one',
+  )
 })

@@ -29,8 +29,20 @@ t.test('stripScheme takes http:// off a plain-http domain too', async (t) => {
   const app = await startApp(t)
   const tenant = await createTenant(app, 's.shop.dk')
   const admin = { authorization: 'Bearer test-admin-token-0123456789' }
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.tenantId}/domains`, headers: admin, payload: { host: 'localhost:3000', scheme: 'http' } })
-  const message = json(await postMessage(app, tenant.key, { domain: 'localhost:3000', text: 'shop.dk/x', stripScheme: true, recipients: ['a'] }))
+  await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${tenant.tenantId}/domains`,
+    headers: admin,
+    payload: { host: 'localhost:3000', scheme: 'http' },
+  })
+  const message = json(
+    await postMessage(app, tenant.key, {
+      domain: 'localhost:3000',
+      text: 'shop.dk/x',
+      stripScheme: true,
+      recipients: ['a'],
+    }),
+  )
   t.match(message.recipients[0].links[0], /^http:\/\/localhost:3000\//)
   t.equal(message.recipients[0].text, message.recipients[0].links[0].slice('http://'.length))
 })

@@ -30,7 +30,15 @@ t.test("another tenant's ids are 404 on every tenant route, and nothing leaks", 
     }),
   )
   await confirmUnsubscribe(app, message.recipients[0].unsubscribeUrl)
-  const aSecrets = [message.id, webhook.id, 'a-secret-send', 'a-campaign', 'a-shop.dk/secret', 'a-recipient', message.links[0].code]
+  const aSecrets = [
+    message.id,
+    webhook.id,
+    'a-secret-send',
+    'a-campaign',
+    'a-shop.dk/secret',
+    'a-recipient',
+    message.links[0].code,
+  ]
 
   /** The id of A's that a route's parameter names. Unknown route: the test must be taught it. */
   const idFor = (url: string): string | null => {
@@ -58,7 +66,8 @@ t.test("another tenant's ids are 404 on every tenant route, and nothing leaks", 
         ...(examples ? { payload: examples[0] as object } : {}),
       })
       checked++
-      for (const secret of aSecrets) t.notOk(response.body.includes(secret), `${name}: nothing of A's (${secret}) in the answer`)
+      for (const secret of aSecrets)
+        t.notOk(response.body.includes(secret), `${name}: nothing of A's (${secret}) in the answer`)
       if (id !== null) {
         t.equal(response.statusCode, 404, `${name} with A's id`)
         t.equal(json(response).error, 'not_found', name)
@@ -69,26 +78,57 @@ t.test("another tenant's ids are 404 on every tenant route, and nothing leaks", 
   }
   t.ok(checked >= 10, `${checked} tenant routes walked`)
 
-  const foreignDomain = await postMessage(app, b.key, { domain: a.host, links: [{ url: 'https://b.dk/' }], recipients: ['x'] })
+  const foreignDomain = await postMessage(app, b.key, {
+    domain: a.host,
+    links: [{ url: 'https://b.dk/' }],
+    recipients: ['x'],
+  })
   t.equal(foreignDomain.statusCode, 400, "B cannot create links on A's domain")
   t.equal(json(foreignDomain).error, 'unknown_domain')
-  const sameExternalId = await postMessage(app, b.key, { externalId: 'a-secret-send', links: [{ url: 'https://b.dk/' }], recipients: ['x'] })
+  const sameExternalId = await postMessage(app, b.key, {
+    externalId: 'a-secret-send',
+    links: [{ url: 'https://b.dk/' }],
+    recipients: ['x'],
+  })
   t.equal(sameExternalId.statusCode, 201, "an externalId is per tenant: B's is a new message, not A's")
   t.not(json(sameExternalId).id, message.id)
 
   // Admin routes name tenants explicitly: A's key id under B's tenant is unknown there.
-  const keyA = json(await app.inject({ method: 'POST', url: `/v1/tenants/${a.tenantId}/api-keys`, headers: admin, payload: { name: 'x' } }))
-  const crossRevoke = await app.inject({ method: 'DELETE', url: `/v1/tenants/${b.tenantId}/api-keys/${keyA.id}`, headers: admin })
+  const keyA = json(
+    await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${a.tenantId}/api-keys`,
+      headers: admin,
+      payload: { name: 'x' },
+    }),
+  )
+  const crossRevoke = await app.inject({
+    method: 'DELETE',
+    url: `/v1/tenants/${b.tenantId}/api-keys/${keyA.id}`,
+    headers: admin,
+  })
   t.equal(crossRevoke.statusCode, 404)
   t.equal((await app.inject({ url: '/v1/messages', headers: bearer(keyA.key) })).statusCode, 200, "A's key still works")
   for (const url of ['/v1/tenants', `/v1/tenants/${a.tenantId}/allowed-hosts`]) {
-    t.equal((await app.inject({ url, headers: bearer(b.key) })).statusCode, 401, `${url}: a tenant key is not an admin token`)
+    t.equal(
+      (await app.inject({ url, headers: bearer(b.key) })).statusCode,
+      401,
+      `${url}: a tenant key is not an admin token`,
+    )
   }
   const after = json(await app.inject({ url: `/v1/messages/${message.id}/stats`, headers: bearer(a.key) }))
   t.equal(after.recipients, 1, "A's message still has only its own recipient")
   t.equal(after.delivered, null, "B's delivery reports did not touch A's message")
   const hooks = json(await app.inject({ url: '/v1/webhooks', headers: bearer(a.key) }))
-  t.same(hooks.webhooks.map((w: { id: string }) => w.id), [webhook.id], "B's DELETE did not remove A's webhook")
+  t.same(
+    hooks.webhooks.map((w: { id: string }) => w.id),
+    [webhook.id],
+    "B's DELETE did not remove A's webhook",
+  )
   const optOuts = json(await app.inject({ url: '/v1/optouts', headers: bearer(a.key) }))
-  t.same(optOuts.optOuts.map((o: { recipient: string }) => o.recipient), ['a-recipient'], "B's erasure did not touch A's recipient")
+  t.same(
+    optOuts.optOuts.map((o: { recipient: string }) => o.recipient),
+    ['a-recipient'],
+    "B's erasure did not touch A's recipient",
+  )
 })

@@ -17,7 +17,11 @@ t.test('{unsubscribe} in a text becomes each recipient’s own working unsubscri
     t.same(recipient.segments, countSegments(recipient.text), 'segments count the unsubscribe link too')
   }
   t.not(message.recipients[0].unsubscribeUrl, message.recipients[1].unsubscribeUrl)
-  t.same(message.segments.rewritten, countSegments(message.recipients[1].text), 'the longest text is the last recipient’s')
+  t.same(
+    message.segments.rewritten,
+    countSegments(message.recipients[1].text),
+    'the longest text is the last recipient’s',
+  )
 
   const page = new URL(message.recipients[0].unsubscribeUrl)
   const get = await app.inject({ url: page.pathname, headers: { host: page.host, 'user-agent': UA.iphoneSafari } })
@@ -37,7 +41,10 @@ t.test('with stripScheme the unsubscribe link in the text has no scheme either',
   const message = json(await postMessage(app, key, { text, stripScheme: true, recipients: ['a'] }))
   const [recipient] = message.recipients
   const bare = (url: string) => url.replace('https://', '')
-  t.equal(recipient.text, `Black Friday: -30% på alt! ${bare(recipient.links[0])} Afmeld: ${bare(recipient.unsubscribeUrl)}`)
+  t.equal(
+    recipient.text,
+    `Black Friday: -30% på alt! ${bare(recipient.links[0])} Afmeld: ${bare(recipient.unsubscribeUrl)}`,
+  )
   t.match(recipient.unsubscribeUrl, /^https:\/\//, 'the JSON field keeps the full URL')
 })
 
@@ -45,7 +52,12 @@ t.test('a re-post must agree on unsubscribe links', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
   await postMessage(app, key, { externalId: 'x', links: [{ url: 'https://shop.dk' }], recipients: ['a'] })
-  const again = await postMessage(app, key, { externalId: 'x', links: [{ url: 'https://shop.dk' }], unsubscribe: true, recipients: ['a'] })
+  const again = await postMessage(app, key, {
+    externalId: 'x',
+    links: [{ url: 'https://shop.dk' }],
+    unsubscribe: true,
+    recipients: ['a'],
+  })
   t.equal(again.statusCode, 409)
   t.match(json(again).message, /unsubscribe/)
 })

@@ -17,7 +17,13 @@ async function linksOf(t: Parameters<typeof startApp>[0], text: string) {
 
 t.test('punctuation after a URL stays in the text', async (t) => {
   const found = await linksOf(t, 'Se shop.dk/x. Eller (shop.dk/y), "shop.dk/z"! Sidste: shop.dk/w… Ja: shop.dk/v?')
-  t.same(found.urls, ['https://shop.dk/x', 'https://shop.dk/y', 'https://shop.dk/z', 'https://shop.dk/w', 'https://shop.dk/v'])
+  t.same(found.urls, [
+    'https://shop.dk/x',
+    'https://shop.dk/y',
+    'https://shop.dk/z',
+    'https://shop.dk/w',
+    'https://shop.dk/v',
+  ])
   const [x, y, z, w, v] = found.links
   t.equal(found.text, `Se ${x}. Eller (${y}), "${z}"! Sidste: ${w}… Ja: ${v}?`)
 })
@@ -34,7 +40,10 @@ t.test('e-mail addresses, ordinary words and missing spaces are not links', asyn
     'Skriv til info@shop.dk. Slutter snart.No kode. Ring kl.10, f.eks. i morgen, bl.a. os. Se shop.dk/x',
   )
   t.same(found.urls, ['https://shop.dk/x'], 'only the real link')
-  t.match(found.text, /^Skriv til info@shop\.dk\. Slutter snart\.No kode\. Ring kl\.10, f\.eks\. i morgen, bl\.a\. os\. Se https:/)
+  t.match(
+    found.text,
+    /^Skriv til info@shop\.dk\. Slutter snart\.No kode\. Ring kl\.10, f\.eks\. i morgen, bl\.a\. os\. Se https:/,
+  )
 })
 
 t.test('only http(s) links: no ftp, no protocol-relative, no mailto', async (t) => {
@@ -44,7 +53,12 @@ t.test('only http(s) links: no ftp, no protocol-relative, no mailto', async (t) 
 
 t.test('http:// is kept; hosts are normalised like links', async (t) => {
   const found = await linksOf(t, 'A: http://shop.dk/a B: SHOP.DK/B C: smørrebrød.dk/c D: www.shop.dk')
-  t.same(found.urls, ['http://shop.dk/a', 'https://shop.dk/B', 'https://xn--smrrebrd-64af.dk/c', 'https://www.shop.dk/'])
+  t.same(found.urls, [
+    'http://shop.dk/a',
+    'https://shop.dk/B',
+    'https://xn--smrrebrd-64af.dk/c',
+    'https://www.shop.dk/',
+  ])
 })
 
 t.test('a URL right before {unsubscribe} does not swallow it', async (t) => {
@@ -53,7 +67,11 @@ t.test('a URL right before {unsubscribe} does not swallow it', async (t) => {
   const response = await postMessage(app, key, { text: 'Se shop.dk/x{unsubscribe}', recipients: ['a'] })
   t.equal(response.statusCode, 201)
   const message = json(response)
-  t.same(message.links.map((l: { url: string }) => l.url), ['https://shop.dk/x'], 'the placeholder was not taken into the URL')
+  t.same(
+    message.links.map((l: { url: string }) => l.url),
+    ['https://shop.dk/x'],
+    'the placeholder was not taken into the URL',
+  )
   const [recipient] = message.recipients
   t.equal(recipient.text, `Se ${recipient.links[0]}${recipient.unsubscribeUrl}`)
 })
@@ -63,10 +81,18 @@ t.test('the rewriter already fills {unsubscribe} when given an unsubscribe link 
   const parsed = parseMessageText('Se shop.dk/x{unsubscribe} eller shop.dk/x. Stop: {unsubscribe}', 10)
   t.same(parsed.urls, ['https://shop.dk/x'])
   t.equal(parsed.hasUnsubscribe, true)
-  const rewrite = textRewriter(parsed.text, ['https://s.shop.dk/AbCdEf-'], ({ index, token }) => `https://s.shop.dk/u/${index}-${token}`)
+  const rewrite = textRewriter(
+    parsed.text,
+    ['https://s.shop.dk/AbCdEf-'],
+    ({ index, token }) => `https://s.shop.dk/u/${index}-${token}`,
+  )
   t.equal(
     rewrite({ index: 7, token: '7xyz' }),
     'Se https://s.shop.dk/AbCdEf-7xyzhttps://s.shop.dk/u/7-7xyz eller https://s.shop.dk/AbCdEf-7xyz. Stop: https://s.shop.dk/u/7-7xyz',
   )
-  t.throws(() => textRewriter(parsed.text, ['https://s.shop.dk/AbCdEf-']), /unsubscribe/, 'without one it is a bug, never a silent gap')
+  t.throws(
+    () => textRewriter(parsed.text, ['https://s.shop.dk/AbCdEf-']),
+    /unsubscribe/,
+    'without one it is a bug, never a silent gap',
+  )
 })

@@ -11,10 +11,18 @@ t.test('a message needs exactly one of text and links; bad texts are refused and
     [{ text: '', recipients: ['a'] }, 'invalid_request', /text/],
     [{ text: 'x'.repeat(1601), recipients: ['a'] }, 'invalid_request', /text/],
     [{ text: 'Hej! Ingen links her.', recipients: ['a'] }, 'no_links', /no URL/],
-    [{ text: 'Afmeld: {unsubscribe} shop.dk/x', unsubscribe: false, recipients: ['a'] }, 'invalid_request', /\{unsubscribe\} but "unsubscribe" is false/],
+    [
+      { text: 'Afmeld: {unsubscribe} shop.dk/x', unsubscribe: false, recipients: ['a'] },
+      'invalid_request',
+      /\{unsubscribe\} but "unsubscribe" is false/,
+    ],
     [{ text: eleven, recipients: ['a'] }, 'too_many_links', /11 different URLs; at most 10/],
     [{ text: 'Log ind: https://user:pw@shop.dk/x', recipients: ['a'] }, 'invalid_url', /user name or password/],
-    [{ text: 'Se https://intranet/x', recipients: ['a'] }, 'invalid_url', /"https:\/\/intranet\/x" in text needs a full host/],
+    [
+      { text: 'Se https://intranet/x', recipients: ['a'] },
+      'invalid_url',
+      /"https:\/\/intranet\/x" in text needs a full host/,
+    ],
     [{ links: [{ url: 'https://shop.dk/x' }], stripScheme: true, recipients: ['a'] }, 'invalid_request', /stripScheme/],
     [{ text: 'shop.dk/x', stripScheme: 'yes', recipients: ['a'] }, 'invalid_request', /stripScheme/],
   ]
@@ -24,7 +32,11 @@ t.test('a message needs exactly one of text and links; bad texts are refused and
     t.match(json(response), { error, message }, JSON.stringify(payload).slice(0, 80))
   }
   const ten = Array.from({ length: 10 }, (_, i) => `shop.dk/${i}`).join(' ')
-  t.equal((await postMessage(app, key, { text: `${ten} shop.dk/0`, recipients: ['a'] })).statusCode, 201, 'ten distinct URLs, one repeated, are fine')
+  t.equal(
+    (await postMessage(app, key, { text: `${ten} shop.dk/0`, recipients: ['a'] })).statusCode,
+    201,
+    'ten distinct URLs, one repeated, are fine',
+  )
   const list = json(await app.inject({ url: '/v1/messages', headers: bearer(key) }))
   t.equal(list.messages.length, 1, 'only the valid message was stored')
 })

@@ -38,7 +38,8 @@ t.test('a guessed token is accepted at most once in 200,000 tries', async (t) =>
   let accepted = 0
   for (let i = 0; i < tries; i++) {
     const index = randomInt(1000)
-    const guess = (index === 0 ? '0' : encode(index)) + BASE62[randomInt(62)]! + BASE62[randomInt(62)]! + BASE62[randomInt(62)]!
+    const guess =
+      (index === 0 ? '0' : encode(index)) + BASE62[randomInt(62)]! + BASE62[randomInt(62)]! + BASE62[randomInt(62)]!
     if (tokens.verify(99, guess) !== null) accepted++
   }
   // Expected 1,000,000 / 238,328 ≈ 4.2. Allowing 5 per 1,000,000 would be the 1-in-200,000

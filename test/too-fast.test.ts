@@ -65,7 +65,11 @@ t.test('a report-backed early tap: delivered a moment ago still means too fast',
   })
   await tap(app, message.recipients[3].links[0])
   const figures = await stats(app, key, message.id)
-  t.has(figures.clicks, { total: 0, bots: 1, byReason: { too_fast: 1 } }, 'past the creation threshold, not past the delivery one')
+  t.has(
+    figures.clicks,
+    { total: 0, bots: 1, byReason: { too_fast: 1 } },
+    'past the creation threshold, not past the delivery one',
+  )
 })
 
 t.test('TOO_FAST_MS=0 turns the rule off', async (t) => {
@@ -77,5 +81,9 @@ t.test('TOO_FAST_MS=0 turns the rule off', async (t) => {
 t.test('machines are judged by their user agent first: a fast preview stays a preview', async (t) => {
   const { app, key, message } = await setup(t, '2000')
   await tap(app, message.recipients[0].links[0], { userAgent: UA.whatsapp })
-  t.has((await stats(app, key, message.id)).clicks, { previews: 1, bots: 0, byReason: { preview_user_agent: 1, too_fast: 0 } })
+  t.has((await stats(app, key, message.id)).clicks, {
+    previews: 1,
+    bots: 0,
+    byReason: { preview_user_agent: 1, too_fast: 0 },
+  })
 })

@@ -1,6 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, tempDatabasePath, UA, confirmUnsubscribe } from './helpers.js'
+import {
+  bearer,
+  createTenant,
+  flushClicks,
+  json,
+  postMessage,
+  startApp,
+  tempDatabasePath,
+  UA,
+  confirmUnsubscribe,
+} from './helpers.js'
 
 type Test = Parameters<typeof startApp>[0]
 
@@ -18,7 +28,11 @@ async function setup(t: Test, tenantName = 'Shop') {
 }
 
 /** Opens an unsubscribe URL as a phone would (GET or HEAD), with its host. */
-function visit(app: FastifyInstance, unsubscribeUrl: string, options: { userAgent?: string; method?: 'GET' | 'HEAD' } = {}) {
+function visit(
+  app: FastifyInstance,
+  unsubscribeUrl: string,
+  options: { userAgent?: string; method?: 'GET' | 'HEAD' } = {},
+) {
   const url = new URL(unsubscribeUrl)
   return app.inject({
     method: options.method ?? 'GET',
@@ -48,7 +62,10 @@ t.test('each recipient gets its own unsubscribe link on the message domain, with
   const urls = message.recipients.map((r: { unsubscribeUrl: string }) => r.unsubscribeUrl)
   t.equal(new Set(urls).size, 3)
   for (const url of urls) t.match(url, /^https:\/\/s\.shop\.dk\/u\/[0-9A-Za-z]{6}-[0-9A-Za-z]{7}$/)
-  t.same(message.recipients.map((r: { optedOut: boolean }) => r.optedOut), [false, false, false])
+  t.same(
+    message.recipients.map((r: { optedOut: boolean }) => r.optedOut),
+    [false, false, false],
+  )
 })
 
 t.test('a message without unsubscribe: true has no unsubscribe links', async (t) => {
@@ -152,7 +169,11 @@ t.test('an opted-out recipient is flagged on later messages, and still gets link
   const { app, key, message } = await setup(t)
   await confirm(app, message.recipients[0].unsubscribeUrl)
   const next = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/new' }], recipients: ['cust-1', 'cust-9'], unsubscribe: true }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/new' }],
+      recipients: ['cust-1', 'cust-9'],
+      unsubscribe: true,
+    }),
   )
   t.same(
     next.recipients.map((r: { id: string; optedOut: boolean }) => [r.id, r.optedOut]),
@@ -170,7 +191,10 @@ t.test('an opted-out recipient is flagged on later messages, and still gets link
       payload: { recipients: ['cust-1', 'cust-4'] },
     }),
   )
-  t.same(added.recipients.map((r: { optedOut: boolean }) => r.optedOut), [true, false])
+  t.same(
+    added.recipients.map((r: { optedOut: boolean }) => r.optedOut),
+    [true, false],
+  )
 
   // Another tenant's recipient with the same id is not opted out.
   const other = await createTenant(app, 's.other.dk', 'Other')

@@ -41,7 +41,9 @@ t.test('utm values are added to the destination at redirect time, never overwrit
 t.test('utm works with texts, and a message without utm redirects unchanged', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const withUtm = json(await postMessage(app, key, { text: 'Se shop.dk/x', utm: { campaign: 'spring' }, recipients: ['a'] }))
+  const withUtm = json(
+    await postMessage(app, key, { text: 'Se shop.dk/x', utm: { campaign: 'spring' }, recipients: ['a'] }),
+  )
   t.equal((await tap(app, withUtm.recipients[0].links[0])).headers.location, 'https://shop.dk/x?utm_campaign=spring')
   const without = json(await postMessage(app, key, { text: 'Se shop.dk/x', recipients: ['a'] }))
   t.equal((await tap(app, without.recipients[0].links[0])).headers.location, 'https://shop.dk/x')
@@ -55,9 +57,19 @@ t.test('bad utm values are a 400', async (t) => {
     t.equal(response.statusCode, 400, JSON.stringify(utm))
     t.equal(json(response).error, 'invalid_request', JSON.stringify(utm))
   }
-  const posted = await postMessage(app, key, { externalId: 'e', links: [{ url: 'https://shop.dk' }], utm: { source: 'sms' }, recipients: ['a'] })
+  const posted = await postMessage(app, key, {
+    externalId: 'e',
+    links: [{ url: 'https://shop.dk' }],
+    utm: { source: 'sms' },
+    recipients: ['a'],
+  })
   t.equal(posted.statusCode, 201)
-  const changed = await postMessage(app, key, { externalId: 'e', links: [{ url: 'https://shop.dk' }], utm: { source: 'mms' }, recipients: ['a'] })
+  const changed = await postMessage(app, key, {
+    externalId: 'e',
+    links: [{ url: 'https://shop.dk' }],
+    utm: { source: 'mms' },
+    recipients: ['a'],
+  })
   t.equal(changed.statusCode, 409)
   t.match(json(changed).message, /other utm/)
 })

@@ -10,7 +10,12 @@ t.test('a restart loses no pending event: each is delivered once after it', asyn
   const first = await startApp(t, { databasePath, env: FAST_WEBHOOKS })
   const { key } = await createTenant(first)
   const webhook = json(
-    await first.inject({ method: 'POST', url: '/v1/webhooks', headers: bearer(key), payload: { url: receiver.url, events: ['click'] } }),
+    await first.inject({
+      method: 'POST',
+      url: '/v1/webhooks',
+      headers: bearer(key),
+      payload: { url: receiver.url, events: ['click'] },
+    }),
   )
   const message = json(await postMessage(first, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
   await tap(first, message.recipients[0].links[0])
@@ -28,7 +33,10 @@ t.test('a restart loses no pending event: each is delivered once after it', asyn
   await eventually(t, 'both events delivered after the restart', () => successes().length === 2)
   await new Promise((resolve) => setTimeout(resolve, 200))
 
-  t.ok(receiver.received.slice(0, beforeRestart).every((r) => r.status === 500), 'nothing succeeded before')
+  t.ok(
+    receiver.received.slice(0, beforeRestart).every((r) => r.status === 500),
+    'nothing succeeded before',
+  )
   t.equal(successes().length, 2, 'each event delivered once')
   const bodies = successes().map((r) => JSON.parse(r.body))
   t.same(bodies.map((b) => b.recipientId).sort(), ['a', 'b'])

@@ -2,7 +2,17 @@ import type { FastifyInstance } from 'fastify'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap, UA, confirmUnsubscribe } from './helpers.js'
+import {
+  bearer,
+  createTenant,
+  flushClicks,
+  json,
+  postMessage,
+  startApp,
+  tap,
+  UA,
+  confirmUnsubscribe,
+} from './helpers.js'
 import { eventually, FAST_WEBHOOKS, signatureIsValid, startReceiver } from './webhook-receiver.js'
 
 const register = (app: FastifyInstance, key: string, payload: object) =>
@@ -18,7 +28,11 @@ t.test('a receiver that fails three times then succeeds gets each event once as 
   t.match(webhook, { id: /^whk_/, url: receiver.url, events: ['click', 'unsubscribe'], secret: /^whsec_/ })
 
   const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['cust-1', 'cust-2'], unsubscribe: true }),
+    await postMessage(app, key, {
+      links: [{ url: 'https://shop.dk/sale' }],
+      recipients: ['cust-1', 'cust-2'],
+      unsubscribe: true,
+    }),
   )
   await tap(app, message.recipients[0].links[0])
   await tap(app, message.recipients[1].links[0], { userAgent: UA.whatsapp })
@@ -35,7 +49,10 @@ t.test('a receiver that fails three times then succeeds gets each event once as 
   const ids = delivered.map((r) => r.headers['smslinks-event-id'])
   t.equal(new Set(ids).size, 3, 'each event succeeded exactly once')
   for (const attempt of receiver.received) {
-    t.ok(signatureIsValid(webhook.secret, attempt.headers['smslinks-signature'], attempt.body), 'signed with the secret')
+    t.ok(
+      signatureIsValid(webhook.secret, attempt.headers['smslinks-signature'], attempt.body),
+      'signed with the secret',
+    )
     t.equal(attempt.headers['content-type'], 'application/json')
     t.equal(JSON.parse(attempt.body).id, attempt.headers['smslinks-event-id'], 'the id is in the body and the header')
   }
@@ -56,23 +73,29 @@ t.test('a receiver that fails three times then succeeds gets each event once as 
     clicks.find((e) => e.click.class === 'preview'),
     { recipientId: 'cust-2', click: { class: 'preview', reason: 'preview_user_agent' } },
   )
-  t.match(events.find((e) => e.type === 'unsubscribe'), {
-    type: 'unsubscribe',
-    messageId: message.id,
-    recipientId: 'cust-2',
-    link: null,
-    click: null,
-  })
+  t.match(
+    events.find((e) => e.type === 'unsubscribe'),
+    {
+      type: 'unsubscribe',
+      messageId: message.id,
+      recipientId: 'cust-2',
+      link: null,
+      click: null,
+    },
+  )
 
   const log = json(await app.inject({ url: `/v1/webhooks/${webhook.id}/deliveries`, headers: bearer(key) }))
   t.equal(log.deliveries.length, 12)
-  t.same(
-    log.deliveries.map((d: { outcome: string }) => d.outcome).sort(),
-    [...Array(3).fill('delivered'), ...Array(9).fill('retrying')],
-  )
+  t.same(log.deliveries.map((d: { outcome: string }) => d.outcome).sort(), [
+    ...Array(3).fill('delivered'),
+    ...Array(9).fill('retrying'),
+  ])
   const failedAttempt = log.deliveries.find((d: { outcome: string }) => d.outcome === 'retrying')
   t.match(failedAttempt, { statusCode: 500, error: 'answered HTTP 500', attempt: /^[123]$/ })
-  t.match(log.deliveries.find((d: { outcome: string }) => d.outcome === 'delivered'), { statusCode: 204, error: null, attempt: 4 })
+  t.match(
+    log.deliveries.find((d: { outcome: string }) => d.outcome === 'delivered'),
+    { statusCode: 204, error: null, attempt: 4 },
+  )
 })
 
 t.test('only subscribed event types and tenants produce events', async (t) => {
@@ -81,7 +104,9 @@ t.test('only subscribed event types and tenants produce events', async (t) => {
   const { key } = await createTenant(app)
   const other = await createTenant(app, 's.other.dk', 'Other')
   t.equal((await register(app, key, { url: receiver.url, events: ['unsubscribe'] })).statusCode, 201)
-  const mine = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'], unsubscribe: true }))
+  const mine = json(
+    await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'], unsubscribe: true }),
+  )
   const theirs = json(
     await postMessage(app, other.key, { links: [{ url: 'https://o.dk' }], recipients: ['a'], unsubscribe: true }),
   )
@@ -154,7 +179,9 @@ t.test('webhooks are listed without secrets, deleted, and validated', async (t) 
   const { key } = await createTenant(app)
   const created = json(await register(app, key, { url: 'https://hooks.shop.dk/smslinks', events: ['click'] }))
   const list = json(await app.inject({ url: '/v1/webhooks', headers: bearer(key) }))
-  t.same(list.webhooks, [{ id: created.id, url: 'https://hooks.shop.dk/smslinks', events: ['click'], createdAt: created.createdAt }])
+  t.same(list.webhooks, [
+    { id: created.id, url: 'https://hooks.shop.dk/smslinks', events: ['click'], createdAt: created.createdAt },
+  ])
 
   for (const payload of [
     { url: 'ftp://hooks.shop.dk', events: ['click'] },

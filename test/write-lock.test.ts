@@ -13,7 +13,9 @@ t.test('an API write that finds the write lock taken waits for it without holdin
   t.teardown(() => other.close())
   other.exec('BEGIN IMMEDIATE')
   let created: Awaited<ReturnType<typeof postMessage>> | null = null
-  const creating = postMessage(app, key, { links: [{ url: 'https://shop.dk/2' }], recipients: ['b'] }).then((r) => (created = r))
+  const creating = postMessage(app, key, { links: [{ url: 'https://shop.dk/2' }], recipients: ['b'] }).then(
+    (r) => (created = r),
+  )
 
   await new Promise((resolve) => setTimeout(resolve, 150))
   t.equal(created, null, 'the write is still waiting for the lock')

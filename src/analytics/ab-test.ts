@@ -51,7 +51,9 @@ export async function campaignVariants({ store, config }: Services, tenantId: nu
       delivered: v.reportedMessages > 0 ? v.delivered : null,
       uniqueClickers: v.uniqueClickers,
       ctr: rate(v.uniqueClickers, v.reach),
-      pValue: tested ? round(twoProportionTest(best.uniqueClickers, best.reach, v.uniqueClickers, v.reach).pValue, 6) : null,
+      pValue: tested
+        ? round(twoProportionTest(best.uniqueClickers, best.reach, v.uniqueClickers, v.reach).pValue, 6)
+        : null,
     }
   })
   const others = variants.filter((v) => v.pValue !== null)

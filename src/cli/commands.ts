@@ -73,7 +73,8 @@ function checkName(name: string): void {
 function limitOption(raw: string | undefined): number {
   if (raw === undefined) return 50
   const limit = Number(raw)
-  if (!/^\d+$/.test(raw) || limit < 1 || limit > 200) throw new UsageError('--limit must be a whole number from 1 to 200')
+  if (!/^\d+$/.test(raw) || limit < 1 || limit > 200)
+    throw new UsageError('--limit must be a whole number from 1 to 200')
   return limit
 }
 
@@ -101,7 +102,13 @@ const COMMANDS: Record<string, Command> = {
       if (scheme !== 'https' && scheme !== 'http') throw new UsageError('--scheme must be https or http')
     },
     async run(store, [tenantId, host], { scheme }) {
-      const domain = await addDomain(store, new DomainRegistry(await store.listDomains()), tenantId!, host!, scheme as 'http' | 'https' | undefined)
+      const domain = await addDomain(
+        store,
+        new DomainRegistry(await store.listDomains()),
+        tenantId!,
+        host!,
+        scheme as 'http' | 'https' | undefined,
+      )
       return { host: domain.host, tenantId }
     },
   },

@@ -63,7 +63,7 @@ const groups = new Int32Array(8)
 function longestZeroRun(groups: Int32Array): number {
   let best = -1
   let bestLength = 1
-  for (let g = 0; g < 8; ) {
+  for (let g = 0; g < 8;) {
     if (groups[g] !== 0) {
       g++
       continue
@@ -148,7 +148,8 @@ export function unpackAddress(kind: number, bytes: Uint8Array, at: number): stri
   const groups = new Int32Array(8)
   for (let g = 0; g < 8; g++) groups[g] = (bytes[at + 2 * g]! << 8) | bytes[at + 2 * g + 1]!
   const run = longestZeroRun(groups)
-  const hex = (from: number, to: number) => Array.from(groups.subarray(from, to), (group) => group.toString(16)).join(':')
+  const hex = (from: number, to: number) =>
+    Array.from(groups.subarray(from, to), (group) => group.toString(16)).join(':')
   if (run === -1) return hex(0, 8)
   return `${hex(0, run >> 4)}::${hex((run >> 4) + (run & 15), 8)}`
 }

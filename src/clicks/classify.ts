@@ -16,7 +16,14 @@ const PREVIEW_FETCHERS =
   /facebookexternalhit|facebot|whatsapp|slackbot|telegrambot|twitterbot|discordbot|skypeuripreview|google-pagerenderer|linkedinbot|viber|snapchat|pinterest|redditbot|embedly|iframely|vkshare|mastodon|signal|line\/|kakaotalk|zalo|microsoftpreview|teams|bitlybot|outlook/i
 
 /** Every reason a click can be stored with; stats list each, zeros included. */
-export const CLICK_REASONS = ['head_request', 'no_user_agent', 'bot_user_agent', 'preview_user_agent', 'too_fast', 'burst'] as const
+export const CLICK_REASONS = [
+  'head_request',
+  'no_user_agent',
+  'bot_user_agent',
+  'preview_user_agent',
+  'too_fast',
+  'burst',
+] as const
 export type ClickReason = (typeof CLICK_REASONS)[number]
 
 const HUMAN: Classification = { class: 'human', reason: null }

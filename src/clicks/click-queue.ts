@@ -68,7 +68,8 @@ export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[
       recipientIdx: index !== -1 && tokens.check(messageId, index, batch.tokenMac[i]!) ? index : null,
       head: batch.head[i] === 1,
       userAgent: valueOf(batch.userAgent, i),
-      address: kind === UNPACKED ? valueOf(batch.address, i) : unpackAddress(kind, batch.addressBytes, i * ADDRESS_BYTES),
+      address:
+        kind === UNPACKED ? valueOf(batch.address, i) : unpackAddress(kind, batch.addressBytes, i * ADDRESS_BYTES),
       clickId: valueOf(batch.clickId, i) ?? null,
     }
   }
@@ -77,7 +78,10 @@ export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[
 
 /** Clicks `from` to `to` of a batch, with arrays of their own (to transfer). */
 export function sliceBatch(batch: ClickBatch, from: number, to: number): ClickBatch {
-  const strings = (column: StringColumn): StringColumn => ({ values: column.values, index: column.index.slice(from, to) })
+  const strings = (column: StringColumn): StringColumn => ({
+    values: column.values,
+    index: column.index.slice(from, to),
+  })
   return {
     length: Math.max(0, Math.min(to, batch.length) - from),
     at: batch.at.slice(from, to),
@@ -251,7 +255,10 @@ export class ClickQueue {
       batch.tokenMac.set(chunk.tokenMac.subarray(from, to), done)
       batch.head.set(chunk.head.subarray(from, to), done)
       batch.addressKind.set(chunk.addressKind.subarray(from, to), done)
-      batch.addressBytes.set(chunk.addressBytes.subarray(from * ADDRESS_BYTES, to * ADDRESS_BYTES), done * ADDRESS_BYTES)
+      batch.addressBytes.set(
+        chunk.addressBytes.subarray(from * ADDRESS_BYTES, to * ADDRESS_BYTES),
+        done * ADDRESS_BYTES,
+      )
       for (let i = from; i < to; i++) {
         const at = done + i - from
         batch.userAgent.index[at] = userAgents.place(chunk.userAgent[i]!)
@@ -338,7 +345,10 @@ export class ClickQueue {
     chunk.head[i] = batch.head[row]!
     chunk.userAgent[i] = this.userAgents.place(valueOf(batch.userAgent, row))
     chunk.addressKind[i] = batch.addressKind[row]!
-    chunk.addressBytes.set(batch.addressBytes.subarray(row * ADDRESS_BYTES, (row + 1) * ADDRESS_BYTES), i * ADDRESS_BYTES)
+    chunk.addressBytes.set(
+      batch.addressBytes.subarray(row * ADDRESS_BYTES, (row + 1) * ADDRESS_BYTES),
+      i * ADDRESS_BYTES,
+    )
     chunk.address[i] = this.addresses.place(valueOf(batch.address, row))
     chunk.setClickId(i, valueOf(batch.clickId, row) ?? null)
   }

@@ -174,7 +174,10 @@ export class ClickRecorder {
     const now = Date.now()
     if (now - this.lastDropWarning < DROP_WARNING_INTERVAL_MS) return
     this.lastDropWarning = now
-    this.log.warn({ dropped: this.dropped, queue: this.queue.length }, 'click queue full: redirecting without recording')
+    this.log.warn(
+      { dropped: this.dropped, queue: this.queue.length },
+      'click queue full: redirecting without recording',
+    )
   }
 }
 

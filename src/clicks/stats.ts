@@ -96,7 +96,9 @@ export async function messageStats(store: Store, message: Message): Promise<Mess
   const delivered = reported ? deliveries.delivered : null
   const denominator = delivered ?? message.recipientCount
   const clicksByLink = new Map(counters.links.map((link) => [link.linkId, link.clicks]))
-  const byReason = Object.fromEntries(CLICK_REASONS.map((reason) => [reason, counters.byReason[reason] ?? 0])) as Record<ClickReason, number>
+  const byReason = Object.fromEntries(
+    CLICK_REASONS.map((reason) => [reason, counters.byReason[reason] ?? 0]),
+  ) as Record<ClickReason, number>
   return {
     id: message.publicId,
     recipients: message.recipientCount,
@@ -116,6 +118,8 @@ export async function messageStats(store: Store, message: Message): Promise<Mess
     conversions: counters.conversions,
     conversionRate: rate(counters.conversions, counters.clicks.unique),
     // Sums of REALs: rounded so that 0.1 + 0.2 shows as 0.3.
-    revenue: Object.fromEntries(Object.entries(counters.revenue).map(([currency, amount]) => [currency, Math.round(amount * 1e6) / 1e6])),
+    revenue: Object.fromEntries(
+      Object.entries(counters.revenue).map(([currency, amount]) => [currency, Math.round(amount * 1e6) / 1e6]),
+    ),
   }
 }

@@ -29,7 +29,8 @@ interface Pending {
  * load through the parent's --import hooks: the thread registers tsx itself first.
  */
 function startWorker(data: WriterThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data, resourceLimits: HEAP_LIMITS })
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data, resourceLimits: HEAP_LIMITS })
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
   const entry = JSON.stringify(new URL('./writer-thread.ts', import.meta.url).href)
   return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`, {

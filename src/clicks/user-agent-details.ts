@@ -18,7 +18,17 @@ const MEMORY = 5_000
 const remembered = new Map<string, UserAgentDetails>()
 
 /** ua-parser-js leaves the device type out for desktops; these systems only run on them. */
-const DESKTOP_SYSTEMS = new Set(['Windows', 'Mac OS', 'macOS', 'Linux', 'Ubuntu', 'Debian', 'Fedora', 'Chrome OS', 'Chromium OS'])
+const DESKTOP_SYSTEMS = new Set([
+  'Windows',
+  'Mac OS',
+  'macOS',
+  'Linux',
+  'Ubuntu',
+  'Debian',
+  'Fedora',
+  'Chrome OS',
+  'Chromium OS',
+])
 
 function parse(userAgent: string): UserAgentDetails {
   const result = new UAParser(userAgent).getResult()

@@ -69,7 +69,11 @@ port.on('message', async (request: WriterRequest) => {
     await store.recordClicks(batch, rules)
     port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
   } catch (err) {
-    port.postMessage({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WriterReply)
+    port.postMessage({
+      id: request.id,
+      ok: false,
+      error: err instanceof Error ? err.message : String(err),
+    } satisfies WriterReply)
   }
 })
 

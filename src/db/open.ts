@@ -10,7 +10,10 @@ export type SqliteDatabase = Database.Database
  * process crash; a power cut may lose the last few), foreign keys, and a busy timeout
  * for the CLI or a backup touching the same file, and a larger page cache.
  */
-export function openDatabase(path: string, options: { busyTimeoutMs?: number; cacheMiB?: number } = {}): SqliteDatabase {
+export function openDatabase(
+  path: string,
+  options: { busyTimeoutMs?: number; cacheMiB?: number } = {},
+): SqliteDatabase {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path)
   db.pragma('journal_mode = WAL')

@@ -148,7 +148,9 @@ function prepareStatements(db: SqliteDatabase) {
     getSetting: db.prepare('SELECT value FROM settings WHERE key = ?'),
     insertSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     insertTenant: db.prepare('INSERT INTO tenants (public_id, name, created_at) VALUES (?, ?, ?)'),
-    getTenant: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants WHERE public_id = ?'),
+    getTenant: db.prepare(
+      'SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants WHERE public_id = ?',
+    ),
     countTenants: db.prepare('SELECT count(*) AS n FROM tenants'),
     getDomainByHost: db.prepare('SELECT id FROM domains WHERE host = ?'),
     insertDomain: db.prepare('INSERT INTO domains (tenant_id, host, base_url, created_at) VALUES (?, ?, ?, ?)'),
@@ -261,7 +263,9 @@ function prepareStatements(db: SqliteDatabase) {
     webhooksOfTenant: db.prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY id'),
     webhookOfTenant: db.prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND public_id = ? AND deleted_at IS NULL'),
     deleteWebhook: db.prepare('UPDATE webhooks SET deleted_at = ? WHERE id = ?'),
-    cancelWebhookEvents: db.prepare("UPDATE webhook_events SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'"),
+    cancelWebhookEvents: db.prepare(
+      "UPDATE webhook_events SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
+    ),
     insertWebhookEvent: db.prepare(
       `INSERT INTO webhook_events (public_id, webhook_id, type, body, created_at, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -273,13 +277,15 @@ function prepareStatements(db: SqliteDatabase) {
        WHERE e.state = 'pending' AND e.next_attempt_at <= ? AND w.deleted_at IS NULL
        ORDER BY e.next_attempt_at, e.id LIMIT ?`,
     ),
-    updateWebhookEvent: db.prepare(
-      // A webhook deleted while its post was in flight keeps its events cancelled.
-      `UPDATE webhook_events SET attempts = attempts + 1,
+    updateWebhookEvent: db
+      .prepare(
+        // A webhook deleted while its post was in flight keeps its events cancelled.
+        `UPDATE webhook_events SET attempts = attempts + 1,
          state = CASE state WHEN 'cancelled' THEN state ELSE ? END,
          next_attempt_at = coalesce(?, next_attempt_at)
        WHERE id = ? RETURNING attempts`,
-    ).pluck(),
+      )
+      .pluck(),
     insertWebhookAttempt: db.prepare(
       `INSERT INTO webhook_attempts (webhook_id, event_id, attempt, at, status_code, error, outcome)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -306,14 +312,18 @@ function prepareStatements(db: SqliteDatabase) {
     pendingWebhookEvents: db.prepare("SELECT count(*) FROM webhook_events WHERE state = 'pending'").pluck(),
     allowedHosts: db.prepare('SELECT pattern FROM destination_hosts WHERE tenant_id = ? ORDER BY pattern').pluck(),
     deleteAllowedHosts: db.prepare('DELETE FROM destination_hosts WHERE tenant_id = ?'),
-    insertAllowedHost: db.prepare('INSERT INTO destination_hosts (tenant_id, pattern) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    insertAllowedHost: db.prepare(
+      'INSERT INTO destination_hosts (tenant_id, pattern) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    ),
     setMessageExpiry: db.prepare('UPDATE messages SET expires_at = ? WHERE id = ?'),
     setDomainFallback: db.prepare(
       `UPDATE domains SET fallback_url = ? WHERE tenant_id = ? AND host = ?
        RETURNING id, tenant_id AS tenantId, host, base_url AS baseUrl, fallback_url AS fallbackUrl`,
     ),
     // Oldest first through clicks_at: each batch reads only the rows it deletes.
-    deleteOldClicks: db.prepare('DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE at < ? ORDER BY at LIMIT ?)'),
+    deleteOldClicks: db.prepare(
+      'DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE at < ? ORDER BY at LIMIT ?)',
+    ),
     deleteOldWebhookAttempts: db.prepare(
       'DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE at < ? ORDER BY at LIMIT ?)',
     ),
@@ -321,28 +331,34 @@ function prepareStatements(db: SqliteDatabase) {
       `DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events
          WHERE state <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?)`,
     ),
-    messagesWithRecipient: db.prepare(
-      `SELECT m.id FROM messages m JOIN recipients r ON r.message_id = m.id AND r.external_id = ?
+    messagesWithRecipient: db
+      .prepare(
+        `SELECT m.id FROM messages m JOIN recipients r ON r.message_id = m.id AND r.external_id = ?
        WHERE m.tenant_id = ? ORDER BY m.id`,
-    ).pluck(),
-    tombstoneRecipient: db.prepare(
-      'UPDATE recipients SET external_id = ? WHERE message_id = ? AND external_id = ? RETURNING idx',
-    ).pluck(),
+      )
+      .pluck(),
+    tombstoneRecipient: db
+      .prepare('UPDATE recipients SET external_id = ? WHERE message_id = ? AND external_id = ? RETURNING idx')
+      .pluck(),
     scrubClicks: db.prepare(
       `UPDATE clicks SET user_agent_id = NULL, network = NULL, click_id = NULL
        WHERE message_id = ? AND recipient_idx = ?`,
     ),
-    eventsNamingRecipient: db.prepare(
-      `SELECT e.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
+    eventsNamingRecipient: db
+      .prepare(
+        `SELECT e.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
        WHERE w.tenant_id = ? AND json_extract(e.body, '$.recipientId') = ?`,
-    ).pluck(),
+      )
+      .pluck(),
     deleteEventAttempts: db.prepare('DELETE FROM webhook_attempts WHERE event_id = ?'),
     deleteEvent: db.prepare('DELETE FROM webhook_events WHERE id = ?'),
     rekeyOptOut: db.prepare('UPDATE optouts SET recipient_id = ? WHERE tenant_id = ? AND recipient_id = ?'),
     // Suppression keys sort between 'erased:' and 'erased;': an index range, not a scan.
-    hasErasedOptOuts: db.prepare(
-      "SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
-    ).pluck(),
+    hasErasedOptOuts: db
+      .prepare(
+        "SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
+      )
+      .pluck(),
     // What the click flush needs of a message, read once per message per batch.
     messageFacts: db.prepare(
       `SELECT m.recipient_count AS recipients, m.created_at AS createdAt, c.last_delivery_at AS lastDeliveryAt,
@@ -378,9 +394,9 @@ function prepareStatements(db: SqliteDatabase) {
     setLastClick: db.prepare(
       'UPDATE message_uniques SET last_at = max(coalesce(last_at, first_at), ?) WHERE message_id = ? AND recipient_idx = ?',
     ),
-    lastHumanClick: db.prepare(
-      'SELECT coalesce(last_at, first_at) FROM message_uniques WHERE message_id = ? AND recipient_idx = ?',
-    ).pluck(),
+    lastHumanClick: db
+      .prepare('SELECT coalesce(last_at, first_at) FROM message_uniques WHERE message_id = ? AND recipient_idx = ?')
+      .pluck(),
     findConversion: db.prepare(
       `SELECT c.external_id AS id, m.public_id AS messagePublicId, r.external_id AS recipientId, c.click_id AS clickId,
          c.click_at AS clickAt, c.value, c.currency, c.at
@@ -399,14 +415,18 @@ function prepareStatements(db: SqliteDatabase) {
        ON CONFLICT DO UPDATE SET amount = amount + excluded.amount`,
     ),
     revenueOf: db.prepare('SELECT currency, amount FROM message_revenue WHERE message_id = ? ORDER BY currency'),
-    engagedRecipients: db.prepare(
-      `SELECT DISTINCT r.external_id FROM messages m
+    engagedRecipients: db
+      .prepare(
+        `SELECT DISTINCT r.external_id FROM messages m
        JOIN message_uniques u ON u.message_id = m.id
        JOIN recipients r ON r.message_id = u.message_id AND r.idx = u.recipient_idx
        WHERE m.tenant_id = ? AND coalesce(u.last_at, u.first_at) >= ? AND r.external_id > ?
        ORDER BY r.external_id LIMIT ?`,
-    ).pluck(),
-    kindTotals: db.prepare(`SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?`),
+      )
+      .pluck(),
+    kindTotals: db.prepare(
+      `SELECT ${TOTALS} WHERE m.tenant_id = ? AND m.kind = ? AND m.created_at >= ? AND m.created_at < ?`,
+    ),
   }
 }
 
@@ -463,7 +483,10 @@ export class SqliteStore implements Store {
    * click writer thread it also needs less page cache: the random writes are there.
    */
   static open(path: string, options: { waitOnLock?: boolean; cacheMiB?: number } = {}): SqliteStore {
-    const db = openDatabase(path, { busyTimeoutMs: options.waitOnLock === false ? 0 : 5000, cacheMiB: options.cacheMiB })
+    const db = openDatabase(path, {
+      busyTimeoutMs: options.waitOnLock === false ? 0 : 5000,
+      cacheMiB: options.cacheMiB,
+    })
     try {
       migrate(db)
     } catch (err) {
@@ -536,7 +559,14 @@ export class SqliteStore implements Store {
       if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
       if (input.expiresAt !== null) this.sql.setMessageExpiry.run(input.expiresAt, id)
       links.forEach((link, position) => {
-        const linkId = this.sql.insertLink.run(link.publicId, id, input.domainId, position, link.code, link.url).lastInsertRowid
+        const linkId = this.sql.insertLink.run(
+          link.publicId,
+          id,
+          input.domainId,
+          position,
+          link.code,
+          link.url,
+        ).lastInsertRowid
         this.sql.insertLinkCounters.run(linkId)
       })
       return { message: this.toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true }
@@ -578,7 +608,8 @@ export class SqliteStore implements Store {
           addOneByOne(from, from + RECIPIENT_CHUNK)
           continue
         }
-        for (let j = 0; j < RECIPIENT_CHUNK; j++) recipients[from + j] = { externalId: externalIds[from + j]!, index: next + j }
+        for (let j = 0; j < RECIPIENT_CHUNK; j++)
+          recipients[from + j] = { externalId: externalIds[from + j]!, index: next + j }
         next += RECIPIENT_CHUNK
       }
       addOneByOne(from, externalIds.length)
@@ -607,7 +638,8 @@ export class SqliteStore implements Store {
   }
 
   async findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null> {
-    const row = this.sql.findLinkTarget.get(domainId, code) as (Omit<LinkTarget, 'utm'> & { utm: string | null }) | undefined
+    const row = this.sql.findLinkTarget.get(domainId, code) as
+      (Omit<LinkTarget, 'utm'> & { utm: string | null }) | undefined
     return row ? { ...row, utm: parseUtm(row.utm) } : null
   }
 
@@ -650,7 +682,8 @@ export class SqliteStore implements Store {
         }
         // A token can only be valid for an index that was issued; anything else was
         // a lucky forgery and must not pass for a recipient.
-        const recipientIdx = raw.recipientIdx !== null && raw.recipientIdx < message.recipients ? raw.recipientIdx : null
+        const recipientIdx =
+          raw.recipientIdx !== null && raw.recipientIdx < message.recipients ? raw.recipientIdx : null
         const click = rules && raw.class === 'human' ? this.timingVerdict(raw, recipientIdx, message, rules) : raw
         const userAgentId = click.userAgent === null ? null : this.userAgentId(click.userAgent)
         if (this.subscribers.click.size > 0) events.click(click, recipientIdx)
@@ -697,7 +730,11 @@ export class SqliteStore implements Store {
         }
         // With one link, a recipient's first click on the message is its first on the link:
         // the second insert would only repeat the first.
-        if (message.links === 1 ? first : this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1) {
+        if (
+          message.links === 1
+            ? first
+            : this.sql.insertLinkUnique.run(click.linkId, recipientIdx, click.at).changes === 1
+        ) {
           link.unique++
         }
       }
@@ -719,7 +756,12 @@ export class SqliteStore implements Store {
    * delivery time is read only for clicks within tooFastMs of the message's creation or
    * of its latest delivery report: any later click is later than every recipient's.
    */
-  private timingVerdict(click: ClickRecord, recipientIdx: number | null, message: MessageFacts, rules: ClickTimingRules): ClickRecord {
+  private timingVerdict(
+    click: ClickRecord,
+    recipientIdx: number | null,
+    message: MessageFacts,
+    rules: ClickTimingRules,
+  ): ClickRecord {
     const threshold = rules.tooFastMs
     if (threshold > 0) {
       const nearCreation = click.at < message.createdAt + threshold
@@ -730,10 +772,15 @@ export class SqliteStore implements Store {
             ? null
             : ((this.sql.recipientDeliveredAt.get(click.messageId, recipientIdx) as number | null | undefined) ?? null)
         // A click before the report's time counts too: carriers scan links before delivering.
-        if (click.at < (deliveredAt ?? message.createdAt) + threshold) return { ...click, class: 'bot', reason: 'too_fast' }
+        if (click.at < (deliveredAt ?? message.createdAt) + threshold)
+          return { ...click, class: 'bot', reason: 'too_fast' }
       }
     }
-    if (recipientIdx !== null && click.network !== null && rules.isBurst(click.messageId, recipientIdx, click.network, click.at)) {
+    if (
+      recipientIdx !== null &&
+      click.network !== null &&
+      rules.isBurst(click.messageId, recipientIdx, click.network, click.at)
+    ) {
       return { ...click, class: 'bot', reason: 'burst' }
     }
     return click
@@ -753,7 +800,10 @@ export class SqliteStore implements Store {
     const links = this.sql.linkCounters.all(messageId) as Array<CounterRow & { link_id: number }>
     const row = this.sql.messageCounters.get(messageId) as MessageCounterRow | undefined
     const byReason: Record<string, number> = {}
-    for (const { reason, clicks } of this.sql.reasonCounters.all(messageId) as Array<{ reason: string; clicks: number }>) {
+    for (const { reason, clicks } of this.sql.reasonCounters.all(messageId) as Array<{
+      reason: string
+      clicks: number
+    }>) {
       byReason[reason] = clicks
     }
     return {
@@ -762,7 +812,10 @@ export class SqliteStore implements Store {
       breakdowns: this.sql.breakdownCounters.all(messageId) as BreakdownCount[],
       conversions: row?.conversions ?? 0,
       revenue: Object.fromEntries(
-        (this.sql.revenueOf.all(messageId) as Array<{ currency: string; amount: number }>).map((r) => [r.currency, r.amount]),
+        (this.sql.revenueOf.all(messageId) as Array<{ currency: string; amount: number }>).map((r) => [
+          r.currency,
+          r.amount,
+        ]),
       ),
       links: links.map((row) => ({ linkId: row.link_id, clicks: counters(row) })),
       deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
@@ -878,8 +931,7 @@ export class SqliteStore implements Store {
       }
       for (const report of reports) {
         const current = this.sql.recipientDelivery.get(messageId, report.recipientId) as
-          | { idx: number; status: DeliveryStatus | null; at: number | null }
-          | undefined
+          { idx: number; status: DeliveryStatus | null; at: number | null } | undefined
         if (current === undefined) {
           result.unknownRecipients.push(report.recipientId)
           continue
@@ -988,7 +1040,9 @@ export class SqliteStore implements Store {
           links.set(click.linkId, link)
         }
         const recipientId =
-          recipientIdx === null ? null : ((this.sql.recipientExternalId.get(click.messageId, recipientIdx) as string | undefined) ?? null)
+          recipientIdx === null
+            ? null
+            : ((this.sql.recipientExternalId.get(click.messageId, recipientIdx) as string | undefined) ?? null)
         for (const webhookId of webhookIds) {
           const id = `evt_${newEventId()}`
           const body = JSON.stringify({
@@ -1050,7 +1104,9 @@ export class SqliteStore implements Store {
 
   async pruneWebhookOutbox(before: number, limit: number): Promise<number> {
     return this.write(
-      () => this.sql.deleteOldWebhookAttempts.run(before, limit).changes + this.sql.deleteOldWebhookEvents.run(before, limit).changes,
+      () =>
+        this.sql.deleteOldWebhookAttempts.run(before, limit).changes +
+        this.sql.deleteOldWebhookEvents.run(before, limit).changes,
     )
   }
 
@@ -1123,7 +1179,10 @@ export class SqliteStore implements Store {
         this.sql.bumpConversions.run(conversion.messageId)
         this.sql.addRevenue.run(conversion.messageId, conversion.currency, conversion.value)
       }
-      return { conversion: this.sql.findConversion.get(conversion.tenantId, conversion.id) as StoredConversion, created }
+      return {
+        conversion: this.sql.findConversion.get(conversion.tenantId, conversion.id) as StoredConversion,
+        created,
+      }
     })
   }
 }

@@ -25,7 +25,8 @@ export async function applyDeliveryReports(
   const now = Date.now()
   const parsed = reports.map((report, i) => {
     const at = report.at === undefined ? now : Date.parse(report.at)
-    if (Number.isNaN(at)) throw new ApiError(400, 'invalid_request', `reports[${i}].at must be an ISO time such as 2026-11-23T13:05:00Z`)
+    if (Number.isNaN(at))
+      throw new ApiError(400, 'invalid_request', `reports[${i}].at must be an ISO time such as 2026-11-23T13:05:00Z`)
     return { recipientId: report.recipient, status: report.status, at }
   })
   return store.applyDeliveryReports(message.id, parsed)

@@ -49,7 +49,10 @@ export function redirectTarget(target: LinkTarget): RedirectTarget {
   let withClickId: RedirectTarget['withClickId'] = null
   if (target.clickIdParam !== null) {
     const marker = '\u0000'
-    const [before, after] = appendQuery(location, [`${target.clickIdParam}=${marker}`]).split(marker) as [string, string]
+    const [before, after] = appendQuery(location, [`${target.clickIdParam}=${marker}`]).split(marker) as [
+      string,
+      string,
+    ]
     withClickId = { before, after }
   }
   return {

@@ -17,10 +17,14 @@ export class SipHash24 {
   constructor(key: readonly number[]) {
     const [k0l, k0h, k1l, k1h] = key as [number, number, number, number]
     this.initial = Int32Array.of(
-      k0h ^ 0x736f6d65, k0l ^ 0x70736575,
-      k1h ^ 0x646f7261, k1l ^ 0x6e646f6d,
-      k0h ^ 0x6c796765, k0l ^ 0x6e657261,
-      k1h ^ 0x74656462, k1l ^ 0x79746573,
+      k0h ^ 0x736f6d65,
+      k0l ^ 0x70736575,
+      k1h ^ 0x646f7261,
+      k1l ^ 0x6e646f6d,
+      k0h ^ 0x6c796765,
+      k0l ^ 0x6e657261,
+      k1h ^ 0x74656462,
+      k1l ^ 0x79746573,
     )
   }
 
@@ -62,29 +66,67 @@ export class SipHash24 {
   /** `count` SipRounds on the state. */
   private rounds(count: number): void {
     const v = this.v
-    let v0h = v[0]!, v0l = v[1]!, v1h = v[2]!, v1l = v[3]!, v2h = v[4]!, v2l = v[5]!, v3h = v[6]!, v3l = v[7]!
+    let v0h = v[0]!,
+      v0l = v[1]!,
+      v1h = v[2]!,
+      v1l = v[3]!,
+      v2h = v[4]!,
+      v2l = v[5]!,
+      v3h = v[6]!,
+      v3l = v[7]!
     let t: number
     for (let round = 0; round < count; round++) {
       // v0 += v1; v2 += v3 (64-bit adds: carry when the low words' sum wraps)
-      t = (v0l >>> 0) + (v1l >>> 0); v0h = (v0h + v1h + (t > 0xffffffff ? 1 : 0)) | 0; v0l = t | 0
-      t = (v2l >>> 0) + (v3l >>> 0); v2h = (v2h + v3h + (t > 0xffffffff ? 1 : 0)) | 0; v2l = t | 0
+      t = (v0l >>> 0) + (v1l >>> 0)
+      v0h = (v0h + v1h + (t > 0xffffffff ? 1 : 0)) | 0
+      v0l = t | 0
+      t = (v2l >>> 0) + (v3l >>> 0)
+      v2h = (v2h + v3h + (t > 0xffffffff ? 1 : 0)) | 0
+      v2l = t | 0
       // v1 <<<= 13; v3 <<<= 16; v1 ^= v0; v3 ^= v2; v0 <<<= 32
-      t = (v1h << 13) | (v1l >>> 19); v1l = (v1l << 13) | (v1h >>> 19); v1h = t
-      t = (v3h << 16) | (v3l >>> 16); v3l = (v3l << 16) | (v3h >>> 16); v3h = t
-      v1h ^= v0h; v1l ^= v0l
-      v3h ^= v2h; v3l ^= v2l
-      t = v0h; v0h = v0l; v0l = t
+      t = (v1h << 13) | (v1l >>> 19)
+      v1l = (v1l << 13) | (v1h >>> 19)
+      v1h = t
+      t = (v3h << 16) | (v3l >>> 16)
+      v3l = (v3l << 16) | (v3h >>> 16)
+      v3h = t
+      v1h ^= v0h
+      v1l ^= v0l
+      v3h ^= v2h
+      v3l ^= v2l
+      t = v0h
+      v0h = v0l
+      v0l = t
       // v2 += v1; v0 += v3
-      t = (v2l >>> 0) + (v1l >>> 0); v2h = (v2h + v1h + (t > 0xffffffff ? 1 : 0)) | 0; v2l = t | 0
-      t = (v0l >>> 0) + (v3l >>> 0); v0h = (v0h + v3h + (t > 0xffffffff ? 1 : 0)) | 0; v0l = t | 0
+      t = (v2l >>> 0) + (v1l >>> 0)
+      v2h = (v2h + v1h + (t > 0xffffffff ? 1 : 0)) | 0
+      v2l = t | 0
+      t = (v0l >>> 0) + (v3l >>> 0)
+      v0h = (v0h + v3h + (t > 0xffffffff ? 1 : 0)) | 0
+      v0l = t | 0
       // v1 <<<= 17; v3 <<<= 21; v1 ^= v2; v3 ^= v0; v2 <<<= 32
-      t = (v1h << 17) | (v1l >>> 15); v1l = (v1l << 17) | (v1h >>> 15); v1h = t
-      t = (v3h << 21) | (v3l >>> 11); v3l = (v3l << 21) | (v3h >>> 11); v3h = t
-      v1h ^= v2h; v1l ^= v2l
-      v3h ^= v0h; v3l ^= v0l
-      t = v2h; v2h = v2l; v2l = t
+      t = (v1h << 17) | (v1l >>> 15)
+      v1l = (v1l << 17) | (v1h >>> 15)
+      v1h = t
+      t = (v3h << 21) | (v3l >>> 11)
+      v3l = (v3l << 21) | (v3h >>> 11)
+      v3h = t
+      v1h ^= v2h
+      v1l ^= v2l
+      v3h ^= v0h
+      v3l ^= v0l
+      t = v2h
+      v2h = v2l
+      v2l = t
     }
-    v[0] = v0h; v[1] = v0l; v[2] = v1h; v[3] = v1l; v[4] = v2h; v[5] = v2l; v[6] = v3h; v[7] = v3l
+    v[0] = v0h
+    v[1] = v0l
+    v[2] = v1h
+    v[3] = v1l
+    v[4] = v2h
+    v[5] = v2l
+    v[6] = v3h
+    v[7] = v3l
   }
 
   /** Writes the UTF-8 bytes of `message` into the buffer; returns how many there are. */

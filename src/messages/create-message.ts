@@ -1,4 +1,12 @@
-import { UNSUBSCRIBE_SPAN, type Domain, type Message, type MessageKind, type MessageOptions, type RecipientIndex, type UtmParams } from '../db/store.js'
+import {
+  UNSUBSCRIBE_SPAN,
+  type Domain,
+  type Message,
+  type MessageKind,
+  type MessageOptions,
+  type RecipientIndex,
+  type UtmParams,
+} from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
 import { newCode } from '../links/codes.js'
 import type { Services } from '../services.js'
@@ -103,7 +111,8 @@ export async function createMessage(
   const domain = chooseDomain(services, tenantId, input.domain)
   const { urls, unsubscribe, expiresAt, ...options } = content
   const links = []
-  for (const url of urls) links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
+  for (const url of urls)
+    links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
 
   const { message, created } = await services.store.createMessage({
     publicId: `msg_${newPublicId()}`,
@@ -148,7 +157,11 @@ function messageContent(input: CreateMessageInput): MessageContent {
     )
   }
   if (input.stripScheme === true && input.text === undefined) {
-    throw new ApiError(400, 'invalid_request', '"stripScheme" applies to short links inside a "text"; this message has none')
+    throw new ApiError(
+      400,
+      'invalid_request',
+      '"stripScheme" applies to short links inside a "text"; this message has none',
+    )
   }
   let urls: string[]
   let text: MessageOptions['text'] = null
@@ -162,7 +175,11 @@ function messageContent(input: CreateMessageInput): MessageContent {
       )
     }
     if (parsed.urls.length === 0) {
-      throw new ApiError(400, 'no_links', 'the text holds no URL: write at least one, e.g. https://shop.dk/sale or shop.dk/sale')
+      throw new ApiError(
+        400,
+        'no_links',
+        'the text holds no URL: write at least one, e.g. https://shop.dk/sale or shop.dk/sale',
+      )
     }
     urls = parsed.urls
     text = parsed.text
@@ -172,11 +189,19 @@ function messageContent(input: CreateMessageInput): MessageContent {
   const clickIdParam = input.clickIdParam ?? null
   if (clickIdParam !== null) {
     if (clickIdParam.toLowerCase().startsWith('utm_')) {
-      throw new ApiError(400, 'invalid_request', 'clickIdParam must not start with utm_: those names are for the "utm" values')
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'clickIdParam must not start with utm_: those names are for the "utm" values',
+      )
     }
     const clash = urls.find((url) => new URL(url).searchParams.has(clickIdParam))
     if (clash !== undefined) {
-      throw new ApiError(400, 'invalid_request', `clickIdParam ${clickIdParam} is already a query parameter of ${clash}: choose another name`)
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `clickIdParam ${clickIdParam} is already a query parameter of ${clash}: choose another name`,
+      )
     }
   }
   return {
@@ -210,7 +235,8 @@ async function repost(
 ): Promise<MessageWithRecipients> {
   const { urls } = content
   const differs: string[] = []
-  if (message.links.length !== urls.length || message.links.some((link, i) => link.url !== urls[i])) differs.push('links')
+  if (message.links.length !== urls.length || message.links.some((link, i) => link.url !== urls[i]))
+    differs.push('links')
   if ((message.text?.body ?? null) !== (content.text?.body ?? null)) differs.push('text')
   if (message.stripScheme !== content.stripScheme) differs.push('stripScheme')
   if (JSON.stringify(message.utm) !== JSON.stringify(content.utm)) differs.push('utm')
@@ -220,7 +246,8 @@ async function repost(
   if (message.campaign !== (input.campaign ?? null)) differs.push('campaign')
   if (message.variant !== (input.variant ?? null)) differs.push('variant')
   if ((message.unsubscribeCode !== null) !== content.unsubscribe) differs.push('unsubscribe')
-  if (input.domain !== undefined && services.domains.lookup(input.domain)?.id !== message.domainId) differs.push('domain')
+  if (input.domain !== undefined && services.domains.lookup(input.domain)?.id !== message.domainId)
+    differs.push('domain')
   if (differs.length > 0) {
     throw new ApiError(
       409,

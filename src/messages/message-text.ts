@@ -68,7 +68,11 @@ export function parseMessageText(body: string, maxLinks: number): ParsedText {
     }
   })
   if (urls.length > maxLinks) {
-    throw new ApiError(400, 'too_many_links', `text holds ${urls.length} different URLs; at most ${maxLinks} are allowed`)
+    throw new ApiError(
+      400,
+      'too_many_links',
+      `text holds ${urls.length} different URLs; at most ${maxLinks} are allowed`,
+    )
   }
   return { text: { body, spans }, urls, hasUnsubscribe: pieces.length > 1 }
 }

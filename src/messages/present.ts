@@ -73,7 +73,11 @@ export function presentMessage(message: Message, domain: Domain) {
 function messageSegments(message: Message, domain: Domain) {
   // Only the tokens' lengths matter to the figures (see recipientPresenter).
   const placeholderToken = (index: number) => 'x'.repeat(unsubscribeTokenLength(index))
-  const rewrite = textRewriter(message.text!, textLinkPrefixes(message, domain), unsubscribeUrlFor(message, domain, placeholderToken))
+  const rewrite = textRewriter(
+    message.text!,
+    textLinkPrefixes(message, domain),
+    unsubscribeUrlFor(message, domain, placeholderToken),
+  )
   const last = Math.max(0, message.recipientCount - 1)
   const longestToken = 'x'.repeat(tokenLength(last))
   return {
@@ -99,7 +103,9 @@ function recipientJson(
 ): (externalId: string, index: number) => string {
   const { message, domain, optedOut } = result
   // `"links":["<prefix 0>` token `","<prefix 1>` token … `"]`
-  const linkPieces = message.links.map((link, i) => (i === 0 ? '"links":["' : '","') + escaped(`${domain.baseUrl}/${link.code}-`))
+  const linkPieces = message.links.map(
+    (link, i) => (i === 0 ? '"links":["' : '","') + escaped(`${domain.baseUrl}/${link.code}-`),
+  )
   linkPieces.push('"]')
   const unsubscribeToken = (index: number) => unsubscribeTokens.issue(message.id, index)
   const fullUnsubscribeUrl = unsubscribeUrlFor({ ...message, stripScheme: false }, domain, unsubscribeToken)
@@ -107,11 +113,18 @@ function recipientJson(
     let json = `{"id":${JSON.stringify(externalId)},"token":"${token}",${linkPieces[0]!}`
     for (let i = 1; i < linkPieces.length; i++) json += token + linkPieces[i]!
     json += `,"optedOut":${optedOut.has(externalId)}`
-    return fullUnsubscribeUrl === undefined ? json : `${json},"unsubscribeUrl":${JSON.stringify(fullUnsubscribeUrl({ index, token }))}`
+    return fullUnsubscribeUrl === undefined
+      ? json
+      : `${json},"unsubscribeUrl":${JSON.stringify(fullUnsubscribeUrl({ index, token }))}`
   }
-  if (message.text === null) return (externalId, index) => `${withLinks(externalId, index, tokens.issue(message.id, index))}}`
+  if (message.text === null)
+    return (externalId, index) => `${withLinks(externalId, index, tokens.issue(message.id, index))}}`
 
-  const rewrite = textRewriter(message.text, textLinkPrefixes(message, domain), unsubscribeUrlFor(message, domain, unsubscribeToken))
+  const rewrite = textRewriter(
+    message.text,
+    textLinkPrefixes(message, domain),
+    unsubscribeUrlFor(message, domain, unsubscribeToken),
+  )
   // Tokens are base62, one unit each in GSM-7 and UCS-2 alike, and are all that differs
   // between recipients' texts. A recipient's click and unsubscribe tokens are both
   // base62(index) plus a fixed-length MAC, so texts whose click tokens have one length
@@ -121,7 +134,8 @@ function recipientJson(
     const token = tokens.issue(message.id, index)
     const text = rewrite({ index, token })
     let segments = segmentsByTokenLength.get(token.length)
-    if (segments === undefined) segmentsByTokenLength.set(token.length, (segments = JSON.stringify(countSegments(text))))
+    if (segments === undefined)
+      segmentsByTokenLength.set(token.length, (segments = JSON.stringify(countSegments(text))))
     return `${withLinks(externalId, index, token)},"text":${JSON.stringify(text)},"segments":${segments}}`
   }
 }

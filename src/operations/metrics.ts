@@ -90,12 +90,27 @@ export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorde
     'Taps redirected but not counted as clicks because their address was over REDIRECT_RATE_LIMIT_PER_MINUTE',
     () => redirects.rateLimited,
   )
-  counterFrom(registry, 'smslinks_link_cache_hits_total', 'Short-code lookups answered from memory (negative entries included)', () => cache.hits)
-  counterFrom(registry, 'smslinks_link_cache_misses_total', 'Short-code lookups that went to the database', () => cache.misses)
+  counterFrom(
+    registry,
+    'smslinks_link_cache_hits_total',
+    'Short-code lookups answered from memory (negative entries included)',
+    () => cache.hits,
+  )
+  counterFrom(
+    registry,
+    'smslinks_link_cache_misses_total',
+    'Short-code lookups that went to the database',
+    () => cache.misses,
+  )
   gaugeFrom(registry, 'smslinks_link_cache_entries', 'Links held in the in-memory cache', () => cache.size)
 
   gaugeFrom(registry, 'smslinks_click_queue_depth', 'Clicks waiting in memory to be written', () => recorder.depth)
-  gaugeFrom(registry, 'smslinks_click_queue_capacity', 'Clicks the queue holds at most (CLICK_QUEUE_MAX)', () => recorder.capacity)
+  gaugeFrom(
+    registry,
+    'smslinks_click_queue_capacity',
+    'Clicks the queue holds at most (CLICK_QUEUE_MAX)',
+    () => recorder.capacity,
+  )
   counterFrom(registry, 'smslinks_clicks_written_total', 'Clicks written to the database', () => recorder.written)
   counterFrom(
     registry,

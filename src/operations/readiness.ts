@@ -14,7 +14,11 @@ export interface Readiness {
  * write) and its click queue has room. A full queue still redirects, but every tap
  * it takes is a lost count, so a load balancer with another instance should prefer that one.
  */
-export async function checkReadiness(store: Store, recorder: ClickRecorder, log: FastifyBaseLogger): Promise<Readiness> {
+export async function checkReadiness(
+  store: Store,
+  recorder: ClickRecorder,
+  log: FastifyBaseLogger,
+): Promise<Readiness> {
   const reasons: NotReadyReason[] = []
   try {
     await store.checkWritable()

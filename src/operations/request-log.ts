@@ -17,7 +17,8 @@ export function createLogger(options: FastifyServerOptions['logger'], level: str
   return pino({ level, ...rest }, stream ?? process.stdout)
 }
 
-const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value]
 
 /**
  * Every `/v1` route logs one line when its answer is sent, with a request id that
@@ -29,7 +30,12 @@ export function installRequestLogging(app: FastifyInstance, log: Logger): void {
     request.log = reply.log = log.child({ reqId: request.id })
   }
   async function completed(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    }
     reply.log.info(line, 'request completed')
   }
   app.addHook('onRoute', (route: RouteOptions) => {

@@ -21,7 +21,13 @@ export const EngagedCursor = {
  * keeps sending to. A recipient's latest click per message is kept with its first
  * (message_uniques), so this reads no raw clicks.
  */
-export async function engagedRecipients({ store, recorder }: Services, tenantId: number, days: number, cursor: string | undefined, limit: number) {
+export async function engagedRecipients(
+  { store, recorder }: Services,
+  tenantId: number,
+  days: number,
+  cursor: string | undefined,
+  limit: number,
+) {
   const after = cursor === undefined ? '' : EngagedCursor.decode(cursor)
   await recorder.flush()
   const ids = await store.engagedRecipients(tenantId, Date.now() - days * DAY_MS, after, limit + 1)

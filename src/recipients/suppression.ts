@@ -23,7 +23,11 @@ export class SuppressionKeys {
  * Which of these recipient ids the tenant has opted out, erased recipients included:
  * those are looked up by their suppression key, and only when the tenant has any.
  */
-export async function optedOutRecipients({ store, suppressionKeys }: Services, tenantId: number, ids: string[]): Promise<Set<string>> {
+export async function optedOutRecipients(
+  { store, suppressionKeys }: Services,
+  tenantId: number,
+  ids: string[],
+): Promise<Set<string>> {
   const out = await store.optedOutRecipients(tenantId, ids)
   if (ids.length === 0 || !(await store.hasErasedOptOuts(tenantId))) return out
   const byKey = new Map<string, string>()

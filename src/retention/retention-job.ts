@@ -70,12 +70,14 @@ export class RetentionJob {
     if (this.stopped) return
     this.timer = setTimeout(() => {
       this.timer = null
-      this.run().then(
-        (result) => {
-          if (result.clicks + result.webhookRows > 0) this.log.info(result, 'retention: deleted expired rows')
-        },
-        (err: unknown) => this.log.error({ err }, 'retention run failed; will retry next interval'),
-      ).finally(() => this.schedule(this.options.intervalMs))
+      this.run()
+        .then(
+          (result) => {
+            if (result.clicks + result.webhookRows > 0) this.log.info(result, 'retention: deleted expired rows')
+          },
+          (err: unknown) => this.log.error({ err }, 'retention run failed; will retry next interval'),
+        )
+        .finally(() => this.schedule(this.options.intervalMs))
     }, delayMs).unref()
   }
 

@@ -4,7 +4,14 @@ import type { Services } from '../services.js'
 import { requireAdmin } from '../tenants/auth.js'
 import { presentTenant } from '../tenants/present.js'
 import { getAllowedHosts, MAX_ALLOWED_HOSTS, setAllowedHosts } from '../tenants/allowed-hosts.js'
-import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey, setDomainFallback } from '../tenants/tenants.js'
+import {
+  addDomain,
+  createApiKey,
+  createTenant,
+  listTenants,
+  revokeApiKey,
+  setDomainFallback,
+} from '../tenants/tenants.js'
 import { ErrorBody, ErrorExample, Id, Label } from './schemas.js'
 
 const TenantParams = Type.Object({ tenantId: Id('Tenant id, as returned by POST /v1/tenants') })
@@ -24,7 +31,9 @@ const TenantBody = Type.Object(
     id: Type.String(),
     name: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
-    domains: Type.Array(Type.Object({ host: Type.String(), baseUrl: Type.String({ description: 'What short links start with' }) })),
+    domains: Type.Array(
+      Type.Object({ host: Type.String(), baseUrl: Type.String({ description: 'What short links start with' }) }),
+    ),
   },
   { examples: [tenantExample] },
 )
@@ -88,10 +97,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
           {
             host: Type.String({ minLength: 1, maxLength: 260, description: 'e.g. s.brand.dk' }),
             scheme: Type.Optional(
-              Type.Union([Type.Literal('https'), Type.Literal('http')], { description: 'Scheme of short links; default https' }),
+              Type.Union([Type.Literal('https'), Type.Literal('http')], {
+                description: 'Scheme of short links; default https',
+              }),
             ),
           },
-          { additionalProperties: false, examples: [{ host: 's.brand.dk' }, { host: 'localhost:3000', scheme: 'http' }] },
+          {
+            additionalProperties: false,
+            examples: [{ host: 's.brand.dk' }, { host: 'localhost:3000', scheme: 'http' }],
+          },
         ),
         response: {
           201: Type.Object(
@@ -164,10 +178,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
 
   const AllowedHostsBody = Type.Object(
     {
-      hosts: Type.Array(Type.String({ minLength: 1, maxLength: 255, description: 'shop.dk (that host) or *.shop.dk (any host below it)' }), {
-        maxItems: MAX_ALLOWED_HOSTS,
-        description: `Up to ${MAX_ALLOWED_HOSTS}; an empty list allows any destination`,
-      }),
+      hosts: Type.Array(
+        Type.String({
+          minLength: 1,
+          maxLength: 255,
+          description: 'shop.dk (that host) or *.shop.dk (any host below it)',
+        }),
+        {
+          maxItems: MAX_ALLOWED_HOSTS,
+          description: `Up to ${MAX_ALLOWED_HOSTS}; an empty list allows any destination`,
+        },
+      ),
     },
     { additionalProperties: false, examples: [{ hosts: ['*.shop.dk', 'shop.dk'] }] },
   )
@@ -210,7 +231,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
     {
       schema: {
         ...docs,
-        summary: 'Set a domain\'s fallback URL',
+        summary: "Set a domain's fallback URL",
         description:
           'Where links of this domain go once their message has expired (expiresAt). Without a fallback URL, ' +
           'an expired link answers 410 with a small page. null clears it. Checked like a destination URL.',

@@ -41,7 +41,9 @@ const rollUpExample = {
   position: 'within',
 }
 
-const CampaignParams = Type.Object({ campaign: Type.String({ minLength: 1, maxLength: 128, description: 'Campaign name' }) })
+const CampaignParams = Type.Object({
+  campaign: Type.String({ minLength: 1, maxLength: 128, description: 'Campaign name' }),
+})
 
 /** Roll-ups over a tenant's messages and A/B verdicts: summed counters, never raw clicks. */
 export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -55,8 +57,8 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         ...docs,
         summary: "A campaign's stats",
         description:
-          "Every message of the tenant with this campaign name, summed: recipients, delivered, unique clickers, CTR and " +
-          'unsubscribe rate, with the published CTR band for the messages\' kind and where the CTR stands.',
+          'Every message of the tenant with this campaign name, summed: recipients, delivered, unique clickers, CTR and ' +
+          "unsubscribe rate, with the published CTR band for the messages' kind and where the CTR stands.",
         params: CampaignParams,
         response: {
           200: Type.Object(
@@ -95,7 +97,16 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
               to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
               ...RollUpFigures,
             },
-            { examples: [{ kind: 'campaign', from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', ...rollUpExample }] },
+            {
+              examples: [
+                {
+                  kind: 'campaign',
+                  from: '2026-11-01T00:00:00.000Z',
+                  to: '2026-12-01T00:00:00.000Z',
+                  ...rollUpExample,
+                },
+              ],
+            },
           ),
           ...errorResponses,
         },
@@ -121,7 +132,9 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
               campaign: Type.String(),
               significanceLevel: Type.Number(),
               best: Type.Union([Type.String(), Type.Null()], { description: 'The variant with the highest CTR' }),
-              winner: Type.Union([Type.String(), Type.Null()], { description: 'The best variant, when significantly better' }),
+              winner: Type.Union([Type.String(), Type.Null()], {
+                description: 'The best variant, when significantly better',
+              }),
               variants: Type.Array(
                 Type.Object({
                   variant: Type.String(),
@@ -142,8 +155,24 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
                   best: 'B',
                   winner: 'B',
                   variants: [
-                    { variant: 'A', messages: 1, recipients: 5000, delivered: 4910, uniqueClickers: 442, ctr: 0.09, pValue: 0.000012 },
-                    { variant: 'B', messages: 1, recipients: 5000, delivered: 4902, uniqueClickers: 588, ctr: 0.12, pValue: null },
+                    {
+                      variant: 'A',
+                      messages: 1,
+                      recipients: 5000,
+                      delivered: 4910,
+                      uniqueClickers: 442,
+                      ctr: 0.09,
+                      pValue: 0.000012,
+                    },
+                    {
+                      variant: 'B',
+                      messages: 1,
+                      recipients: 5000,
+                      delivered: 4902,
+                      uniqueClickers: 588,
+                      ctr: 0.12,
+                      pValue: null,
+                    },
                   ],
                 },
               ],

@@ -15,7 +15,9 @@ const ExportedClickBody = Type.Object({
   link: Type.String({ description: 'Link id' }),
   recipient: Nullable("The sender's recipient id; null for a click without a valid token"),
   class: Type.Union([Type.Literal('human'), Type.Literal('bot'), Type.Literal('preview')]),
-  reason: Nullable('Why the click is not human (head_request, bot_user_agent, preview_user_agent, no_user_agent, too_fast, burst); null for human'),
+  reason: Nullable(
+    'Why the click is not human (head_request, bot_user_agent, preview_user_agent, no_user_agent, too_fast, burst); null for human',
+  ),
   device: Nullable('Device type from the user agent: mobile, tablet, desktop, unknown…; null without a user agent'),
   os: Nullable('Operating system from the user agent'),
   browser: Nullable('Browser from the user agent'),

@@ -5,27 +5,32 @@ import type { Services } from '../services.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { errorResponses, ErrorExample, Id, Label } from './schemas.js'
 
-const ConversionBody = Type.Object({
-  id: Type.String({ description: "The sender's id for the conversion" }),
-  messageId: Type.String(),
-  recipient: Type.Union([Type.String(), Type.Null()], { description: 'null for an anonymous click' }),
-  clickId: Type.Union([Type.String(), Type.Null()]),
-  clickAt: Type.String({ format: 'date-time', description: 'The human click it is attributed to' }),
-  value: Type.Number(),
-  currency: Type.String(),
-  at: Type.String({ format: 'date-time', description: 'When it was recorded' }),
-}, {
-  examples: [{
-    id: 'order-77',
-    messageId: 'msg_p7Z666gD109LzY4S',
-    recipient: 'cust-1001',
-    clickId: null,
-    clickAt: '2026-11-23T14:02:11.482Z',
-    value: 129.5,
-    currency: 'DKK',
-    at: '2026-11-23T14:09:40.003Z',
-  }],
-})
+const ConversionBody = Type.Object(
+  {
+    id: Type.String({ description: "The sender's id for the conversion" }),
+    messageId: Type.String(),
+    recipient: Type.Union([Type.String(), Type.Null()], { description: 'null for an anonymous click' }),
+    clickId: Type.Union([Type.String(), Type.Null()]),
+    clickAt: Type.String({ format: 'date-time', description: 'The human click it is attributed to' }),
+    value: Type.Number(),
+    currency: Type.String(),
+    at: Type.String({ format: 'date-time', description: 'When it was recorded' }),
+  },
+  {
+    examples: [
+      {
+        id: 'order-77',
+        messageId: 'msg_p7Z666gD109LzY4S',
+        recipient: 'cust-1001',
+        clickId: null,
+        clickAt: '2026-11-23T14:02:11.482Z',
+        value: 129.5,
+        currency: 'DKK',
+        at: '2026-11-23T14:09:40.003Z',
+      },
+    ],
+  },
+)
 
 /** Conversions (orders) reported by the sender, attributed to the message that brought them. */
 export const conversionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -55,7 +60,13 @@ export const conversionRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
           {
             additionalProperties: false,
             examples: [
-              { message: 'msg_p7Z666gD109LzY4S', recipient: 'cust-1001', value: 129.5, currency: 'DKK', id: 'order-77' },
+              {
+                message: 'msg_p7Z666gD109LzY4S',
+                recipient: 'cust-1001',
+                value: 129.5,
+                currency: 'DKK',
+                id: 'order-77',
+              },
               { clickId: 'gvUF74ga0', value: 49, currency: 'EUR', id: 'order-78' },
             ],
           },
@@ -63,7 +74,10 @@ export const conversionRoutes: FastifyPluginAsyncTypebox<{ services: Services }>
         response: {
           200: ConversionBody,
           201: ConversionBody,
-          422: ErrorExample('outside_attribution_window', 'the last human click was more than 5 days ago (ATTRIBUTION_WINDOW_DAYS)'),
+          422: ErrorExample(
+            'outside_attribution_window',
+            'the last human click was more than 5 days ago (ATTRIBUTION_WINDOW_DAYS)',
+          ),
           ...errorResponses,
         },
       },

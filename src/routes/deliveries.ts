@@ -12,7 +12,10 @@ const Report = Type.Object(
     recipient: Label("The sender's own recipient id, as given when the message was created"),
     status: Type.Union([Type.Literal('delivered'), Type.Literal('failed')]),
     at: Type.Optional(
-      Type.String({ format: 'date-time', description: 'When the gateway reported it; the latest report wins. Default: now' }),
+      Type.String({
+        format: 'date-time',
+        description: 'When the gateway reported it; the latest report wins. Default: now',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -54,7 +57,9 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
           200: Type.Object(
             {
               applied: Type.Integer({ description: 'Reports stored' }),
-              outdated: Type.Integer({ description: 'Reports older than the one already stored for the recipient: ignored' }),
+              outdated: Type.Integer({
+                description: 'Reports older than the one already stored for the recipient: ignored',
+              }),
               unknownRecipients: Type.Array(Type.String(), { description: 'Recipient ids the message does not have' }),
             },
             { examples: [{ applied: 2, outdated: 0, unknownRecipients: ['cust-9999'] }] },

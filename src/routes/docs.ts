@@ -17,7 +17,7 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         description:
           'Per-recipient branded short links for SMS, with exact unique clicks and CTR per message. ' +
           'Errors are JSON `{ "error": "<stable_code>", "message": "<what to fix>" }`. ' +
-          'Short links themselves (`GET /{code}-{token}` on a tenant\'s host) are not API routes and are not listed here.',
+          "Short links themselves (`GET /{code}-{token}` on a tenant's host) are not API routes and are not listed here.",
       },
       tags: [
         { name: 'messages', description: 'A tenant’s messages, short links and stats (API key)' },
@@ -29,7 +29,11 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key, `sl_…`" },
           adminToken: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN the service runs with' },
-          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when the service runs with one' },
+          metricsToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'METRICS_TOKEN, when the service runs with one',
+          },
         },
       },
     },

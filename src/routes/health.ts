@@ -36,7 +36,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
           503: Type.Object(
             {
               status: Type.Literal('not_ready'),
-              reasons: Type.Array(Type.Union([Type.Literal('database_not_writable'), Type.Literal('click_queue_full')])),
+              reasons: Type.Array(
+                Type.Union([Type.Literal('database_not_writable'), Type.Literal('click_queue_full')]),
+              ),
             },
             { examples: [{ status: 'not_ready', reasons: ['database_not_writable'] }] },
           ),

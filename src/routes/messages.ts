@@ -5,7 +5,13 @@ import { idCursor } from '../cursor.js'
 import { notFound } from '../errors.js'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { addRecipients, createMessage, domainOf, MAX_LINKS, type MessageWithRecipients } from '../messages/create-message.js'
+import {
+  addRecipients,
+  createMessage,
+  domainOf,
+  MAX_LINKS,
+  type MessageWithRecipients,
+} from '../messages/create-message.js'
 import { messageWithRecipientsJson, messageWithRecipientsNdjson, presentMessage } from '../messages/present.js'
 import type { Services } from '../services.js'
 import { requireApiKey } from '../tenants/auth.js'
@@ -37,14 +43,23 @@ const Recipients = Type.Array(Label("The sender's own id for a recipient (e.g. a
 
 const CreateMessage = Type.Object(
   {
-    domain: Type.Optional(Type.String({ minLength: 1, maxLength: 260, description: 'Host of the short links; optional when the tenant has one domain' })),
+    domain: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 260,
+        description: 'Host of the short links; optional when the tenant has one domain',
+      }),
+    ),
     externalId: Type.Optional(Label('Your id for this send; re-posting it returns the existing message')),
     kind: Type.Optional(MessageKindSchema),
     campaign: Type.Optional(Label('Campaign name, for roll-ups and A/B tests')),
     variant: Type.Optional(Label('A/B variant label', 64)),
     links: Type.Optional(
       Type.Array(
-        Type.Object({ url: Type.String({ minLength: 1, maxLength: 4096, description: 'Destination, http(s)' }) }, { additionalProperties: false }),
+        Type.Object(
+          { url: Type.String({ minLength: 1, maxLength: 4096, description: 'Destination, http(s)' }) },
+          { additionalProperties: false },
+        ),
         { minItems: 1, maxItems: MAX_LINKS, description: 'The destinations; or give "text" instead' },
       ),
     ),
@@ -52,10 +67,13 @@ const CreateMessage = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: MAX_TEXT_LENGTH,
-        description: 'An SMS text instead of "links": its URLs become the links, and each recipient gets the text rewritten',
+        description:
+          'An SMS text instead of "links": its URLs become the links, and each recipient gets the text rewritten',
       }),
     ),
-    stripScheme: Type.Optional(Type.Boolean({ description: 'Leave https:// out of short links inside rewritten texts' })),
+    stripScheme: Type.Optional(
+      Type.Boolean({ description: 'Leave https:// out of short links inside rewritten texts' }),
+    ),
     utm: Type.Optional(UtmSchema),
     clickIdParam: Type.Optional(
       Type.String({
@@ -85,7 +103,12 @@ const CreateMessage = Type.Object(
         links: [{ url: 'https://shop.example.dk/sale' }, { url: 'https://shop.example.dk/stores' }],
         recipients: ['cust-1001', 'cust-1002'],
       },
-      { domain: 's.brand.dk', kind: 'transactional', links: [{ url: 'https://shop.example.dk/order/1234' }], recipients: ['cust-1001'] },
+      {
+        domain: 's.brand.dk',
+        kind: 'transactional',
+        links: [{ url: 'https://shop.example.dk/order/1234' }],
+        recipients: ['cust-1001'],
+      },
     ],
   },
 )
@@ -97,60 +120,78 @@ const Cursor = idCursor('m', 'cursor')
 
 const Rate = (description: string) => Type.Union([Type.Number(), Type.Null()], { description })
 
-const StatsBody = Type.Object({
-  id: Type.String(),
-  recipients: Type.Integer(),
-  delivered: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'Recipients whose latest delivery report is delivered; null until a report comes',
-  }),
-  failed: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'Recipients whose latest delivery report is failed; null until a report comes',
-  }),
-  deliveryRate: Rate('delivered ÷ recipients, 4 places; null until a report comes'),
-  clicks: MessageClicksBody,
-  ctr: Rate('Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places'),
-  unsubscribes: Type.Object({
-    linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
-    confirmed: Type.Integer({ description: 'Recipients who confirmed the opt-out on this message' }),
-  }),
-  unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
-  links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
-  breakdowns: BreakdownsBody,
-  conversions: Type.Integer({ description: 'Conversions attributed to the message (POST /v1/conversions)' }),
-  conversionRate: Rate('conversions ÷ unique clickers, 4 places; null without clickers'),
-  revenue: Type.Record(Type.String(), Type.Number(), { description: 'Attributed conversion value per currency' }),
-}, {
-  examples: [
-    {
-      id: 'msg_p7Z666gD109LzY4S',
-      recipients: 3,
-      delivered: null,
-      clicks: {
-        total: 2,
-        unique: 1,
-        bots: 1,
-        previews: 1,
-        byReason: { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 1, too_fast: 1, burst: 0 },
+const StatsBody = Type.Object(
+  {
+    id: Type.String(),
+    recipients: Type.Integer(),
+    delivered: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Recipients whose latest delivery report is delivered; null until a report comes',
+    }),
+    failed: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Recipients whose latest delivery report is failed; null until a report comes',
+    }),
+    deliveryRate: Rate('delivered ÷ recipients, 4 places; null until a report comes'),
+    clicks: MessageClicksBody,
+    ctr: Rate('Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places'),
+    unsubscribes: Type.Object({
+      linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
+      confirmed: Type.Integer({ description: 'Recipients who confirmed the opt-out on this message' }),
+    }),
+    unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
+    links: Type.Array(Type.Object({ id: Type.String(), url: Type.String(), clicks: ClickCountersBody })),
+    breakdowns: BreakdownsBody,
+    conversions: Type.Integer({ description: 'Conversions attributed to the message (POST /v1/conversions)' }),
+    conversionRate: Rate('conversions ÷ unique clickers, 4 places; null without clickers'),
+    revenue: Type.Record(Type.String(), Type.Number(), { description: 'Attributed conversion value per currency' }),
+  },
+  {
+    examples: [
+      {
+        id: 'msg_p7Z666gD109LzY4S',
+        recipients: 3,
+        delivered: null,
+        clicks: {
+          total: 2,
+          unique: 1,
+          bots: 1,
+          previews: 1,
+          byReason: {
+            head_request: 0,
+            no_user_agent: 0,
+            bot_user_agent: 0,
+            preview_user_agent: 1,
+            too_fast: 1,
+            burst: 0,
+          },
+        },
+        ctr: 0.3333,
+        links: [
+          {
+            id: 'lnk_uSVi6oc0ahwxMLT2',
+            url: 'https://shop.example.dk/sale',
+            clicks: { total: 2, unique: 1, bots: 1, previews: 1 },
+          },
+          {
+            id: 'lnk_T1TTJhVSXpy5hFXe',
+            url: 'https://shop.example.dk/stores',
+            clicks: { total: 0, unique: 0, bots: 0, previews: 0 },
+          },
+        ],
+        breakdowns: {
+          device: { mobile: 2 },
+          os: { iOS: 2 },
+          browser: { 'Mobile Safari': 2 },
+          hourOfDay: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+          daySinceSending: [{ day: 0, clicks: 2 }],
+          timeToFirstClick: { recipients: 1, medianSeconds: 95.1, p90Seconds: 95.1 },
+        },
+        conversions: 1,
+        conversionRate: 1,
+        revenue: { DKK: 129.5 },
       },
-      ctr: 0.3333,
-      links: [
-        { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', clicks: { total: 2, unique: 1, bots: 1, previews: 1 } },
-        { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', clicks: { total: 0, unique: 0, bots: 0, previews: 0 } },
-      ],
-      breakdowns: {
-        device: { mobile: 2 },
-        os: { iOS: 2 },
-        browser: { 'Mobile Safari': 2 },
-        hourOfDay: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        daySinceSending: [{ day: 0, clicks: 2 }],
-        timeToFirstClick: { recipients: 1, medianSeconds: 95.1, p90Seconds: 95.1 },
-      },
-      conversions: 1,
-      conversionRate: 1,
-      revenue: { DKK: 129.5 },
-    },
-  ],
-})
+    ],
+  },
+)
 
 /** Whether the caller asked for newline-delimited JSON (one recipient per line). */
 function wantsNdjson(request: FastifyRequest): boolean {
@@ -164,13 +205,22 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   /** What the OpenAPI document says about every route here. */
   const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
 
-  const sendWithRecipients = (request: FastifyRequest, reply: FastifyReply, status: number, result: MessageWithRecipients) => {
+  const sendWithRecipients = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    result: MessageWithRecipients,
+  ) => {
     reply.code(status)
     // Already JSON text of the response schema, streamed: Fastify sends it as it is.
     if (!wantsNdjson(request)) {
-      return reply.type('application/json; charset=utf-8').send(Readable.from(messageWithRecipientsJson(result, tokens, unsubscribeTokens)))
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(Readable.from(messageWithRecipientsJson(result, tokens, unsubscribeTokens)))
     }
-    return reply.type('application/x-ndjson').send(Readable.from(messageWithRecipientsNdjson(result, tokens, unsubscribeTokens)))
+    return reply
+      .type('application/x-ndjson')
+      .send(Readable.from(messageWithRecipientsNdjson(result, tokens, unsubscribeTokens)))
   }
 
   const findMessage = async (tenantId: number, id: string) => {
@@ -188,7 +238,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         summary: 'Create a message',
         description:
           'Create a message: its links (or a text whose URLs become the links) and recipients. Returns one short ' +
-          'link per recipient and link, and with a text, each recipient\'s rewritten text and its SMS segments. ' +
+          "link per recipient and link, and with a text, each recipient's rewritten text and its SMS segments. " +
           'Re-posting an externalId returns the existing message (200) with these recipients. ' +
           'Accept: application/x-ndjson streams the message, then one recipient per line.',
         body: CreateMessage,
@@ -281,7 +331,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       schema: {
         ...docs,
         summary: "A message's stats",
-        description: "A message's clicks, unique clicking recipients and CTR, in total and per link. Read from counters.",
+        description:
+          "A message's clicks, unique clicking recipients and CTR, in total and per link. Read from counters.",
         params: MessageParams,
         response: { 200: StatsBody, ...errorResponses },
       },

@@ -20,29 +20,38 @@ export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
           "The tenant's opted-out recipients, oldest first. Keep nextCursor and pass it as since to get only what came after.",
         querystring: Type.Object(
           {
-            since: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'nextCursor of an earlier page' })),
+            since: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 64, description: 'nextCursor of an earlier page' }),
+            ),
             limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
           },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            optOuts: Type.Array(
-              Type.Object({
-                recipient: Type.String({ description: "The sender's own recipient id" }),
-                messageId: Type.String({ description: 'The message whose unsubscribe page was confirmed' }),
-                at: Type.String({ format: 'date-time' }),
-              }),
-            ),
-            nextCursor: Type.String({ description: 'Pass as since for the next page, or later for new opt-outs' }),
-            hasMore: Type.Boolean(),
-          }, {
-            examples: [{
-              optOuts: [{ recipient: 'cust-1002', messageId: 'msg_p7Z666gD109LzY4S', at: '2026-11-23T13:20:41.118Z' }],
-              nextCursor: 'bzE',
-              hasMore: false,
-            }],
-          }),
+          200: Type.Object(
+            {
+              optOuts: Type.Array(
+                Type.Object({
+                  recipient: Type.String({ description: "The sender's own recipient id" }),
+                  messageId: Type.String({ description: 'The message whose unsubscribe page was confirmed' }),
+                  at: Type.String({ format: 'date-time' }),
+                }),
+              ),
+              nextCursor: Type.String({ description: 'Pass as since for the next page, or later for new opt-outs' }),
+              hasMore: Type.Boolean(),
+            },
+            {
+              examples: [
+                {
+                  optOuts: [
+                    { recipient: 'cust-1002', messageId: 'msg_p7Z666gD109LzY4S', at: '2026-11-23T13:20:41.118Z' },
+                  ],
+                  nextCursor: 'bzE',
+                  hasMore: false,
+                },
+              ],
+            },
+          ),
           ...errorResponses,
         },
       },

@@ -68,6 +68,7 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         },
       },
     },
-    async (request) => engagedRecipients(services, request.tenantId, request.query.days, request.query.cursor, request.query.limit),
+    async (request) =>
+      engagedRecipients(services, request.tenantId, request.query.days, request.query.cursor, request.query.limit),
   )
 }

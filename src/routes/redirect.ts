@@ -21,11 +21,22 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
  */
 export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { domains, cache, store, recorder, redirects } = services
-  const tap: Tap = { at: 0, messageId: 0, linkId: 0, token: null, head: false, userAgent: undefined, address: undefined, clickId: null }
+  const tap: Tap = {
+    at: 0,
+    messageId: 0,
+    linkId: 0,
+    token: null,
+    head: false,
+    userAgent: undefined,
+    address: undefined,
+    clickId: null,
+  }
   // Over the limit a tap still redirects (a person behind a busy carrier NAT is never
   // refused); it is only left uncounted. See docs/adr/0050.
   const perAddress =
-    services.config.redirectRateLimitPerMinute === 0 ? null : new AddressRateLimit(services.config.redirectRateLimitPerMinute)
+    services.config.redirectRateLimitPerMinute === 0
+      ? null
+      : new AddressRateLimit(services.config.redirectRateLimitPerMinute)
   if (perAddress !== null) app.addHook('onClose', async () => perAddress.close())
 
   function answer(

@@ -23,7 +23,9 @@ export const Label = (description: string, maxLength = 128) =>
 export const ClickCountersBody = Type.Object({
   total: Type.Integer({ description: 'Human clicks, repeats and anonymous clicks included' }),
   unique: Type.Integer({ description: 'Recipients with at least one human click' }),
-  bots: Type.Integer({ description: 'Automated fetches that are not link previews: bots, HEAD requests, too fast, bursts' }),
+  bots: Type.Integer({
+    description: 'Automated fetches that are not link previews: bots, HEAD requests, too fast, bursts',
+  }),
   previews: Type.Integer({ description: 'Link-preview fetches (iMessage, WhatsApp, Slack…)' }),
 })
 
@@ -37,7 +39,9 @@ export const MessageClicksBody = Type.Object({
       no_user_agent: Type.Integer(),
       bot_user_agent: Type.Integer(),
       preview_user_agent: Type.Integer(),
-      too_fast: Type.Integer({ description: 'Sooner after delivery (or creation) than a person reads and taps: TOO_FAST_MS' }),
+      too_fast: Type.Integer({
+        description: 'Sooner after delivery (or creation) than a person reads and taps: TOO_FAST_MS',
+      }),
       burst: Type.Integer({ description: 'A later network fetching the same recipient link within BURST_WINDOW_MS' }),
     },
     { description: 'Clicks that are not human, by the reason that decided it' },
@@ -59,7 +63,10 @@ export const BreakdownsBody = Type.Object(
         medianSeconds: Nullable(Type.Number()),
         p90Seconds: Nullable(Type.Number()),
       },
-      { description: "From the message's creation to each recipient's first human click; bucketed (4 buckets per doubling, ±10 %)" },
+      {
+        description:
+          "From the message's creation to each recipient's first human click; bucketed (4 buckets per doubling, ±10 %)",
+      },
     ),
   },
   { description: 'Read from counters kept by the click flush, never from raw clicks' },
@@ -72,7 +79,11 @@ export const LinkBody = Type.Object({
   shortUrl: Type.String({ description: 'The link without a recipient token (anonymous clicks)' }),
 })
 
-export const MessageKindSchema = Type.Union([Type.Literal('campaign'), Type.Literal('flow'), Type.Literal('transactional')])
+export const MessageKindSchema = Type.Union([
+  Type.Literal('campaign'),
+  Type.Literal('flow'),
+  Type.Literal('transactional'),
+])
 
 export const messageExample = {
   id: 'msg_p7Z666gD109LzY4S',
@@ -91,78 +102,120 @@ export const messageExample = {
   segments: null,
   expiresAt: null,
   links: [
-    { id: 'lnk_uSVi6oc0ahwxMLT2', url: 'https://shop.example.dk/sale', code: 'Z0SufV', shortUrl: 'https://s.brand.dk/Z0SufV' },
-    { id: 'lnk_T1TTJhVSXpy5hFXe', url: 'https://shop.example.dk/stores', code: 'jktz7O', shortUrl: 'https://s.brand.dk/jktz7O' },
+    {
+      id: 'lnk_uSVi6oc0ahwxMLT2',
+      url: 'https://shop.example.dk/sale',
+      code: 'Z0SufV',
+      shortUrl: 'https://s.brand.dk/Z0SufV',
+    },
+    {
+      id: 'lnk_T1TTJhVSXpy5hFXe',
+      url: 'https://shop.example.dk/stores',
+      code: 'jktz7O',
+      shortUrl: 'https://s.brand.dk/jktz7O',
+    },
   ],
 }
 
 export const SegmentsBody = Type.Object({
   encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
-  characters: Type.Integer({ description: 'GSM-7 septets (extension characters count 2) or UTF-16 units (emoji count 2)' }),
+  characters: Type.Integer({
+    description: 'GSM-7 septets (extension characters count 2) or UTF-16 units (emoji count 2)',
+  }),
   parts: Type.Integer({ description: 'SMS parts: 160/153 per part for GSM-7, 70/67 for UCS-2' }),
 })
 
-const UtmValue = (name: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `utm_${name}` }))
+const UtmValue = (name: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: `utm_${name}` }))
 
 export const UtmSchema = Type.Object(
-  { source: UtmValue('source'), medium: UtmValue('medium'), campaign: UtmValue('campaign'), term: UtmValue('term'), content: UtmValue('content') },
+  {
+    source: UtmValue('source'),
+    medium: UtmValue('medium'),
+    campaign: UtmValue('campaign'),
+    term: UtmValue('term'),
+    content: UtmValue('content'),
+  },
   { additionalProperties: false, minProperties: 1 },
 )
 
-export const MessageBody = Type.Object({
-  id: Type.String(),
-  externalId: Nullable(Type.String()),
-  kind: MessageKindSchema,
-  campaign: Nullable(Type.String()),
-  variant: Nullable(Type.String()),
-  domain: Type.String(),
-  recipientCount: Type.Integer(),
-  unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
-  createdAt: Type.String({ format: 'date-time' }),
-  text: Nullable(Type.String({ description: 'The SMS text as sent to us, when the message was created from one' })),
-  stripScheme: Type.Boolean(),
-  utm: Nullable(UtmSchema),
-  clickIdParam: Nullable(Type.String()),
-  segments: Nullable(
-    Type.Object(
-      { original: SegmentsBody, rewritten: SegmentsBody },
-      { description: "The text's cost as written and once rewritten (the longest recipient's text)" },
+export const MessageBody = Type.Object(
+  {
+    id: Type.String(),
+    externalId: Nullable(Type.String()),
+    kind: MessageKindSchema,
+    campaign: Nullable(Type.String()),
+    variant: Nullable(Type.String()),
+    domain: Type.String(),
+    recipientCount: Type.Integer(),
+    unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    text: Nullable(Type.String({ description: 'The SMS text as sent to us, when the message was created from one' })),
+    stripScheme: Type.Boolean(),
+    utm: Nullable(UtmSchema),
+    clickIdParam: Nullable(Type.String()),
+    segments: Nullable(
+      Type.Object(
+        { original: SegmentsBody, rewritten: SegmentsBody },
+        { description: "The text's cost as written and once rewritten (the longest recipient's text)" },
+      ),
     ),
-  ),
-  links: Type.Array(LinkBody),
-  expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
-}, { examples: [messageExample] })
+    links: Type.Array(LinkBody),
+    expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
+  },
+  { examples: [messageExample] },
+)
 
-export const MessageWithRecipientsBody = Type.Intersect([
-  MessageBody,
-  Type.Object({
-    recipients: Type.Array(
-      Type.Object({
-        id: Type.String({ description: "The sender's own recipient id" }),
-        token: Type.String(),
-        links: Type.Array(Type.String(), { description: "This recipient's short link for each of the message's links" }),
-        unsubscribeUrl: Type.Optional(
-          Type.String({ description: "This recipient's unsubscribe page; only when the message has unsubscribe links" }),
-        ),
-        optedOut: Type.Boolean({
-          description: 'The tenant has this recipient on its opt-out list: it still gets links, but must not be texted',
+export const MessageWithRecipientsBody = Type.Intersect(
+  [
+    MessageBody,
+    Type.Object({
+      recipients: Type.Array(
+        Type.Object({
+          id: Type.String({ description: "The sender's own recipient id" }),
+          token: Type.String(),
+          links: Type.Array(Type.String(), {
+            description: "This recipient's short link for each of the message's links",
+          }),
+          unsubscribeUrl: Type.Optional(
+            Type.String({
+              description: "This recipient's unsubscribe page; only when the message has unsubscribe links",
+            }),
+          ),
+          optedOut: Type.Boolean({
+            description:
+              'The tenant has this recipient on its opt-out list: it still gets links, but must not be texted',
+          }),
+          text: Type.Optional(
+            Type.String({ description: "The text with every URL replaced by this recipient's short link" }),
+          ),
+          segments: Type.Optional(SegmentsBody),
         }),
-        text: Type.Optional(Type.String({ description: 'The text with every URL replaced by this recipient\'s short link' })),
-        segments: Type.Optional(SegmentsBody),
-      }),
-    ),
-  }),
-], {
-  examples: [
-    {
-      ...messageExample,
-      recipients: [
-        { id: 'cust-1001', token: '0Cob', links: ['https://s.brand.dk/Z0SufV-0Cob', 'https://s.brand.dk/jktz7O-0Cob'], optedOut: false },
-        { id: 'cust-1002', token: '12VL', links: ['https://s.brand.dk/Z0SufV-12VL', 'https://s.brand.dk/jktz7O-12VL'], optedOut: false },
-      ],
-    },
+      ),
+    }),
   ],
-})
+  {
+    examples: [
+      {
+        ...messageExample,
+        recipients: [
+          {
+            id: 'cust-1001',
+            token: '0Cob',
+            links: ['https://s.brand.dk/Z0SufV-0Cob', 'https://s.brand.dk/jktz7O-0Cob'],
+            optedOut: false,
+          },
+          {
+            id: 'cust-1002',
+            token: '12VL',
+            links: ['https://s.brand.dk/Z0SufV-12VL', 'https://s.brand.dk/jktz7O-12VL'],
+            optedOut: false,
+          },
+        ],
+      },
+    ],
+  },
+)
 
 export const errorResponses = {
   400: ErrorBody,

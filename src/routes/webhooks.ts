@@ -35,17 +35,28 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       schema: {
         ...docs,
         summary: 'Register a webhook',
-        description: 'Register an endpoint for click and/or unsubscribe events. The signing secret is in this response only.',
+        description:
+          'Register an endpoint for click and/or unsubscribe events. The signing secret is in this response only.',
         body: Type.Object(
           {
-            url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL that receives a POST per event' }),
+            url: Type.String({
+              minLength: 1,
+              maxLength: 2048,
+              description: 'http(s) URL that receives a POST per event',
+            }),
             events: Type.Array(EventType, { minItems: 1, maxItems: 2 }),
           },
-          { additionalProperties: false, examples: [{ url: 'https://crm.brand.dk/smslinks-events', events: ['click', 'unsubscribe'] }] },
+          {
+            additionalProperties: false,
+            examples: [{ url: 'https://crm.brand.dk/smslinks-events', events: ['click', 'unsubscribe'] }],
+          },
         ),
         response: {
           201: Type.Intersect(
-            [WebhookBody, Type.Object({ secret: Type.String({ description: 'HMAC key of smslinks-signature; shown only here' }) })],
+            [
+              WebhookBody,
+              Type.Object({ secret: Type.String({ description: 'HMAC key of smslinks-signature; shown only here' }) }),
+            ],
             { examples: [{ ...webhookExample, secret: 'whsec_5eVq2m9QkT1xZr8LbN3cW7yA0dFhJ4pU' }] },
           ),
           409: ErrorBody,
@@ -106,28 +117,49 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            deliveries: Type.Array(
-              Type.Object({
-                eventId: Type.String(),
-                type: EventType,
-                attempt: Type.Integer({ description: '1 for the first try' }),
-                at: Type.String({ format: 'date-time' }),
-                statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
-                error: Type.Union([Type.String(), Type.Null()]),
-                outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retrying'), Type.Literal('failed')], {
-                  description: 'failed: retried for WEBHOOK_GIVE_UP_AFTER_MS, then given up',
+          200: Type.Object(
+            {
+              deliveries: Type.Array(
+                Type.Object({
+                  eventId: Type.String(),
+                  type: EventType,
+                  attempt: Type.Integer({ description: '1 for the first try' }),
+                  at: Type.String({ format: 'date-time' }),
+                  statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
+                  error: Type.Union([Type.String(), Type.Null()]),
+                  outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retrying'), Type.Literal('failed')], {
+                    description: 'failed: retried for WEBHOOK_GIVE_UP_AFTER_MS, then given up',
+                  }),
                 }),
-              }),
-            ),
-          }, {
-            examples: [{
-              deliveries: [
-                { eventId: 'evt_Q2xh8sVd0LmP3rTz', type: 'click', attempt: 2, at: '2026-11-23T14:02:11.410Z', statusCode: 200, error: null, outcome: 'delivered' },
-                { eventId: 'evt_Q2xh8sVd0LmP3rTz', type: 'click', attempt: 1, at: '2026-11-23T14:01:40.022Z', statusCode: 503, error: 'HTTP 503', outcome: 'retrying' },
+              ),
+            },
+            {
+              examples: [
+                {
+                  deliveries: [
+                    {
+                      eventId: 'evt_Q2xh8sVd0LmP3rTz',
+                      type: 'click',
+                      attempt: 2,
+                      at: '2026-11-23T14:02:11.410Z',
+                      statusCode: 200,
+                      error: null,
+                      outcome: 'delivered',
+                    },
+                    {
+                      eventId: 'evt_Q2xh8sVd0LmP3rTz',
+                      type: 'click',
+                      attempt: 1,
+                      at: '2026-11-23T14:01:40.022Z',
+                      statusCode: 503,
+                      error: 'HTTP 503',
+                      outcome: 'retrying',
+                    },
+                  ],
+                },
               ],
-            }],
-          }),
+            },
+          ),
           ...errorResponses,
         },
       },

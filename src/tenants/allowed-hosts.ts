@@ -39,7 +39,8 @@ export function normalizeHostPattern(input: string, index: number): string {
   let hostname = ''
   try {
     const url = new URL(`https://${host}`)
-    const bare = url.username === '' && url.password === '' && url.port === '' && url.pathname === '/' && !url.search && !url.hash
+    const bare =
+      url.username === '' && url.password === '' && url.port === '' && url.pathname === '/' && !url.search && !url.hash
     if (bare && !/[/?#@\\\s*]/.test(host)) hostname = url.hostname
   } catch {
     // hostname stays empty: refused below

@@ -28,7 +28,11 @@ export function normalizeHost(input: string, scheme: 'http' | 'https'): string {
   }
   const bare = url.username === '' && url.password === '' && url.pathname === '/' && !url.search && !url.hash
   if (!bare || url.hostname === 'invalid' || /[/?#@\s]/.test(input)) {
-    throw new ApiError(400, 'invalid_host', `host must be a bare host name such as s.brand.dk, not ${JSON.stringify(input)}`)
+    throw new ApiError(
+      400,
+      'invalid_host',
+      `host must be a bare host name such as s.brand.dk, not ${JSON.stringify(input)}`,
+    )
   }
   return url.host
 }
@@ -125,7 +129,8 @@ export async function setDomainFallback(
   const tenant = await requireTenant(store, tenantPublicId)
   const url = fallbackUrl === null ? null : normalizeDestination(fallbackUrl, 'fallbackUrl')
   const domain = registry.lookup(hostInput)
-  const updated = domain && domain.tenantId === tenant.id ? await store.setDomainFallback(tenant.id, domain.host, url) : null
+  const updated =
+    domain && domain.tenantId === tenant.id ? await store.setDomainFallback(tenant.id, domain.host, url) : null
   if (updated === null) throw notFound('domain')
   registry.add(updated)
   return updated

@@ -97,7 +97,8 @@ export class WebhookDeliveryWorker {
     }
     const now = Date.now()
     const attempt = event.attempts + 1
-    const outcome = error === null ? 'delivered' : now - event.createdAt >= this.options.giveUpAfterMs ? 'failed' : 'retrying'
+    const outcome =
+      error === null ? 'delivered' : now - event.createdAt >= this.options.giveUpAfterMs ? 'failed' : 'retrying'
     if (outcome === 'failed') {
       this.log.warn({ event: event.publicId, attempts: attempt, error }, 'webhook event given up after retrying')
     }

@@ -28,7 +28,11 @@ export async function createWebhook(
 ) {
   const url = normalizeDestination(input.url, 'url')
   if ((await store.listWebhooks(tenantId)).length >= MAX_WEBHOOKS_PER_TENANT) {
-    throw new ApiError(409, 'webhook_limit', `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks: delete one first`)
+    throw new ApiError(
+      409,
+      'webhook_limit',
+      `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks: delete one first`,
+    )
   }
   const secret = `whsec_${secretPart()}`
   const webhook = await store.createWebhook({
