@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the redirect against the bare-Fastify ceiling, plus the
- * creation, stats and memory figures issue 3 asks for. Writes bench/RESULTS.md.
+ * creation, stats and memory targets (bench/README.md). Writes bench/RESULTS.md.
  *
  * How it loads: the service (built, `node dist/server.js`) and a bare Fastify 5
  * redirect server are pinned to core 0 with taskset; wrk runs pinned to core 1

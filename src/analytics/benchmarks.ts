@@ -8,7 +8,7 @@ export interface CtrBand {
 }
 
 /**
- * Published SMS benchmarks (see DOMAIN.md): campaigns 8.9–14.5 % CTR, automated
+ * Published SMS marketing benchmarks: campaigns 8.9–14.5 % CTR, automated
  * flows 10.9–14.9 %. Nobody publishes one for transactional texts, whose links
  * (tracking, receipts) are tapped for other reasons: no band rather than a made-up one.
  */

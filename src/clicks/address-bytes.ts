@@ -1,7 +1,7 @@
 /**
  * Client addresses as 16 bytes, for the click queue: a backlog of 1,000,000 taps from
  * 1,000,000 phones would otherwise keep 1,000,000 address strings on the JavaScript
- * heap (80 MB for IPv4, 160 MB for IPv6, measured). Only spellings that read back
+ * heap (figures in docs/adr/0063). Only spellings that read back
  * exactly as they came are packed: dotted IPv4 without leading zeros, the same behind
  * `::ffff:` (how a dual-stack socket names an IPv4 peer), and IPv6 as RFC 5952 writes
  * it (lowercase, no leading zeros, `::` for the longest run of two or more zero

@@ -11,10 +11,10 @@ const POST_SLICE = 1_000
 const READY = 0
 /**
  * The thread's own heap. Its live data is small (the burst rule's 100,000 tokens, one
- * transaction's records: about 25 MB at most), but V8's defaults let a busy thread's
- * heap grow to 60-80 MB of mostly garbage before collecting it. A tighter old space
- * makes it collect sooner; a thread that did run out would be started again and its
- * batch kept (see write()). Measured: see docs/adr/0004.
+ * transaction's records), but V8's defaults let a busy thread's heap grow to several
+ * times that, mostly garbage, before collecting it. A tighter old space makes it
+ * collect sooner; a thread that did run out would be started again and its batch
+ * kept (see write()). Figures in docs/adr/0004.
  */
 const HEAP_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 }
 

@@ -116,8 +116,8 @@ const newEventId = customAlphabet(BASE62, 20)
 
 /**
  * Recipients per multi-row insert. Per row, better-sqlite3's call (bind, step, reset,
- * result object) cost about as much as SQLite's two B-tree inserts; one call per 500
- * rows took a 1,000,000-recipient creation's inserts from ~4 s to ~2.5 s.
+ * result object) costs about as much as SQLite's two B-tree inserts, so one call
+ * inserts many rows (figures in docs/adr/0023).
  */
 const RECIPIENT_CHUNK = 500
 

@@ -45,7 +45,7 @@ export function tokenMac(token: string): number {
  * place in the message and mac is SipHash-2-4 (a keyed PRF built for short inputs;
  * 128-bit key derived from the secret) of "messageId:index", cut to 3 base62
  * characters. A token is checked without the database, and a guessed one passes at
- * most once in 238,328 tries (the issue asks for 1 in 200,000). SipHash rather than
+ * most once in 238,328 tries (at most 1 in 200,000 is required). SipHash rather than
  * HMAC-SHA256 because the check runs on every tap: see docs/adr/0001.
  * Token length: 4 below index 62, 5 below 3,844, 6 below 238,328, 7 below 14,776,336.
  */

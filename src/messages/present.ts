@@ -171,9 +171,8 @@ function* recipientChunks(
  * A message with one short link per recipient and link, in the order the call named
  * them: the JSON text of MessageWithRecipientsBody, built here rather than by the
  * route's serializer (see recipientJson), and produced lazily, 1,000 recipients at a
- * time, so the ~8 MB answer to 100,000 recipients is never one string (and one
- * buffer) in memory: sent this way, the process stays ~100 MB smaller after a
- * 1,000,000-recipient creation.
+ * time, so the answer to 100,000 recipients is never one string (and one buffer) in
+ * memory (docs/adr/0023).
  */
 export function* messageWithRecipientsJson(
   result: MessageWithRecipients,

@@ -16,8 +16,8 @@ export interface Segments {
 }
 
 /**
- * The library builds an object per character and splits graphemes: about 1 ms per
- * 100 characters. Texts repeat (one per message, one per token length), so the
+ * The library builds an object per character and splits graphemes, which is slow
+ * (docs/adr/0020). Texts repeat (one per message, one per token length), so the
  * figures are remembered by text.
  */
 const memory = new LRUCache<string, Segments>({ max: 2_000 })

@@ -3,8 +3,8 @@ import { pino, type Logger } from 'pino'
 
 /**
  * The service's logger. Fastify itself is given none: a Fastify logger costs every
- * request, taps included, a child logger and two response listeners, about 2 µs of
- * the redirect's 50-60 (measured, see docs/adr/0005). API requests get their
+ * request, taps included, a child logger and two response listeners, a cost the
+ * redirect cannot afford (docs/adr/0005). API requests get their
  * request-scoped logger and their log line from installRequestLogging() instead.
  *
  * `options` is what Fastify's `logger` option would take: `{ level, stream }`, or
