@@ -10,8 +10,8 @@ import {
 import { ApiError, notFound } from '../errors.js'
 import { newCode } from '../links/codes.js'
 import type { Services } from '../services.js'
-import { newPublicId } from '../tenants/api-keys.js'
-import { normalizeDestination } from './destination.js'
+import { newPublicId } from '../ids.js'
+import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
 import { optedOutRecipients } from '../recipients/suppression.js'
 

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { notFound } from '../errors.js'
 import type { Services } from '../services.js'
-import { newPublicId } from '../tenants/api-keys.js'
+import { newPublicId } from '../ids.js'
 
 /**
  * GDPR erasure of one recipient across the tenant's messages. Each message's recipient

@@ -1,10 +1,10 @@
 import { customAlphabet } from 'nanoid'
 import type { Webhook, WebhookEventType } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
-import { BASE62 } from '../links/alphabet.js'
-import { normalizeDestination } from '../messages/destination.js'
+import { BASE62 } from '../base62.js'
+import { normalizeDestination } from '../destination.js'
 import type { Services } from '../services.js'
-import { newPublicId } from '../tenants/api-keys.js'
+import { newPublicId } from '../ids.js'
 
 /** Webhooks a tenant may have at once; each one multiplies the outbox writes per event. */
 export const MAX_WEBHOOKS_PER_TENANT = 10
