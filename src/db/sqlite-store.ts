@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { customAlphabet } from 'nanoid'
-import { firstClickBucket } from '../clicks/first-click-delay.js'
+import { firstClickBucket } from '../first-click-delay.js'
 import { BASE62 } from '../base62.js'
 import { migrate } from './migrate.js'
 import { openDatabase, type SqliteDatabase } from './open.js'

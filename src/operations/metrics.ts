@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import type { Services } from '../services.js'
-import type { DurationHistogram } from './duration-histogram.js'
+import type { DurationHistogram } from '../duration-histogram.js'
 
 /**
  * A prom-client histogram fed from a DurationHistogram at scrape time. prom-client's
