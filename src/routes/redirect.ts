@@ -3,7 +3,7 @@ import { parseShortPath } from '../links/codes.js'
 import { AddressRateLimit } from '../links/address-rate-limit.js'
 import { clickIdFor, locationFor, type RedirectTarget } from '../links/redirect-target.js'
 import type { Services } from '../services.js'
-import type { Tap } from '../clicks/click-queue.js'
+import type { Tap } from '../click.js'
 import type { Domain } from '../db/store.js'
 import { sendExpiredPage, sendNotFoundPage } from './pages.js'
 
