@@ -148,20 +148,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await store.close()
   })
 
+  const cache = new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize })
+  const unsubscribeTokens = new UnsubscribeTokens(secret)
+  const redirects = new RedirectCounters()
+  const allowedHosts = new AllowedHosts(store)
+  const suppressionKeys = new SuppressionKeys(secret)
+  // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
     store,
     domains,
-    cache: new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize }),
+    cache,
     tokens,
     recorder,
-    unsubscribeTokens: new UnsubscribeTokens(secret),
+    unsubscribeTokens,
     unsubscribeVisits,
     webhookWorker,
-    redirects: new RedirectCounters(),
-    allowedHosts: new AllowedHosts(store),
+    redirects,
+    allowedHosts,
     retention,
-    suppressionKeys: new SuppressionKeys(secret),
+    suppressionKeys,
   }
   app.decorate('services', services)
 
@@ -202,7 +208,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(clickRoutes, { services })
   await app.register(analyticsRoutes, { services })
   await app.register(conversionRoutes, { services })
-  await app.register(recipientRoutes, { services })
+  await app.register(recipientRoutes, { store, recorder, suppressionKeys })
 
   await recorder.start()
   unsubscribeVisits.start()
