@@ -199,7 +199,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes, { services })
   await app.register(metricsRoutes, { services })
   await app.register(adminRoutes, { services })
-  await app.register(messageRoutes, { services })
+  await app.register(messageRoutes, {
+    store,
+    domains,
+    cache,
+    allowedHosts,
+    suppressionKeys,
+    tokens,
+    unsubscribeTokens,
+  })
   await app.register(redirectRoutes, { services })
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
   await app.register(deliveryRoutes, { store })
