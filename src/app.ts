@@ -196,9 +196,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await installApiRateLimit(app, config.apiRateLimitPerMinute)
   await registerApiDocs(app)
-  await app.register(healthRoutes, { services })
-  await app.register(metricsRoutes, { services })
-  await app.register(adminRoutes, { services })
+  await app.register(healthRoutes, { store, recorder })
+  await app.register(metricsRoutes, { cache, recorder, redirects, store, config })
+  await app.register(adminRoutes, { store, domains, config, allowedHosts })
   await app.register(messageRoutes, {
     store,
     domains,
@@ -208,12 +208,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tokens,
     unsubscribeTokens,
   })
-  await app.register(redirectRoutes, { services })
+  await app.register(redirectRoutes, { domains, cache, store, recorder, redirects, config })
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
   await app.register(deliveryRoutes, { store })
   await app.register(optOutRoutes, { store })
   await app.register(webhookRoutes, { store })
-  await app.register(clickRoutes, { services })
+  await app.register(clickRoutes, { store })
   await app.register(analyticsRoutes, { store, config })
   await app.register(conversionRoutes, { store, recorder, config })
   await app.register(recipientRoutes, { store, recorder, suppressionKeys })
