@@ -5,7 +5,7 @@
  * bench/run.ts before timing the stats endpoint; not part of the service.
  */
 import Database from 'better-sqlite3'
-import { firstClickBucket } from '../src/clicks/first-click-delay.js'
+import { firstClickBucket } from '../src/first-click-delay.js'
 
 export function fillClicks(databasePath: string, messagePublicId: string, clicks: number): { seconds: number } {
   const started = performance.now()

@@ -148,20 +148,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await store.close()
   })
 
+  const cache = new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize })
+  const unsubscribeTokens = new UnsubscribeTokens(secret)
+  const redirects = new RedirectCounters()
+  const allowedHosts = new AllowedHosts(store)
+  const suppressionKeys = new SuppressionKeys(secret)
+  // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
     store,
     domains,
-    cache: new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize }),
+    cache,
     tokens,
     recorder,
-    unsubscribeTokens: new UnsubscribeTokens(secret),
+    unsubscribeTokens,
     unsubscribeVisits,
     webhookWorker,
-    redirects: new RedirectCounters(),
-    allowedHosts: new AllowedHosts(store),
+    redirects,
+    allowedHosts,
     retention,
-    suppressionKeys: new SuppressionKeys(secret),
+    suppressionKeys,
   }
   app.decorate('services', services)
 
@@ -190,19 +196,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await installApiRateLimit(app, config.apiRateLimitPerMinute)
   await registerApiDocs(app)
-  await app.register(healthRoutes, { services })
-  await app.register(metricsRoutes, { services })
-  await app.register(adminRoutes, { services })
-  await app.register(messageRoutes, { services })
-  await app.register(redirectRoutes, { services })
-  await app.register(unsubscribeRoutes, { services })
-  await app.register(deliveryRoutes, { services })
-  await app.register(optOutRoutes, { services })
-  await app.register(webhookRoutes, { services })
-  await app.register(clickRoutes, { services })
-  await app.register(analyticsRoutes, { services })
-  await app.register(conversionRoutes, { services })
-  await app.register(recipientRoutes, { services })
+  await app.register(healthRoutes, { store, recorder })
+  await app.register(metricsRoutes, { cache, recorder, redirects, store, config })
+  await app.register(adminRoutes, { store, domains, config, allowedHosts })
+  await app.register(messageRoutes, {
+    store,
+    domains,
+    cache,
+    allowedHosts,
+    suppressionKeys,
+    tokens,
+    unsubscribeTokens,
+  })
+  await app.register(redirectRoutes, { domains, cache, store, recorder, redirects, config })
+  await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
+  await app.register(deliveryRoutes, { store })
+  await app.register(optOutRoutes, { store })
+  await app.register(webhookRoutes, { store })
+  await app.register(clickRoutes, { store })
+  await app.register(analyticsRoutes, { store, config })
+  await app.register(conversionRoutes, { store, recorder, config })
+  await app.register(recipientRoutes, { store, recorder, suppressionKeys })
 
   await recorder.start()
   unsubscribeVisits.start()

@@ -11,7 +11,10 @@ import type { DomainRegistry } from './tenants/domain-registry.js'
 import type { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import type { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
 
-/** What the routes and use-cases share; built once by buildApp. */
+/**
+ * Every service buildApp makes, decorated as `app.services` for tests and scripts.
+ * Route plugins and use-cases never take this whole set: each names the few it uses.
+ */
 export interface Services {
   config: Config
   store: Store

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { bucketEdges, firstClickBucket, quantileSeconds } from '../src/clicks/first-click-delay.js'
+import { bucketEdges, firstClickBucket, quantileSeconds } from '../src/first-click-delay.js'
 import { createTenant, json, postMessage, startApp, stats, tap, UA } from './helpers.js'
 
 const IPAD =

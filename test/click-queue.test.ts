@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { batchRows, ClickQueue, type ClickBatch, type Tap } from '../src/clicks/click-queue.js'
-import type { RawClick } from '../src/clicks/recorder.js'
+import type { CheckedTap, Tap, TapBatch } from '../src/click.js'
+import { batchRows, ClickQueue } from '../src/clicks/click-queue.js'
 import { RecipientTokens } from '../src/links/tokens.js'
 import { UA } from './helpers.js'
 
@@ -45,7 +45,7 @@ function tapNumber(n: number): Tap {
 }
 
 /** What a tap reads back as once written: its token checked, indexes past 2^31 anonymous. */
-function expected(tap: Tap): RawClick {
+function expected(tap: Tap): CheckedTap {
   const index = tap.token === null ? null : tokens.verify(tap.messageId, tap.token)
   return {
     at: tap.at,
@@ -72,7 +72,7 @@ t.test('the queue gives back every tap in order, as tapped, across chunks, put-b
       const queue = new ClickQueue()
       const model: Tap[] = []
       let next = 0
-      let lastTaken: { batch: ClickBatch; taps: Tap[] } | null = null
+      let lastTaken: { batch: TapBatch; taps: Tap[] } | null = null
       for (const s of steps) {
         if ('push' in s) {
           // One object for every tap, as the redirect does.

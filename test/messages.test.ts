@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decodeBase62 } from '../src/links/alphabet.js'
+import { decodeBase62 } from '../src/base62.js'
 import { admin, bearer, createTenant, json, postMessage, startApp } from './helpers.js'
 
 const body = {

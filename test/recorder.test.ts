@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { SqliteStore } from '../src/db/sqlite-store.js'
-import type { ClickRecord } from '../src/db/store.js'
+import type { ClickRow } from '../src/click.js'
 import { createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from './helpers.js'
 
 t.test('a full click queue still redirects every tap, and counts only what it kept', async (t) => {
@@ -23,7 +23,7 @@ t.test('a failed write keeps the clicks and stores them on the next flush', asyn
   const store = SqliteStore.open(tempDatabasePath(t))
   let failures = 1
   const realRecord = store.recordClicks.bind(store)
-  store.recordClicks = async (clicks: ClickRecord[]) => {
+  store.recordClicks = async (clicks: ClickRow[]) => {
     if (failures-- > 0) throw new Error('SQLITE_BUSY: database is locked')
     return realRecord(clicks)
   }
@@ -56,7 +56,7 @@ t.test('a failed batch goes back in front of the clicks queued meanwhile, none l
   const realRecord = store.recordClicks.bind(store)
   let failures = 1
   const written: number[] = []
-  store.recordClicks = async (clicks: ClickRecord[]) => {
+  store.recordClicks = async (clicks: ClickRow[]) => {
     if (failures-- > 0) throw new Error('SQLITE_BUSY: database is locked')
     written.push(clicks.length)
     return realRecord(clicks)
@@ -88,7 +88,7 @@ t.test('a backlog that outgrows the queue while a batch is being written keeps e
   let release!: () => void
   const held = new Promise<void>((resolve) => (release = resolve))
   let calls = 0
-  store.recordClicks = async (clicks: ClickRecord[], rules) => {
+  store.recordClicks = async (clicks: ClickRow[], rules) => {
     if (calls++ === 0) await held
     return realRecord(clicks, rules)
   }

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import t from 'tap'
-import { BASE62 } from '../src/links/alphabet.js'
+import { BASE62 } from '../src/base62.js'
 import { RecipientTokens } from '../src/links/tokens.js'
 
 const tokens = new RecipientTokens('a-secret-for-the-token-tests-0123456789')

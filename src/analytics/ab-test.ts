@@ -1,6 +1,6 @@
 import { notFound } from '../errors.js'
-import type { MessageTotals } from '../db/store.js'
-import type { Services } from '../services.js'
+import type { Config } from '../config.js'
+import type { MessageTotals, Store } from '../db/store.js'
 import { rate } from '../clicks/stats.js'
 import { twoSidedP } from './normal-distribution.js'
 
@@ -36,7 +36,12 @@ interface VariantResult {
  * variant differs from it at the configured significance level. With more than two
  * variants that is several tests at once, without correction: the level is per test.
  */
-export async function campaignVariants({ store, config }: Services, tenantId: number, campaign: string) {
+export async function campaignVariants(
+  store: Store,
+  config: Pick<Config, 'abSignificance'>,
+  tenantId: number,
+  campaign: string,
+) {
   const totals = await store.variantTotals(tenantId, campaign)
   if (totals.length === 0 && (await store.campaignTotals(tenantId, campaign)).messages === 0) throw notFound('campaign')
   const ctrOf = (v: MessageTotals) => (v.reach > 0 ? v.uniqueClickers / v.reach : null)

@@ -1,6 +1,5 @@
 import { ApiError, notFound } from '../errors.js'
-import type { MessageKind, MessageTotals } from '../db/store.js'
-import type { Services } from '../services.js'
+import type { MessageKind, MessageTotals, Store } from '../db/store.js'
 import { rate } from '../clicks/stats.js'
 import { CTR_BANDS, positionIn } from './benchmarks.js'
 
@@ -26,14 +25,14 @@ function present(totals: MessageTotals, kind: MessageKind | null) {
 }
 
 /** All of a tenant's messages with this campaign name; the band of their kind when they share one. */
-export async function campaignRollUp({ store }: Services, tenantId: number, campaign: string) {
+export async function campaignRollUp(store: Store, tenantId: number, campaign: string) {
   const totals = await store.campaignTotals(tenantId, campaign)
   if (totals.messages === 0) throw notFound('campaign')
   return { campaign, kind: totals.kind, ...present(totals, totals.kind) }
 }
 
 /** A tenant's messages of one kind created in [from, to); both ends optional. */
-export async function kindRollUp({ store }: Services, tenantId: number, kind: MessageKind, from?: string, to?: string) {
+export async function kindRollUp(store: Store, tenantId: number, kind: MessageKind, from?: string, to?: string) {
   const start = from === undefined ? 0 : Date.parse(from)
   const end = to === undefined ? Number.MAX_SAFE_INTEGER : Date.parse(to)
   if (end <= start) throw new ApiError(400, 'invalid_range', 'to must be later than from')

@@ -1,5 +1,5 @@
 import { isbot } from 'isbot'
-import type { ClickClass } from '../db/store.js'
+import type { ClickClass } from '../click.js'
 
 export interface Classification {
   class: ClickClass

@@ -1,62 +1,13 @@
 import { ADDRESS_BYTES, packAddress, UNPACKED, unpackAddress } from './address-bytes.js'
-import type { RawClick } from './recorder.js'
+import type { CheckedTap, StringColumn, Tap, TapBatch } from '../click.js'
 import { tokenIndex, tokenMac, type RecipientTokens } from '../links/tokens.js'
 
-/** What the redirect knows about a tap: its token not yet checked. */
-export interface Tap {
-  at: number
-  messageId: number
-  linkId: number
-  /** The token after the code, unchecked; null when the link had none. */
-  token: string | null
-  head: boolean
-  userAgent: string | undefined
-  address: string | undefined
-  /** The id given to the landing page, when the message asks for click ids. */
-  clickId: string | null
-}
-
 /**
- * Clicks in columns: numbers in typed arrays, strings as indexes into a list of the
- * distinct values. This is how a batch travels to the writer thread (the typed
- * arrays are transferred, not copied, and a user agent shared by 1,000 clicks is
- * sent once).
- */
-export interface ClickBatch {
-  length: number
-  at: Float64Array
-  messageId: Float64Array
-  linkId: Float64Array
-  /**
-   * The recipient index the tap's token claims, checked against `tokenMac` only when
-   * the batch is read (batchRows). -1: no token, or none that any recipient can have.
-   */
-  tokenIndex: Int32Array
-  tokenMac: Int32Array
-  /** 1: a HEAD request. */
-  head: Uint8Array
-  userAgent: StringColumn
-  /** How each address is packed in `addressBytes` (address-bytes.ts); UNPACKED: in `address`, if any. */
-  addressKind: Uint8Array
-  /** 16 bytes a click. */
-  addressBytes: Uint8Array
-  /** Addresses that are not packed. */
-  address: StringColumn
-  clickId: StringColumn
-}
-
-/** Index -1: no value. */
-export interface StringColumn {
-  values: string[]
-  index: Int32Array
-}
-
-/**
- * The clicks of a batch as objects, for the code that classifies and stores them.
+ * The taps of a batch as objects (CheckedTap), for the code that classifies and stores them.
  * This is where a tap's token is checked: a token that fails gives no recipient.
  */
-export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[] {
-  const rows = new Array<RawClick>(batch.length)
+export function batchRows(batch: TapBatch, tokens: RecipientTokens): CheckedTap[] {
+  const rows = new Array<CheckedTap>(batch.length)
   for (let i = 0; i < batch.length; i++) {
     const index = batch.tokenIndex[i]!
     const messageId = batch.messageId[i]!
@@ -77,7 +28,7 @@ export function batchRows(batch: ClickBatch, tokens: RecipientTokens): RawClick[
 }
 
 /** Clicks `from` to `to` of a batch, with arrays of their own (to transfer). */
-export function sliceBatch(batch: ClickBatch, from: number, to: number): ClickBatch {
+export function sliceBatch(batch: TapBatch, from: number, to: number): TapBatch {
   const strings = (column: StringColumn): StringColumn => ({
     values: column.values,
     index: column.index.slice(from, to),
@@ -99,7 +50,7 @@ export function sliceBatch(batch: ClickBatch, from: number, to: number): ClickBa
 }
 
 /** The typed arrays of a batch, to transfer to another thread instead of copying them. */
-export function transferables(batch: ClickBatch): ArrayBuffer[] {
+export function transferables(batch: TapBatch): ArrayBuffer[] {
   return [
     batch.at,
     batch.messageId,
@@ -225,9 +176,9 @@ export class ClickQueue {
   }
 
   /** Removes and returns the oldest `count` clicks (fewer when fewer wait). */
-  take(count: number): ClickBatch {
+  take(count: number): TapBatch {
     const length = Math.min(count, this.count)
-    const batch: ClickBatch = {
+    const batch: TapBatch = {
       length,
       at: new Float64Array(length),
       messageId: new Float64Array(length),
@@ -282,7 +233,7 @@ export class ClickQueue {
   }
 
   /** Puts a batch that could not be written back in front, in its order. */
-  putBack(batch: ClickBatch): void {
+  putBack(batch: TapBatch): void {
     const waiting = this.take(this.count)
     for (const clicks of [batch, waiting]) for (let i = 0; i < clicks.length; i++) this.pushRow(clicks, i)
   }
@@ -333,7 +284,7 @@ export class ClickQueue {
   }
 
   /** One queued click of a batch, as it was queued. */
-  private pushRow(batch: ClickBatch, row: number): void {
+  private pushRow(batch: TapBatch, row: number): void {
     const chunk = this.slot()
     const i = this.end++
     this.count++

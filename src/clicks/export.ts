@@ -1,5 +1,6 @@
 import { idCursor } from '../cursor.js'
-import type { ExportedClick, Message, Store } from '../db/store.js'
+import type { ExportedClick } from '../click.js'
+import type { Message, Store } from '../db/store.js'
 import { describeUserAgent } from './user-agent-details.js'
 
 /** Opaque cursor over a message's raw clicks: the last internal click id seen. */

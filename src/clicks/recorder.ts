@@ -1,26 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
-import type { ClickRecord, ClickTimingRules, Store } from '../db/store.js'
-import { DurationHistogram, FLUSH_BUCKETS } from '../operations/duration-histogram.js'
-import { batchRows, ClickQueue, type ClickBatch, type Tap } from './click-queue.js'
+import type { CheckedTap, ClickRow, Tap, TapBatch } from '../click.js'
+import type { ClickTimingRules, Store } from '../db/store.js'
+import { DurationHistogram, FLUSH_BUCKETS } from '../duration-histogram.js'
+import { batchRows, ClickQueue } from './click-queue.js'
 import { classifyClick } from './classify.js'
 import type { AddressToStore } from './network.js'
 import type { RecipientTokens } from '../links/tokens.js'
 import { describeUserAgent } from './user-agent-details.js'
-
-/** A tap with its token checked (batchRows): what is classified and stored, off the request path. */
-export interface RawClick {
-  at: number
-  messageId: number
-  linkId: number
-  recipientIdx: number | null
-  head: boolean
-  userAgent: string | undefined
-  address: string | undefined
-  /** The id given to the landing page, when the message asks for click ids. */
-  clickId?: string | null
-}
 
 /** Where the recorder's batches go: the store on this thread, or the click writer thread. */
 export interface ClickSink {
@@ -29,13 +17,13 @@ export interface ClickSink {
   /** Gets ready before the first batch (the recorder's start). */
   start?(): Promise<void>
   /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
-  write(batch: ClickBatch): Promise<void>
+  write(batch: TapBatch): Promise<void>
   close(): Promise<void>
 }
 
 /** Writes on the event loop, through the service's own store: for an injected store or `:memory:`. */
 export class InlineClickSink implements ClickSink {
-  private readonly toRecord: (click: RawClick) => ClickRecord
+  private readonly toClickRow: (click: CheckedTap) => ClickRow
 
   constructor(
     private readonly store: Store,
@@ -44,11 +32,11 @@ export class InlineClickSink implements ClickSink {
     /** too_fast and burst, decided in the flush. */
     private readonly rules: ClickTimingRules,
   ) {
-    this.toRecord = (click) => toRecord(click, addressToStore)
+    this.toClickRow = (click) => toClickRow(click, addressToStore)
   }
 
-  write(batch: ClickBatch): Promise<void> {
-    return this.store.recordClicks(batchRows(batch, this.tokens).map(this.toRecord), this.rules)
+  write(batch: TapBatch): Promise<void> {
+    return this.store.recordClicks(batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
   }
 
   async close(): Promise<void> {}
@@ -181,8 +169,8 @@ export class ClickRecorder {
   }
 }
 
-/** A click as stored: classified, its address cut down, its user agent parsed. */
-export function toRecord(click: RawClick, addressToStore: AddressToStore): ClickRecord {
+/** A checked tap classified, its address cut down, its user agent parsed: the row a backend stores. */
+export function toClickRow(click: CheckedTap, addressToStore: AddressToStore): ClickRow {
   const verdict = classifyClick(click.head, click.userAgent)
   const userAgent = click.userAgent?.slice(0, 512) || null
   // Only human clicks are broken down by device; machines need no parsing.

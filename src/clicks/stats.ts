@@ -1,6 +1,6 @@
 import type { BreakdownCount, ClickCounters, Message, Store } from '../db/store.js'
 import { CLICK_REASONS, type ClickReason } from './classify.js'
-import { quantileSeconds } from './first-click-delay.js'
+import { quantileSeconds } from '../first-click-delay.js'
 
 export interface MessageClickStats extends ClickCounters {
   /** Clicks that are not human, per reason; every reason listed, zeros included. */
@@ -16,7 +16,7 @@ export interface Breakdowns {
   hourOfDay: number[]
   /** Human clicks per whole day since the message was created, days without clicks left out. */
   daySinceSending: Array<{ day: number; clicks: number }>
-  /** From the message's creation to each recipient's first human click (bucketed, see first-click-delay.ts). */
+  /** From the message's creation to each recipient's first human click (bucketed, see src/first-click-delay.ts). */
   timeToFirstClick: { recipients: number; medianSeconds: number | null; p90Seconds: number | null }
 }
 

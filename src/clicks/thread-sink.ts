@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
-import { sliceBatch, transferables, type ClickBatch } from './click-queue.js'
+import type { TapBatch } from '../click.js'
+import { sliceBatch, transferables } from './click-queue.js'
 import type { ClickSink } from './recorder.js'
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js'
 
@@ -64,7 +65,7 @@ export class ThreadClickSink implements ClickSink {
    */
   readonly maxBatch = TRANSACTION_MAX
 
-  async write(batch: ClickBatch): Promise<void> {
+  async write(batch: TapBatch): Promise<void> {
     // Posted in slices, one per turn of the event loop, so that no single copy holds
     // up redirects; a slice's typed arrays are transferred, not copied.
     const id = this.nextId++

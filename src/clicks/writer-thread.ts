@@ -9,12 +9,12 @@ import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteStore } from '../db/sqlite-store.js'
-import type { ClickRecord } from '../db/store.js'
+import type { ClickRow, TapBatch } from '../click.js'
 import { BurstRule, type BurstOptions } from './burst.js'
 import { addressPolicy } from './network.js'
 import type { IpStorage } from '../config.js'
-import { batchRows, type ClickBatch } from './click-queue.js'
-import { toRecord } from './recorder.js'
+import { batchRows } from './click-queue.js'
+import { toClickRow } from './recorder.js'
 import { RecipientTokens } from '../links/tokens.js'
 
 export interface WriterThreadData {
@@ -27,7 +27,7 @@ export interface WriterThreadData {
 }
 
 /** A batch comes in slices; the last one (`more: false`) has it written in one transaction. */
-export type WriterRequest = { id: number; clicks: ClickBatch; more: boolean } | { id: number; close: true }
+export type WriterRequest = { id: number; clicks: TapBatch; more: boolean } | { id: number; close: true }
 /** Id 0 says the thread is ready: its database is open. */
 export type WriterReply = { id: number; ok: true } | { id: number; ok: false; error: string }
 
@@ -48,7 +48,7 @@ const addressToStore = addressPolicy(data.ipStorage, data.secret)
 // The service's token secret: recipient tokens are checked here, not on the redirect's path.
 const tokens = new RecipientTokens(data.secret)
 /** The slices of the batch being received, classified as they come. */
-let slices: ClickRecord[] = []
+let slices: ClickRow[] = []
 port.postMessage({ id: 0, ok: true } satisfies WriterReply)
 
 port.on('message', async (request: WriterRequest) => {
@@ -58,7 +58,7 @@ port.on('message', async (request: WriterRequest) => {
     port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
     return
   }
-  for (const click of batchRows(request.clicks, tokens)) slices.push(toRecord(click, addressToStore))
+  for (const click of batchRows(request.clicks, tokens)) slices.push(toClickRow(click, addressToStore))
   if (request.more) return
   const batch = slices
   slices = []

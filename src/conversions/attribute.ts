@@ -1,6 +1,7 @@
 import { ApiError, notFound } from '../errors.js'
-import type { StoredConversion } from '../db/store.js'
-import type { Services } from '../services.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Config } from '../config.js'
+import type { Store, StoredConversion } from '../db/store.js'
 
 export interface ConversionInput {
   id: string
@@ -34,8 +35,11 @@ export function presentConversion(conversion: StoredConversion) {
  * attribution window before now. The sender's conversion id makes a retry safe: a
  * repeat returns the first result, attributed or not since.
  */
-export async function attributeConversion(services: Services, tenantId: number, input: ConversionInput) {
-  const { store, recorder, config } = services
+export async function attributeConversion(
+  { store, recorder, config }: { store: Store; recorder: ClickRecorder; config: Pick<Config, 'attributionWindowDays'> },
+  tenantId: number,
+  input: ConversionInput,
+) {
   const existing = await store.findConversion(tenantId, input.id)
   if (existing) return { conversion: presentConversion(existing), created: false }
 

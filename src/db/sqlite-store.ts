@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { customAlphabet } from 'nanoid'
-import { firstClickBucket } from '../clicks/first-click-delay.js'
-import { BASE62 } from '../links/alphabet.js'
+import type { ClickRow, ExportedClick } from '../click.js'
+import { firstClickBucket } from '../first-click-delay.js'
+import { BASE62 } from '../base62.js'
 import { migrate } from './migrate.js'
 import { openDatabase, type SqliteDatabase } from './open.js'
 import {
@@ -11,13 +12,11 @@ import {
   type BreakdownCount,
   type ClickTimingRules,
   type ClickCounters,
-  type ClickRecord,
   type DeliveryReport,
   type DeliveryReportResult,
   type DeliveryStatus,
   type Domain,
   type DueWebhookEvent,
-  type ExportedClick,
   type LinkTarget,
   type Message,
   type MessageCounters,
@@ -33,7 +32,6 @@ import {
   type OptOutResult,
   type RecipientIndex,
   type Store,
-  type StoredClick,
   type Tenant,
   type UnsubscribeTarget,
   type Webhook,
@@ -643,7 +641,7 @@ export class SqliteStore implements Store {
     return row ? { ...row, utm: parseUtm(row.utm) } : null
   }
 
-  async recordClicks(clicks: ClickRecord[], rules?: ClickTimingRules): Promise<void> {
+  async recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void> {
     try {
       this.writeClicks(clicks, rules)
     } catch (err) {
@@ -653,7 +651,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  private readonly writeClicks = (clicks: ClickRecord[], rules?: ClickTimingRules): void => {
+  private readonly writeClicks = (clicks: ClickRow[], rules?: ClickTimingRules): void => {
     this.write(() => {
       const events = this.clickEvents()
       const facts = new Map<number, MessageFacts>()
@@ -757,11 +755,11 @@ export class SqliteStore implements Store {
    * of its latest delivery report: any later click is later than every recipient's.
    */
   private timingVerdict(
-    click: ClickRecord,
+    click: ClickRow,
     recipientIdx: number | null,
     message: MessageFacts,
     rules: ClickTimingRules,
-  ): ClickRecord {
+  ): ClickRow {
     const threshold = rules.tooFastMs
     if (threshold > 0) {
       const nearCreation = click.at < message.createdAt + threshold
@@ -1026,7 +1024,7 @@ export class SqliteStore implements Store {
     const messages = new Map<number, { tenantId: number; publicId: string }>()
     const links = new Map<number, { publicId: string; url: string }>()
     return {
-      click: (click: ClickRecord, recipientIdx: number | null): void => {
+      click: (click: ClickRow, recipientIdx: number | null): void => {
         let message = messages.get(click.messageId)
         if (!message) {
           message = this.sql.messageTenant.get(click.messageId) as { tenantId: number; publicId: string }
@@ -1060,8 +1058,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  async findClick(clickId: string): Promise<StoredClick | null> {
-    return (this.sql.findClick.get(clickId) as StoredClick | undefined) ?? null
+  async findClick(
+    clickId: string,
+  ): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null> {
+    return (this.sql.findClick.get(clickId) as ClickRow | undefined) ?? null
   }
 
   async checkWritable(): Promise<void> {

@@ -3,9 +3,9 @@
  * else writes SQL. Methods are async so that a PostgreSQL store can implement
  * the same contract; the SQLite store answers synchronously underneath.
  */
+import type { ClickRow, ExportedClick } from '../click.js'
 
 export type MessageKind = 'campaign' | 'flow' | 'transactional'
-export type ClickClass = 'human' | 'bot' | 'preview'
 
 export interface Tenant {
   id: number
@@ -127,24 +127,6 @@ export interface LinkTarget {
   expiresAt: number | null
 }
 
-/** A click after classification, ready to store. */
-export interface ClickRecord {
-  at: number
-  messageId: number
-  linkId: number
-  recipientIdx: number | null
-  class: ClickClass
-  reason: string | null
-  userAgent: string | null
-  network: string | null
-  /** The id the landing page received, when the message asks for click ids. */
-  clickId: string | null
-  /** From the user agent (ua-parser-js): mobile, tablet, desktop…; null without a user agent. */
-  device: string | null
-  os: string | null
-  browser: string | null
-}
-
 /**
  * The reasons that depend on time and on other clicks, decided inside the flush for
  * clicks the user agent left human: `too_fast` from the message's and the recipient's
@@ -242,7 +224,7 @@ export interface Store {
    * Stores clicks and updates counters in one transaction. With rules, clicks the user
    * agent left human are checked for too_fast and burst first.
    */
-  recordClicks(clicks: ClickRecord[], rules?: ClickTimingRules): Promise<void>
+  recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
 
   close(): Promise<void>
@@ -284,7 +266,7 @@ export interface Store {
   /** A webhook's latest attempts, newest first. */
   webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
   /** The click a landing page reported by its click id (see clickIdParam), once written. */
-  findClick(clickId: string): Promise<StoredClick | null>
+  findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
   /** Webhook events not yet delivered, failed or cancelled: the outbox backlog. */
   pendingWebhookEvents(): Promise<number>
   /**
@@ -408,19 +390,6 @@ export interface MessageTotals {
   unsubscribes: number
 }
 
-/** A raw click as the export shows it. */
-export interface ExportedClick {
-  /** Internal id: the export's cursor. */
-  id: number
-  at: number
-  linkPublicId: string
-  /** The sender's recipient id; null for anonymous clicks. */
-  recipientId: string | null
-  class: ClickClass
-  reason: string | null
-  userAgent: string | null
-}
-
 export interface UnsubscribeTarget {
   messageId: number
   tenantId: number
@@ -514,13 +483,4 @@ export interface WebhookAttemptRecord {
   statusCode: number | null
   error: string | null
   outcome: WebhookOutcome
-}
-
-export interface StoredClick {
-  clickId: string
-  at: number
-  messageId: number
-  linkId: number
-  recipientIdx: number | null
-  class: ClickClass
 }

@@ -1,6 +1,5 @@
-import type { DeliveryStatus } from '../db/store.js'
+import type { DeliveryStatus, Store } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
-import type { Services } from '../services.js'
 
 export interface DeliveryReportInput {
   recipient: string
@@ -15,7 +14,7 @@ export interface DeliveryReportInput {
  * ids the message does not have are returned so the sender can see what it sent wrong.
  */
 export async function applyDeliveryReports(
-  { store }: Services,
+  store: Store,
   tenantId: number,
   messagePublicId: string,
   reports: DeliveryReportInput[],

@@ -1,5 +1,5 @@
 import { customAlphabet } from 'nanoid'
-import { BASE62, encodeBase62 } from './alphabet.js'
+import { BASE62, encodeBase62 } from '../base62.js'
 
 /**
  * Click ids: a random prefix drawn once per process, then a counter, both base62

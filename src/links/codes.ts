@@ -1,5 +1,5 @@
 import { customAlphabet } from 'nanoid'
-import { BASE62 } from './alphabet.js'
+import { BASE62 } from '../base62.js'
 
 /** Six base62 characters: 62^6 ≈ 5.7 × 10^10 codes per domain. */
 export const CODE_LENGTH = 6

@@ -1,4 +1,4 @@
-import { DurationHistogram, REDIRECT_BUCKETS } from '../operations/duration-histogram.js'
+import { DurationHistogram, REDIRECT_BUCKETS } from '../duration-histogram.js'
 
 /**
  * What the redirect counts about itself, as plain numbers it bumps with `++`:

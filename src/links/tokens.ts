@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto'
-import { decodeBase62, encodeBase62 } from './alphabet.js'
+import { decodeBase62, encodeBase62 } from '../base62.js'
 import { SipHash24 } from './siphash.js'
 
 /** MAC characters at the end of every token: 62^3 = 238,328 values. */

@@ -5,15 +5,18 @@ import {
   type MessageKind,
   type MessageOptions,
   type RecipientIndex,
+  type Store,
   type UtmParams,
 } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
 import { newCode } from '../links/codes.js'
-import type { Services } from '../services.js'
-import { newPublicId } from '../tenants/api-keys.js'
-import { normalizeDestination } from './destination.js'
+import type { LinkCache } from '../links/link-cache.js'
+import type { AllowedHosts } from '../tenants/allowed-hosts.js'
+import type { DomainRegistry } from '../tenants/domain-registry.js'
+import { newPublicId } from '../ids.js'
+import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
-import { optedOutRecipients } from '../recipients/suppression.js'
+import { optedOutRecipients, type SuppressionKeys } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
 export const MAX_LINKS = 10
@@ -55,9 +58,22 @@ export interface MessageWithRecipients {
   optedOut: Set<string>
 }
 
+/** The services creating a message uses. */
+export interface MessageServices {
+  store: Store
+  domains: DomainRegistry
+  /** Forgets new codes that an earlier probe left in the negative cache. */
+  cache: LinkCache
+  allowedHosts: AllowedHosts
+  suppressionKeys: SuppressionKeys
+}
+
+/** The services adding recipients uses. */
+type RecipientServices = Pick<MessageServices, 'store' | 'domains' | 'suppressionKeys'>
+
 const CODE_ATTEMPTS = 5
 
-function chooseDomain({ domains }: Services, tenantId: number, requested: string | undefined): Domain {
+function chooseDomain(domains: DomainRegistry, tenantId: number, requested: string | undefined): Domain {
   const owned = domains.forTenant(tenantId)
   if (requested === undefined) {
     if (owned.length === 1) return owned[0]!
@@ -76,7 +92,7 @@ function chooseDomain({ domains }: Services, tenantId: number, requested: string
   return domain
 }
 
-async function freshCode({ store }: Services, domainId: number): Promise<string> {
+async function freshCode(store: Store, domainId: number): Promise<string> {
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
     const code = newCode()
     if (!(await store.codeExists(domainId, code))) return code
@@ -84,7 +100,7 @@ async function freshCode({ store }: Services, domainId: number): Promise<string>
   throw new Error(`no free short code on domain ${domainId} after ${CODE_ATTEMPTS} attempts`)
 }
 
-async function freshUnsubscribeCode({ store }: Services, domainId: number): Promise<string> {
+async function freshUnsubscribeCode(store: Store, domainId: number): Promise<string> {
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
     const code = newCode()
     if (!(await store.unsubscribeCodeExists(domainId, code))) return code
@@ -98,7 +114,7 @@ async function freshUnsubscribeCode({ store }: Services, domainId: number): Prom
  * call's recipients (added where new), or a 409 naming the field that differs.
  */
 export async function createMessage(
-  services: Services,
+  services: MessageServices,
   tenantId: number,
   input: CreateMessageInput,
 ): Promise<MessageWithRecipients> {
@@ -108,11 +124,11 @@ export async function createMessage(
     const existing = await services.store.findMessageByExternalId(tenantId, input.externalId)
     if (existing) return repost(services, existing, input, content)
   }
-  const domain = chooseDomain(services, tenantId, input.domain)
+  const domain = chooseDomain(services.domains, tenantId, input.domain)
   const { urls, unsubscribe, expiresAt, ...options } = content
   const links = []
   for (const url of urls)
-    links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services, domain.id), url })
+    links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services.store, domain.id), url })
 
   const { message, created } = await services.store.createMessage({
     publicId: `msg_${newPublicId()}`,
@@ -125,7 +141,7 @@ export async function createMessage(
     createdAt: Date.now(),
     ...options,
     links,
-    unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services, domain.id) : null,
+    unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
     expiresAt,
   })
   // Another call with the same externalId won the race.
@@ -228,7 +244,7 @@ function expiryOf(input: string | undefined): number | null {
 
 /** The same externalId again: the same message, provided the call describes the same send. */
 async function repost(
-  services: Services,
+  services: RecipientServices,
   message: Message,
   input: CreateMessageInput,
   content: MessageContent,
@@ -260,7 +276,7 @@ async function repost(
 }
 
 async function withRecipients(
-  services: Services,
+  services: RecipientServices,
   message: Message,
   recipientIds: string[],
   created: boolean,
@@ -269,7 +285,7 @@ async function withRecipients(
   const added = await services.store.addRecipients(message.id, unique)
   return {
     message: { ...message, recipientCount: added.recipientCount },
-    domain: domainOf(services, message),
+    domain: domainOf(services.domains, message),
     recipients: added.recipients,
     created,
     optedOut: await optedOutRecipients(services, message.tenantId, unique),
@@ -278,7 +294,7 @@ async function withRecipients(
 
 /** Adds recipients to a message; ids already present keep their tokens. */
 export async function addRecipients(
-  services: Services,
+  services: RecipientServices,
   tenantId: number,
   messagePublicId: string,
   recipientIds: string[],
@@ -288,7 +304,7 @@ export async function addRecipients(
   return withRecipients(services, message, recipientIds, false)
 }
 
-export function domainOf({ domains }: Services, message: Message): Domain {
+export function domainOf(domains: DomainRegistry, message: Message): Domain {
   const domain = domains.get(message.domainId)
   if (!domain) throw new Error(`domain ${message.domainId} of message ${message.publicId} is not loaded`)
   return domain

@@ -1,7 +1,7 @@
 import LinkifyIt from 'linkify-it'
 import { UNSUBSCRIBE_SPAN, type MessageText, type TextSpan } from '../db/store.js'
 import { ApiError } from '../errors.js'
-import { normalizeDestination } from './destination.js'
+import { normalizeDestination } from '../destination.js'
 
 /** Marks where a recipient's unsubscribe link goes in a text. */
 export const UNSUBSCRIBE_PLACEHOLDER = '{unsubscribe}'

@@ -1,6 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
-import type { Services } from '../services.js'
-import type { DurationHistogram } from './duration-histogram.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Store } from '../db/store.js'
+import type { LinkCache } from '../links/link-cache.js'
+import type { RedirectCounters } from '../links/redirect-counters.js'
+import type { DurationHistogram } from '../duration-histogram.js'
 
 /**
  * A prom-client histogram fed from a DurationHistogram at scrape time. prom-client's
@@ -59,7 +62,15 @@ function gaugeFrom(registry: Registry, name: string, help: string, read: () => n
  * can build many). Everything is read at scrape time from the plain counters the
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
-export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorder' | 'redirects' | 'store'>): Registry {
+/** What the metrics are read from. */
+export interface MetricSources {
+  cache: LinkCache
+  recorder: ClickRecorder
+  redirects: RedirectCounters
+  store: Store
+}
+
+export function buildMetricsRegistry(services: MetricSources): Registry {
   const { cache, recorder, redirects, store } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })

@@ -1,5 +1,6 @@
 import { ApiError } from '../errors.js'
-import type { Services } from '../services.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Store } from '../db/store.js'
 
 const DAY_MS = 86_400_000
 
@@ -22,7 +23,8 @@ export const EngagedCursor = {
  * (message_uniques), so this reads no raw clicks.
  */
 export async function engagedRecipients(
-  { store, recorder }: Services,
+  store: Store,
+  recorder: ClickRecorder,
   tenantId: number,
   days: number,
   cursor: string | undefined,

@@ -1,7 +1,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { notFound } from '../errors.js'
-import type { Services } from '../services.js'
-import { newPublicId } from '../tenants/api-keys.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Store } from '../db/store.js'
+import { newPublicId } from '../ids.js'
+import type { SuppressionKeys } from './suppression.js'
 
 /**
  * GDPR erasure of one recipient across the tenant's messages. Each message's recipient
@@ -14,8 +16,11 @@ import { newPublicId } from '../tenants/api-keys.js'
  * Retry-safe: until the last step, the id is still somewhere and a retry finishes the
  * job. A tenant with no trace of the id gets a 404.
  */
-export async function eraseRecipient(services: Services, tenantId: number, recipientId: string): Promise<void> {
-  const { store, recorder, suppressionKeys } = services
+export async function eraseRecipient(
+  { store, recorder, suppressionKeys }: { store: Store; recorder: ClickRecorder; suppressionKeys: SuppressionKeys },
+  tenantId: number,
+  recipientId: string,
+): Promise<void> {
   // Queued clicks of this recipient would otherwise be written after the erasure.
   await recorder.flush()
   const messages = await store.messagesWithRecipient(tenantId, recipientId)

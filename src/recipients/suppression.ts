@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
 
 /**
  * Keys that stand for an erased recipient on the tenant's opt-out list: `erased:` and
@@ -24,7 +24,7 @@ export class SuppressionKeys {
  * those are looked up by their suppression key, and only when the tenant has any.
  */
 export async function optedOutRecipients(
-  { store, suppressionKeys }: Services,
+  { store, suppressionKeys }: { store: Store; suppressionKeys: SuppressionKeys },
   tenantId: number,
   ids: string[],
 ): Promise<Set<string>> {

@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Services } from '../services.js'
+import type { Config } from '../config.js'
+import type { Store } from '../db/store.js'
+import type { AllowedHosts } from '../tenants/allowed-hosts.js'
+import type { DomainRegistry } from '../tenants/domain-registry.js'
 import { requireAdmin } from '../tenants/auth.js'
 import { presentTenant } from '../tenants/present.js'
 import { getAllowedHosts, MAX_ALLOWED_HOSTS, setAllowedHosts } from '../tenants/allowed-hosts.js'
@@ -39,7 +42,12 @@ const TenantBody = Type.Object(
 )
 
 /** Tenants, their domains and keys; guarded by ADMIN_TOKEN. */
-export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<{
+  store: Store
+  domains: DomainRegistry
+  config: Pick<Config, 'adminToken'>
+  allowedHosts: AllowedHosts
+}> = async (app, services) => {
   const { store, domains, config, allowedHosts } = services
   app.addHook('onRequest', requireAdmin(config.adminToken))
 

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { campaignVariants } from '../analytics/ab-test.js'
 import { campaignRollUp, kindRollUp } from '../analytics/rollups.js'
-import type { Services } from '../services.js'
+import type { Config } from '../config.js'
+import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { errorResponses, MessageKindSchema } from './schemas.js'
 
@@ -46,7 +47,10 @@ const CampaignParams = Type.Object({
 })
 
 /** Roll-ups over a tenant's messages and A/B verdicts: summed counters, never raw clicks. */
-export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{
+  store: Store
+  config: Pick<Config, 'abSignificance'>
+}> = async (app, services) => {
   app.addHook('onRequest', requireApiKey(services.store))
   const docs = { tags: ['analytics'], security: [{ apiKey: [] }] }
 
@@ -69,7 +73,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         },
       },
     },
-    async (request) => campaignRollUp(services, request.tenantId, request.params.campaign),
+    async (request) => campaignRollUp(services.store, request.tenantId, request.params.campaign),
   )
 
   app.get(
@@ -112,7 +116,8 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         },
       },
     },
-    async (request) => kindRollUp(services, request.tenantId, request.query.kind, request.query.from, request.query.to),
+    async (request) =>
+      kindRollUp(services.store, request.tenantId, request.query.kind, request.query.from, request.query.to),
   )
 
   app.get(
@@ -182,6 +187,6 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         },
       },
     },
-    async (request) => campaignVariants(services, request.tenantId, request.params.campaign),
+    async (request) => campaignVariants(services.store, services.config, request.tenantId, request.params.campaign),
   )
 }

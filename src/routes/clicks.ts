@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { Type } from 'typebox'
 import { clickLines, clickPage } from '../clicks/export.js'
 import { notFound } from '../errors.js'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { errorResponses, Id } from './schemas.js'
 
@@ -40,7 +40,7 @@ function sendNdjson(reply: FastifyReply, lines: AsyncGenerator<string>): Fastify
 }
 
 /** Raw clicks of a message, for breakdowns of one's own and audits of the classification. */
-export const clickRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const clickRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
   const { store } = services
   app.addHook('onRequest', requireApiKey(store))
 

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { attributeConversion } from '../conversions/attribute.js'
-import type { Services } from '../services.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Config } from '../config.js'
+import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { errorResponses, ErrorExample, Id, Label } from './schemas.js'
 
@@ -33,7 +35,11 @@ const ConversionBody = Type.Object(
 )
 
 /** Conversions (orders) reported by the sender, attributed to the message that brought them. */
-export const conversionRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const conversionRoutes: FastifyPluginAsyncTypebox<{
+  store: Store
+  recorder: ClickRecorder
+  config: Pick<Config, 'attributionWindowDays'>
+}> = async (app, services) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.post(

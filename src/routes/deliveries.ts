@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { applyDeliveryReports } from '../deliveries/apply-reports.js'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { errorResponses, Id, Label } from './schemas.js'
 
@@ -22,7 +22,7 @@ const Report = Type.Object(
 )
 
 /** Delivery reports from the sender's SMS gateway; CTR divides by delivered once they come. */
-export const deliveryRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const deliveryRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.post(
@@ -68,6 +68,6 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         },
       },
     },
-    async (request) => applyDeliveryReports(services, request.tenantId, request.params.id, request.body.reports),
+    async (request) => applyDeliveryReports(services.store, request.tenantId, request.params.id, request.body.reports),
   )
 }

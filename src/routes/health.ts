@@ -1,12 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { checkReadiness } from '../operations/readiness.js'
-import type { Services } from '../services.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Store } from '../db/store.js'
 
 const docs = { tags: ['operations'] }
 
 /** Liveness and readiness probes: no auth, any host, never logged. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  store: Store
+  recorder: ClickRecorder
+}> = async (app, services) => {
   app.get(
     '/healthz',
     {

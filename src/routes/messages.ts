@@ -10,10 +10,11 @@ import {
   createMessage,
   domainOf,
   MAX_LINKS,
+  type MessageServices,
   type MessageWithRecipients,
 } from '../messages/create-message.js'
 import { messageWithRecipientsJson, messageWithRecipientsNdjson, presentMessage } from '../messages/present.js'
-import type { Services } from '../services.js'
+import type { RecipientTokens, UnsubscribeTokens } from '../links/tokens.js'
 import { requireApiKey } from '../tenants/auth.js'
 import {
   BreakdownsBody,
@@ -199,7 +200,9 @@ function wantsNdjson(request: FastifyRequest): boolean {
 }
 
 /** The tenant API: messages, their short links and stats. */
-export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const messageRoutes: FastifyPluginAsyncTypebox<
+  MessageServices & { tokens: RecipientTokens; unsubscribeTokens: UnsubscribeTokens }
+> = async (app, services) => {
   const { store, tokens, unsubscribeTokens } = services
   app.addHook('onRequest', requireApiKey(store))
   /** What the OpenAPI document says about every route here. */
@@ -302,7 +305,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       const { limit, cursor } = request.query
       const page = await store.listMessages(request.tenantId, cursor ? Cursor.decode(cursor) : null, limit)
       return {
-        messages: page.messages.map((message) => presentMessage(message, domainOf(services, message))),
+        messages: page.messages.map((message) => presentMessage(message, domainOf(services.domains, message))),
         nextCursor: page.nextBefore === null ? null : Cursor.encode(page.nextBefore),
       }
     },
@@ -321,7 +324,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request) => {
       const message = await findMessage(request.tenantId, request.params.id)
-      return presentMessage(message, domainOf(services, message))
+      return presentMessage(message, domainOf(services.domains, message))
     },
   )
 

@@ -1,12 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Registry } from 'prom-client'
-import { buildMetricsRegistry } from '../operations/metrics.js'
-import type { Services } from '../services.js'
+import { buildMetricsRegistry, type MetricSources } from '../operations/metrics.js'
+import type { Config } from '../config.js'
 import { requireTokenIfSet } from '../tenants/auth.js'
 import { ErrorBody } from './schemas.js'
 
 /** GET /metrics in Prometheus text format; guarded by METRICS_TOKEN when it is set. */
-export const metricsRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const metricsRoutes: FastifyPluginAsync<MetricSources & { config: Pick<Config, 'metricsToken'> }> = async (
+  app,
+  services,
+) => {
   // Built on the first scrape: an instance nobody scrapes never starts the default
   // collectors (event-loop delay monitor, GC observer).
   let registry: Registry | null = null

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { listOptOuts } from '../unsubscribe/optouts.js'
 import { errorResponses } from './schemas.js'
 
 /** The tenant's suppression list, for senders to keep their own in sync. */
-export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const optOutRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.get(
@@ -56,6 +56,6 @@ export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
         },
       },
     },
-    async (request) => listOptOuts(services, request.tenantId, request.query.since, request.query.limit),
+    async (request) => listOptOuts(services.store, request.tenantId, request.query.since, request.query.limit),
   )
 }

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { engagedRecipients } from '../recipients/engaged.js'
 import { eraseRecipient } from '../recipients/erase-recipient.js'
-import type { Services } from '../services.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Store } from '../db/store.js'
+import type { SuppressionKeys } from '../recipients/suppression.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { ErrorExample, errorResponses } from './schemas.js'
 
@@ -10,8 +12,13 @@ import { ErrorExample, errorResponses } from './schemas.js'
  * Recipients: segments built from the tenant's own click data, and erasure on request
  * (GDPR article 17).
  */
-export const recipientRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
-  app.addHook('onRequest', requireApiKey(services.store))
+export const recipientRoutes: FastifyPluginAsyncTypebox<{
+  store: Store
+  recorder: ClickRecorder
+  suppressionKeys: SuppressionKeys
+}> = async (app, services) => {
+  const { store, recorder } = services
+  app.addHook('onRequest', requireApiKey(store))
 
   app.delete(
     '/v1/recipients/:recipientId',
@@ -69,6 +76,13 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
       },
     },
     async (request) =>
-      engagedRecipients(services, request.tenantId, request.query.days, request.query.cursor, request.query.limit),
+      engagedRecipients(
+        store,
+        recorder,
+        request.tenantId,
+        request.query.days,
+        request.query.cursor,
+        request.query.limit,
+      ),
   )
 }

@@ -2,9 +2,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { parseShortPath } from '../links/codes.js'
 import { AddressRateLimit } from '../links/address-rate-limit.js'
 import { clickIdFor, locationFor, type RedirectTarget } from '../links/redirect-target.js'
-import type { Services } from '../services.js'
-import type { Tap } from '../clicks/click-queue.js'
-import type { Domain } from '../db/store.js'
+import type { ClickRecorder } from '../clicks/recorder.js'
+import type { Config } from '../config.js'
+import type { LinkCache } from '../links/link-cache.js'
+import type { RedirectCounters } from '../links/redirect-counters.js'
+import type { DomainRegistry } from '../tenants/domain-registry.js'
+import type { Tap } from '../click.js'
+import type { Domain, Store } from '../db/store.js'
 import { sendExpiredPage, sendNotFoundPage } from './pages.js'
 
 type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
@@ -19,7 +23,14 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
  * No params schema on purpose: every path must get the 404 page a person can read,
  * never a JSON validation error.
  */
-export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const redirectRoutes: FastifyPluginAsync<{
+  domains: DomainRegistry
+  cache: LinkCache
+  store: Store
+  recorder: ClickRecorder
+  redirects: RedirectCounters
+  config: Pick<Config, 'redirectRateLimitPerMinute'>
+}> = async (app, services) => {
   const { domains, cache, store, recorder, redirects } = services
   const tap: Tap = {
     at: 0,

@@ -2,7 +2,10 @@ import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { classifyClick } from '../clicks/classify.js'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
+import type { UnsubscribeTokens } from '../links/tokens.js'
+import type { DomainRegistry } from '../tenants/domain-registry.js'
+import type { UnsubscribeVisitCounter } from '../unsubscribe/visit-counter.js'
 import { confirmUnsubscribe, resolveUnsubscribeLink } from '../unsubscribe/unsubscribe.js'
 import {
   confirmationPage,
@@ -22,7 +25,12 @@ type UnsubscribeRequest = FastifyRequest<{ Params: { slug: string } }>
  * the only thing that opts anyone out. No params schema: every bad link gets a page a
  * person can read, never a JSON error.
  */
-export const unsubscribeRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const unsubscribeRoutes: FastifyPluginAsync<{
+  domains: DomainRegistry
+  store: Store
+  unsubscribeTokens: UnsubscribeTokens
+  unsubscribeVisits: UnsubscribeVisitCounter
+}> = async (app, services) => {
   // Form bodies are parsed here only; the API stays JSON.
   await app.register(formbody, { bodyLimit: 1024 })
   // Security headers for these pages only: registered inside this plugin, helmet's
@@ -47,7 +55,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<{ services: Services }> = asy
     if (typeof body !== 'object' || body === null || body[CONFIRM_FIELD] !== CONFIRM_VALUE) {
       return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName))
     }
-    if (!(await confirmUnsubscribe(services, link))) return sendInvalidLinkPage(reply)
+    if (!(await confirmUnsubscribe(services.store, link))) return sendInvalidLinkPage(reply)
     return sendUnsubscribePage(reply, 200, unsubscribedPage(link.target.tenantName))
   })
 }

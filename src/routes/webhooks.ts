@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from '../webhooks/webhooks.js'
 import { errorResponses, ErrorBody, Id } from './schemas.js'
@@ -26,7 +26,7 @@ const webhookExample = {
 }
 
 /** Event webhooks: registration, removal and a view of delivery attempts. */
-export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.post(
@@ -64,7 +64,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await createWebhook(services, request.tenantId, request.body)),
+    async (request, reply) => reply.code(201).send(await createWebhook(services.store, request.tenantId, request.body)),
   )
 
   app.get(
@@ -80,7 +80,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         },
       },
     },
-    async (request) => listWebhooks(services, request.tenantId),
+    async (request) => listWebhooks(services.store, request.tenantId),
   )
 
   app.delete(
@@ -99,7 +99,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      await deleteWebhook(services, request.tenantId, request.params.id)
+      await deleteWebhook(services.store, request.tenantId, request.params.id)
       return reply.code(204).send(null)
     },
   )
@@ -164,6 +164,6 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         },
       },
     },
-    async (request) => webhookDeliveries(services, request.tenantId, request.params.id, request.query.limit),
+    async (request) => webhookDeliveries(services.store, request.tenantId, request.params.id, request.query.limit),
   )
 }

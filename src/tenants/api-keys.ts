@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
 import { customAlphabet } from 'nanoid'
-import { BASE62 } from '../links/alphabet.js'
+import { BASE62 } from '../base62.js'
 
 const secretPart = customAlphabet(BASE62, 40)
-export const newPublicId = customAlphabet(BASE62, 16)
 
 /** A new API key: `sl_` and 40 base62 characters (about 238 bits). */
 export function newApiKey(): string {

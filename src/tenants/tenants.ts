@@ -1,8 +1,9 @@
 import { ConflictError, type Domain, type Store, type Tenant } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
-import { hashApiKey, newApiKey, newPublicId } from './api-keys.js'
+import { hashApiKey, newApiKey } from './api-keys.js'
+import { newPublicId } from '../ids.js'
 import type { DomainRegistry } from './domain-registry.js'
-import { normalizeDestination } from '../messages/destination.js'
+import { normalizeDestination } from '../destination.js'
 
 export async function createTenant(store: Store, name: string): Promise<Tenant> {
   return store.createTenant(`ten_${newPublicId()}`, name, Date.now())

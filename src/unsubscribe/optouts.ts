@@ -1,5 +1,5 @@
 import { idCursor } from '../cursor.js'
-import type { Services } from '../services.js'
+import type { Store } from '../db/store.js'
 
 /** Opaque cursor over the tenant's opt-out list: the last internal id seen. */
 export const OptOutCursor = idCursor('o', 'since')
@@ -8,7 +8,7 @@ export const OptOutCursor = idCursor('o', 'since')
  * A page of the tenant's opt-outs, oldest first. `nextCursor` is always set, also on
  * the last page: a sender keeps it and asks again later for what came since.
  */
-export async function listOptOuts({ store }: Services, tenantId: number, since: string | undefined, limit: number) {
+export async function listOptOuts(store: Store, tenantId: number, since: string | undefined, limit: number) {
   const page = await store.listOptOuts(tenantId, since === undefined ? 0 : OptOutCursor.decode(since), limit)
   return {
     optOuts: page.optOuts.map((optOut) => ({

@@ -1,6 +1,7 @@
-import type { UnsubscribeTarget } from '../db/store.js'
+import type { Store, UnsubscribeTarget } from '../db/store.js'
 import { parseShortPath } from '../links/codes.js'
-import type { Services } from '../services.js'
+import type { UnsubscribeTokens } from '../links/tokens.js'
+import type { DomainRegistry } from '../tenants/domain-registry.js'
 
 /** A verified unsubscribe link: the message it belongs to and the recipient it names. */
 export interface UnsubscribeLink {
@@ -14,10 +15,11 @@ export interface UnsubscribeLink {
  * beyond the message's recipients. Reads the database, never writes it.
  */
 export async function resolveUnsubscribeLink(
-  { domains, store, unsubscribeTokens }: Services,
+  services: { domains: DomainRegistry; store: Store; unsubscribeTokens: UnsubscribeTokens },
   host: string | undefined,
   slug: string,
 ): Promise<UnsubscribeLink | null> {
+  const { domains, store, unsubscribeTokens } = services
   const domain = domains.lookup(host)
   const path = parseShortPath(slug)
   if (domain === undefined || path === null || path.token === null) return null
@@ -32,7 +34,7 @@ export async function resolveUnsubscribeLink(
  * The person confirmed: opts the recipient out for the tenant. Idempotent: a second
  * confirmation changes nothing. Returns false when the recipient does not exist.
  */
-export async function confirmUnsubscribe({ store }: Services, link: UnsubscribeLink): Promise<boolean> {
+export async function confirmUnsubscribe(store: Store, link: UnsubscribeLink): Promise<boolean> {
   const result = await store.optOut(link.target.messageId, link.recipientIdx, Date.now())
   return result !== null
 }

@@ -1,10 +1,9 @@
 import { customAlphabet } from 'nanoid'
-import type { Webhook, WebhookEventType } from '../db/store.js'
+import type { Store, Webhook, WebhookEventType } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
-import { BASE62 } from '../links/alphabet.js'
-import { normalizeDestination } from '../messages/destination.js'
-import type { Services } from '../services.js'
-import { newPublicId } from '../tenants/api-keys.js'
+import { BASE62 } from '../base62.js'
+import { normalizeDestination } from '../destination.js'
+import { newPublicId } from '../ids.js'
 
 /** Webhooks a tenant may have at once; each one multiplies the outbox writes per event. */
 export const MAX_WEBHOOKS_PER_TENANT = 10
@@ -22,7 +21,7 @@ function present(webhook: Webhook) {
 
 /** Registers a webhook; the signing secret is returned here and never again. */
 export async function createWebhook(
-  { store }: Services,
+  store: Store,
   tenantId: number,
   input: { url: string; events: WebhookEventType[] },
 ) {
@@ -46,17 +45,17 @@ export async function createWebhook(
   return { ...present(webhook), secret }
 }
 
-export async function listWebhooks({ store }: Services, tenantId: number) {
+export async function listWebhooks(store: Store, tenantId: number) {
   return { webhooks: (await store.listWebhooks(tenantId)).map(present) }
 }
 
 /** Deletes a webhook; its undelivered events are cancelled. */
-export async function deleteWebhook({ store }: Services, tenantId: number, publicId: string): Promise<void> {
+export async function deleteWebhook(store: Store, tenantId: number, publicId: string): Promise<void> {
   if (!(await store.deleteWebhook(tenantId, publicId, Date.now()))) throw notFound('webhook')
 }
 
 /** A webhook's latest delivery attempts, newest first. */
-export async function webhookDeliveries({ store }: Services, tenantId: number, publicId: string, limit: number) {
+export async function webhookDeliveries(store: Store, tenantId: number, publicId: string, limit: number) {
   const webhook = await store.getWebhook(tenantId, publicId)
   if (!webhook) throw notFound('webhook')
   const attempts = await store.webhookAttempts(webhook.id, limit)

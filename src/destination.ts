@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js'
+import { ApiError } from './errors.js'
 
 export const MAX_URL_LENGTH = 2048
 

@@ -1,7 +1,7 @@
 /**
  * A histogram of durations kept as plain numbers, so that code on the redirect path
  * can observe a value with a few comparisons and one `++`, and nothing else. prom-client
- * is only called at scrape time (see metrics.ts), never per request.
+ * is only called at scrape time (see operations/metrics.ts), never per request.
  */
 export class DurationHistogram {
   /** Upper bounds in seconds, ascending; an observation above the last lands only in +Inf. */
