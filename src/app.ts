@@ -189,7 +189,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
 
   await installApiRateLimit(app, config.apiRateLimitPerMinute)
-  await registerApiDocs(app)
+  await registerApiDocs(app, config.publicUrl)
   await app.register(healthRoutes, { services })
   await app.register(metricsRoutes, { services })
   await app.register(adminRoutes, { services })
