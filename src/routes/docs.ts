@@ -9,6 +9,23 @@ import { PAGE_DOCS } from './page-docs.js'
  */
 export const API_VERSION = '1.0.0'
 
+interface QuerySchema {
+  properties?: Record<string, { default?: unknown }>
+  required?: string[]
+}
+
+/**
+ * A query parameter with a default (`limit`) is required by the route's schema, so that
+ * the handler always has a value, but a caller may leave it out: the validator fills
+ * it in. The document says so, or generated clients would demand it.
+ */
+function withOptionalDefaults<T extends { querystring?: unknown } | undefined>(schema: T): T {
+  const query = schema?.querystring as QuerySchema | undefined
+  if (!query?.required || !query.properties) return schema
+  const required = query.required.filter((name) => query.properties?.[name]?.default === undefined)
+  return { ...schema, querystring: { ...query, required } }
+}
+
 /**
  * The OpenAPI 3 document, generated from the route schemas, at /openapi.json, and a
  * browsable page at /docs. Call before any route is registered: the generator sees
@@ -68,7 +85,8 @@ export async function registerApiDocs(app: FastifyInstance, publicUrl: URL): Pro
     // The pages recipients open have no route schema (see page-docs.ts): their description is given here.
     transform: ({ schema, url, route }) => {
       const method = [route.method].flat()[0]
-      return { schema: (PAGE_DOCS[`${method} ${url}`] as typeof schema | undefined) ?? schema, url }
+      const page = PAGE_DOCS[`${method} ${url}`] as typeof schema | undefined
+      return { schema: page ?? withOptionalDefaults(schema), url }
     },
   })
   // staticCSP: the page's own Content-Security-Policy (its scripts and styles are files

@@ -192,6 +192,9 @@ t.test('every operation has an operationId, summary, security and the responses 
     }
     for (const parameter of operation.parameters ?? []) {
       t.ok(parameter.description ?? parameter.schema?.description, `${name} ${parameter.name}: described`)
+      if (parameter.schema?.default !== undefined) {
+        t.notOk(parameter.required, `${name} ${parameter.name}: has a default, so a caller may leave it out`)
+      }
     }
   }
   t.same([...ids].sort(), OPERATION_IDS, 'the operationIds, each once')
