@@ -31,12 +31,13 @@ const TenantBody = Type.Object(
   {
     id: Type.String({ description: 'Tenant id, ten_…' }),
     name: Type.String({ description: 'Display name' }),
-    createdAt: Type.String({ format: 'date-time' }),
+    createdAt: Type.String({ format: 'date-time', description: 'When the tenant was created' }),
     domains: Type.Array(
       Type.Object({
         host: Type.String({ description: 'The host, lower case, punycode' }),
         baseUrl: Type.String({ description: 'What short links start with' }),
       }),
+      { description: "The tenant's hosts for short links" },
     ),
   },
   { examples: [tenantExample] },
@@ -61,7 +62,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         ),
         response: {
           201: Type.Object(
-            { id: Type.String({ description: 'Tenant id, ten_…' }), name: Type.String() },
+            {
+              id: Type.String({ description: 'Tenant id, ten_…' }),
+              name: Type.String({ description: 'Display name' }),
+            },
             { description: 'Created', examples: [{ id: 'ten_XFtXiS1ksBHcZQdt', name: 'Brand A/S' }] },
           ),
           ...errorResponses('invalid_request', ...adminErrors, ...bodyErrors),
@@ -84,7 +88,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         description: `Every tenant with its domains, oldest first (not paged).\n\n${AUTH}`,
         response: {
           200: Type.Object(
-            { tenants: Type.Array(TenantBody) },
+            { tenants: Type.Array(TenantBody, { description: 'Oldest first' }) },
             { description: 'Every tenant', examples: [{ tenants: [tenantExample] }] },
           ),
           ...errorResponses(...adminErrors),
@@ -122,7 +126,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         ),
         response: {
           201: Type.Object(
-            { host: Type.String({ description: 'The host as stored' }), tenantId: Type.String() },
+            {
+              host: Type.String({ description: 'The host as stored' }),
+              tenantId: Type.String({ description: 'Tenant id' }),
+            },
             { description: 'Added', examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt' }] },
           ),
           ...errorResponses(
@@ -301,8 +308,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         response: {
           200: Type.Object(
             {
-              host: Type.String(),
-              tenantId: Type.String(),
+              host: Type.String({ description: 'The domain' }),
+              tenantId: Type.String({ description: 'Tenant id' }),
               fallbackUrl: Type.Union([Type.String(), Type.Null()], { description: 'As stored, normalised' }),
             },
             {

@@ -72,7 +72,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         response: {
           200: Type.Object(
             {
-              campaign: Type.String(),
+              campaign: Type.String({ description: 'The campaign name' }),
               kind: Type.Union([MessageKindSchema, Type.Null()], {
                 description: "The messages' kind; null when mixed",
               }),
@@ -117,8 +117,12 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
           200: Type.Object(
             {
               kind: MessageKindSchema,
-              from: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-              to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+              from: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+                description: 'As asked; null: from the start',
+              }),
+              to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+                description: 'As asked; null: up to now',
+              }),
               ...RollUpFigures,
             },
             {
@@ -160,7 +164,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
         response: {
           200: Type.Object(
             {
-              campaign: Type.String(),
+              campaign: Type.String({ description: 'The campaign name' }),
               significanceLevel: Type.Number({ description: 'AB_SIGNIFICANCE' }),
               best: Type.Union([Type.String(), Type.Null()], { description: 'The variant with the highest CTR' }),
               winner: Type.Union([Type.String(), Type.Null()], {
@@ -176,6 +180,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
                   ctr: Rate('Unique clickers ÷ reach, 4 places'),
                   pValue: Rate('Two-sided p-value against the best variant; null for the best itself'),
                 }),
+                { description: 'One per variant label' },
               ),
             },
             {

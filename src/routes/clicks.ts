@@ -11,7 +11,7 @@ import { apiKeyErrors, errorResponses, Id, notFoundError } from './schemas.js'
 const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description })
 
 const ExportedClickBody = Type.Object({
-  at: Type.String({ format: 'date-time' }),
+  at: Type.String({ format: 'date-time', description: 'When the tap came' }),
   link: Type.String({ description: 'Link id' }),
   recipient: Nullable("The sender's recipient id; null for a click without a valid token"),
   class: Type.Union([Type.Literal('human'), Type.Literal('bot'), Type.Literal('preview')], {
@@ -72,7 +72,7 @@ export const clickRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         response: {
           200: Type.Object(
             {
-              clicks: Type.Array(ExportedClickBody),
+              clicks: Type.Array(ExportedClickBody, { description: 'Oldest first' }),
               nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
             },
             { description: 'A page of clicks', examples: [{ clicks: [clickExample], nextCursor: 'YzQy' }] },

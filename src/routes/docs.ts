@@ -51,7 +51,8 @@ export async function registerApiDocs(app: FastifyInstance, publicUrl: URL): Pro
             'A "label" is a string of 1-128 characters that does not start or end with whitespace.',
           '**Errors** are JSON `{ "error": "<stable_code>", "message": "<what to fix>" }` with a 4xx status for ' +
             "the caller's mistakes; `error` is stable for programs, `message` may change. Each operation lists " +
-            'the codes it can return. Any /v1 call may also answer `429 rate_limited` (more than ' +
+            'the codes it can return. A path that is not valid percent-encoding (e.g. `/v1/messages/%zz`) is ' +
+            '`400 invalid_path`, and an unknown /v1 route `404 not_found`. Any /v1 call may also answer `429 rate_limited` (more than ' +
             'API_RATE_LIMIT_PER_MINUTE calls a minute with one key; Retry-After says how long to wait), and a ' +
             '`500 internal_error` is always a bug on our side, logged and never detailed.',
           "**Short links and unsubscribe pages** are served on the tenants' own hosts, not on the API's: " +
@@ -61,7 +62,11 @@ export async function registerApiDocs(app: FastifyInstance, publicUrl: URL): Pro
       servers: [{ url: publicUrl.origin, description: 'This service (PUBLIC_URL)' }],
       tags: [
         { name: 'messages', description: 'A tenant’s messages, short links and stats (API key)' },
-        { name: 'tenants', description: 'Tenants, domains and API keys (ADMIN_TOKEN)' },
+        {
+          name: 'tenants',
+          description:
+            "Tenants, domains and API keys (ADMIN_TOKEN). There are no endpoints yet to list a tenant's keys, or to remove a domain.",
+        },
         { name: 'operations', description: 'Probes, metrics and this document' },
         { name: 'analytics', description: 'Raw clicks, roll-ups and A/B verdicts (API key)' },
         { name: 'opt-outs', description: "The tenant's opt-out list (API key)" },

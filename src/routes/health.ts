@@ -20,7 +20,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
           'Liveness: 200 once the service can serve. Says nothing about the database; see /readyz. No auth, ' +
           'answers on any host, never logged.',
         response: {
-          200: Type.Object({ status: Type.Literal('ok') }, { description: 'Serving', examples: [{ status: 'ok' }] }),
+          200: Type.Object(
+            { status: Type.Literal('ok', { description: 'Always ok' }) },
+            { description: 'Serving', examples: [{ status: 'ok' }] },
+          ),
         },
       },
     },
@@ -41,14 +44,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
           'goes to the log. While not ready the service still redirects. No auth, any host, never logged.',
         response: {
           200: Type.Object(
-            { status: Type.Literal('ready') },
+            { status: Type.Literal('ready', { description: 'Always ready' }) },
             { description: 'Ready', examples: [{ status: 'ready' }] },
           ),
           503: Type.Object(
             {
-              status: Type.Literal('not_ready'),
+              status: Type.Literal('not_ready', { description: 'Always not_ready' }),
               reasons: Type.Array(
                 Type.Union([Type.Literal('database_not_writable'), Type.Literal('click_queue_full')]),
+                { description: 'database_not_writable and/or click_queue_full' },
               ),
             },
             {

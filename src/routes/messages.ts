@@ -41,7 +41,7 @@ const BODY_LIMIT = 16 * 1024 * 1024
 
 const Recipients = Type.Array(Label("The sender's own id for a recipient (e.g. a customer id)"), {
   maxItems: MAX_RECIPIENTS_PER_CALL,
-  description: `Up to ${MAX_RECIPIENTS_PER_CALL} per call; add more with POST /v1/messages/:id/recipients`,
+  description: `Your own ids for the recipients, up to ${MAX_RECIPIENTS_PER_CALL} per call (add more with POST /v1/messages/{id}/recipients); a repeated id is taken once`,
 })
 
 const CreateMessage = Type.Object(
@@ -111,7 +111,7 @@ const CreateMessage = Type.Object(
       Type.String({
         format: 'date-time',
         description:
-          "When the links stop going to their destinations (ISO 8601, in the future): afterwards they redirect to the domain's fallbackUrl, or answer 410",
+          "When the links stop going to their destinations (ISO 8601, in the future): afterwards they redirect to the domain's fallbackUrl, or answer 410. Expired taps still count in stats",
       }),
     ),
   },
@@ -161,18 +161,21 @@ const StatsBody = Type.Object(
       description: 'Recipients whose latest delivery report is failed; null until a report comes',
     }),
     deliveryRate: Rate('delivered ÷ recipients, 4 places; null until a report comes'),
-    clicks: MessageClicksBody,
+    clicks: { ...MessageClicksBody, description: 'Clicks on any of the links' },
     ctr: Rate('Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), rounded to 4 places'),
-    unsubscribes: Type.Object({
-      linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
-      confirmed: Type.Integer({ description: 'Recipients who confirmed the opt-out on this message' }),
-    }),
+    unsubscribes: Type.Object(
+      {
+        linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
+        confirmed: Type.Integer({ description: 'Recipients who confirmed the opt-out on this message' }),
+      },
+      { description: "The message's unsubscribe pages" },
+    ),
     unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
     links: Type.Array(
       Type.Object({
         id: Type.String({ description: 'Link id' }),
         url: Type.String({ description: 'Destination' }),
-        clicks: ClickCountersBody,
+        clicks: { ...ClickCountersBody, description: "This link's clicks" },
       }),
       { description: "The message's links, in order, with their own counters" },
     ),
@@ -410,7 +413,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         response: {
           200: Type.Object(
             {
-              messages: Type.Array(MessageBody),
+              messages: Type.Array(MessageBody, { description: 'Newest first' }),
               nextCursor: Type.Union([Type.String(), Type.Null()], {
                 description: 'Pass as cursor for the next page; null on the last page',
               }),

@@ -41,6 +41,7 @@ export const optOutRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
                   messageId: Type.String({ description: 'The message whose unsubscribe page was confirmed' }),
                   at: Type.String({ format: 'date-time', description: 'When the opt-out was confirmed' }),
                 }),
+                { description: 'Oldest first' },
               ),
               nextCursor: Type.String({ description: 'Pass as since for the next page, or later for new opt-outs' }),
               hasMore: Type.Boolean({ description: 'More opt-outs wait: ask again at once' }),

@@ -135,10 +135,10 @@ export const MessageClicksBody = Type.Object({
   ...ClickCountersBody.properties,
   byReason: Type.Object(
     {
-      head_request: Type.Integer(),
-      no_user_agent: Type.Integer(),
-      bot_user_agent: Type.Integer(),
-      preview_user_agent: Type.Integer(),
+      head_request: Type.Integer({ description: 'HEAD requests: link checkers, never a person' }),
+      no_user_agent: Type.Integer({ description: 'Requests without a User-Agent' }),
+      bot_user_agent: Type.Integer({ description: 'A crawler or bot User-Agent' }),
+      preview_user_agent: Type.Integer({ description: "A chat app's link-preview User-Agent" }),
       too_fast: Type.Integer({
         description: 'Sooner after delivery (or creation) than a person reads and taps: TOO_FAST_MS',
       }),
@@ -154,14 +154,21 @@ export const BreakdownsBody = Type.Object(
     os: Counts('Human clicks per operating system'),
     browser: Counts('Human clicks per browser'),
     hourOfDay: Type.Array(Type.Integer(), { description: 'Human clicks per hour of day, UTC; index 0 is 00:00–00:59' }),
-    daySinceSending: Type.Array(Type.Object({ day: Type.Integer(), clicks: Type.Integer() }), {
-      description: 'Human clicks per whole day since the message was created (0 = first 24 hours); empty days left out',
-    }),
+    daySinceSending: Type.Array(
+      Type.Object({
+        day: Type.Integer({ description: 'Whole days since creation' }),
+        clicks: Type.Integer({ description: 'Human clicks that day' }),
+      }),
+      {
+        description:
+          'Human clicks per whole day since the message was created (0 = first 24 hours); empty days left out',
+      },
+    ),
     timeToFirstClick: Type.Object(
       {
         recipients: Type.Integer({ description: 'Recipients with a first human click' }),
-        medianSeconds: Nullable(Type.Number()),
-        p90Seconds: Nullable(Type.Number()),
+        medianSeconds: Nullable(Type.Number({ description: 'Median seconds to the first click; null without clicks' })),
+        p90Seconds: Nullable(Type.Number({ description: '90th percentile; null without clicks' })),
       },
       {
         description:
@@ -219,7 +226,9 @@ export const messageExample = {
 }
 
 export const SegmentsBody = Type.Object({
-  encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
+  encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')], {
+    description: 'GSM-7 when every character is in the GSM alphabet, else UCS-2',
+  }),
   characters: Type.Integer({
     description: 'GSM-7 septets (extension characters count 2) or UTF-16 units (emoji count 2)',
   }),
@@ -259,7 +268,7 @@ export const MessageBody = Type.Object({
   domain: Type.String({ description: 'Host of the short links' }),
   recipientCount: Type.Integer({ description: 'Recipients of the message, all calls together' }),
   unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
-  createdAt: Type.String({ format: 'date-time' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When the message was created' }),
   text: Nullable(Type.String({ description: 'The SMS text as sent to us, when the message was created from one' })),
   stripScheme: Type.Boolean({ description: 'Short links inside rewritten texts are written without https://' }),
   utm: Nullable(UtmSchema),
@@ -268,11 +277,14 @@ export const MessageBody = Type.Object({
   ),
   segments: Nullable(
     Type.Object(
-      { original: SegmentsBody, rewritten: SegmentsBody },
+      {
+        original: { ...SegmentsBody, description: 'The text as written' },
+        rewritten: { ...SegmentsBody, description: "The longest recipient's rewritten text" },
+      },
       { description: "The text's cost as written and once rewritten (the longest recipient's text)" },
     ),
   ),
-  links: Type.Array(LinkBody),
+  links: Type.Array(LinkBody, { description: "The message's links, in order" }),
   expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
 })
 
@@ -307,8 +319,9 @@ export const MessageWithRecipientsBody = Type.Intersect(
           text: Type.Optional(
             Type.String({ description: "The text with every URL replaced by this recipient's short link" }),
           ),
-          segments: Type.Optional(SegmentsBody),
+          segments: Type.Optional({ ...SegmentsBody, description: "The cost of this recipient's text" }),
         }),
+        { description: 'The recipients named in the call, in the order given' },
       ),
     }),
   ],

@@ -13,7 +13,7 @@ const WebhookBody = Type.Object({
   id: Type.String({ description: 'Webhook id, whk_…' }),
   url: Type.String({ description: 'Where events are posted' }),
   events: Type.Array(EventType),
-  createdAt: Type.String({ format: 'date-time' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When it was registered' }),
 })
 
 const WebhookParams = Type.Object({ id: Id('Webhook id, whk_…') })
@@ -24,7 +24,12 @@ const DELIVERY = [
     '"time", "messageId", "recipientId", "link": { "id", "url" } | null, "click": { "class", "reason" } | null }`. ' +
     '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message. Headers: ' +
     "`smslinks-event-id` (the body's id) and `smslinks-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, " +
-    't + "." + body)>`: verify it over the raw body, and refuse old t values if you fear replays.',
+    't + "." + body)>`: verify it over the raw body, and refuse old t values if you fear replays:\n\n' +
+    '```js\n' +
+    "const [, t, v1] = /^t=(\\d+),v1=([0-9a-f]{64})$/.exec(req.headers['smslinks-signature'])\n" +
+    "const expected = crypto.createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex')\n" +
+    'const valid = crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(v1))\n' +
+    '```',
   '**Retries.** Answer any 2xx within WEBHOOK_TIMEOUT_MS (10 s). Anything else (another status, a redirect, which ' +
     'is not followed, a timeout, a refused connection) is retried with exponential backoff and jitter ' +
     '(WEBHOOK_RETRY_BASE_MS 30 s, doubling, at most WEBHOOK_RETRY_MAX_MS 1 h apart) until the event is ' +
@@ -105,7 +110,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         description: "The tenant's webhooks, without secrets.\n\nAuth: a tenant's API key.",
         response: {
           200: Type.Object(
-            { webhooks: Type.Array(WebhookBody) },
+            { webhooks: Type.Array(WebhookBody, { description: 'Without secrets' }) },
             { description: "The tenant's webhooks", examples: [{ webhooks: [webhookExample] }] },
           ),
           ...errorResponses(...apiKeyErrors),
@@ -162,7 +167,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
                   eventId: Type.String({ description: "The event's id, evt_…, as in its body" }),
                   type: EventType,
                   attempt: Type.Integer({ description: '1 for the first try' }),
-                  at: Type.String({ format: 'date-time' }),
+                  at: Type.String({ format: 'date-time', description: 'When the attempt was made' }),
                   statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
                   error: Type.Union([Type.String(), Type.Null()], {
                     description:
@@ -173,6 +178,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
                       'retrying: another attempt is scheduled; failed: retried for WEBHOOK_GIVE_UP_AFTER_MS, then given up',
                   }),
                 }),
+                { description: 'Newest first' },
               ),
             },
             {

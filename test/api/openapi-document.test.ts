@@ -200,6 +200,35 @@ t.test('every operation has an operationId, summary, security and the responses 
   t.same([...ids].sort(), OPERATION_IDS, 'the operationIds, each once')
 })
 
+/** Fields without a description, at any depth (an array may carry it for its items). */
+function* undescribed(schema: any, where: string): Generator<string> {
+  if (schema === null || typeof schema !== 'object') return
+  for (const [name, sub] of Object.entries<any>(schema.properties ?? {})) {
+    if (!sub.description && !sub.items?.description) yield `${where}.${name}`
+    yield* undescribed(sub, `${where}.${name}`)
+  }
+  for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
+    for (const sub of schema[key] ?? []) yield* undescribed(sub, where)
+  }
+  if (typeof schema.items === 'object') yield* undescribed(schema.items, `${where}[]`)
+}
+
+t.test('every field of a request or an answer is described', async (t) => {
+  const { doc } = await servedDocument(t)
+  const missing: string[] = []
+  for (const { operation } of operations(doc)) {
+    for (const [type, media] of Object.entries<any>(operation.requestBody?.content ?? {})) {
+      missing.push(...undescribed(media.schema, `${operation.operationId} request ${type}`))
+    }
+    for (const [status, response] of Object.entries<any>(operation.responses)) {
+      for (const [type, media] of Object.entries<any>(response.content ?? {})) {
+        missing.push(...undescribed(media.schema, `${operation.operationId} ${status} ${type}`))
+      }
+    }
+  }
+  t.same(missing, [], 'no field without a description')
+})
+
 t.test('examples show what the service answers: the same fields as a real answer', async (t) => {
   const { app, doc } = await servedDocument(t)
   const { key, host } = await createTenant(app, 's.brand.dk')
