@@ -23,7 +23,11 @@ const ERROR_CODES = {
     'The body, query string or path parameters do not match the schema (missing field, wrong type, out of range, unknown field), or the request is otherwise malformed',
     "body must have required property 'recipients'",
   ],
-  invalid_json: [400, 'The body is not valid JSON, or is empty while Content-Type says JSON', 'Body is not valid JSON'],
+  invalid_json: [
+    400,
+    'The body is not valid JSON, or is empty while Content-Type says JSON',
+    "Body is not valid JSON but content-type is set to 'application/json'",
+  ],
   invalid_url: [
     400,
     'A URL is not an absolute http(s) URL with a full host name, carries a user name or password, or is longer than 2,048 characters once encoded',
@@ -42,7 +46,7 @@ const ERROR_CODES = {
   invalid_path: [
     400,
     'The request path is not valid percent-encoding (e.g. /v1/messages/%zz)',
-    'the path is not valid: URI malformed',
+    "the path is not valid: '/v1/messages/%zz' is not a valid url component",
   ],
   unauthorized: [
     401,
@@ -56,7 +60,7 @@ const ERROR_CODES = {
   ],
   not_found: [404, 'No such resource for this tenant', 'message not found'],
   body_too_large: [413, "The body exceeds the route's limit", 'Request body is too large'],
-  unsupported_media_type: [415, 'The body is not application/json', 'Unsupported Media Type: text/plain'],
+  unsupported_media_type: [415, 'The body is not application/json', 'Unsupported Media Type'],
   rate_limited: [
     429,
     'More than API_RATE_LIMIT_PER_MINUTE calls in a minute with this key (or from this address without valid credentials); Retry-After says how many seconds to wait',

@@ -91,7 +91,12 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
             'invalid_json',
             'invalid_url',
             ...apiKeyErrors,
-            ['webhook_limit', 409, 'The tenant already has 10 webhooks', 'a tenant has at most 10 webhooks'],
+            [
+              'webhook_limit',
+              409,
+              'The tenant already has 10 webhooks',
+              'a tenant has at most 10 webhooks: delete one first',
+            ],
             ...bodyErrors,
           ),
         },
