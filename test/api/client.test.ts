@@ -22,6 +22,10 @@ async function command(file: string, args: string[], options: { cwd: string; env
   }
 }
 
+// Generating the types, type-checking and running a program take most of a minute on
+// their own, longer beside the rest of the suite: more than .taprc's 120 s per file.
+t.setTimeout(360_000)
+
 t.test('a client generated from /openapi.json type-checks and runs a first session', async (t) => {
   const app = await startApp(t, {
     // A test taps within milliseconds of creating the message; a quick flush keeps the wait short.
