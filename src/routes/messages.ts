@@ -133,7 +133,7 @@ const CreateMessage = Type.Object(
       },
       {
         externalId: 'black-friday-2026',
-        text: 'Black Friday -30% on everything: https://shop.example.dk/black-friday?ref=sms and stores at shop.example.dk/stores',
+        text: 'Black Friday -30% on everything: https://shop.example.dk/black-friday?ref=sms and stores at shop.example.dk/stores {unsubscribe}',
         stripScheme: true,
         utm: { source: 'sms', medium: 'sms', campaign: 'black-friday' },
         clickIdParam: 'sl_cid',
