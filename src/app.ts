@@ -195,7 +195,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
 
   await installApiRateLimit(app, config.apiRateLimitPerMinute)
-  await registerApiDocs(app)
+  await registerApiDocs(app, config.publicUrl)
   await app.register(healthRoutes, { store, recorder })
   await app.register(metricsRoutes, { cache, recorder, redirects, store, config })
   await app.register(adminRoutes, { store, domains, config, allowedHosts })

@@ -15,10 +15,11 @@ import {
   revokeApiKey,
   setDomainFallback,
 } from '../tenants/tenants.js'
-import { ErrorBody, ErrorExample, Id, Label } from './schemas.js'
+import { adminErrors, bodyErrors, errorResponses, Id, Label, notFoundError } from './schemas.js'
 
-const TenantParams = Type.Object({ tenantId: Id('Tenant id, as returned by POST /v1/tenants') })
-const adminErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
+const TenantParams = Type.Object({ tenantId: Id('Tenant id, ten_…, as returned by POST /v1/tenants') })
+const noTenant = notFoundError('tenant', 'No such tenant')
+const AUTH = 'Auth: the ADMIN_TOKEN the service runs with; without one configured, admin routes answer 403.'
 /** What the OpenAPI document says about every route here. */
 const docs = { tags: ['tenants'], security: [{ adminToken: [] }] }
 
@@ -31,11 +32,15 @@ const tenantExample = {
 
 const TenantBody = Type.Object(
   {
-    id: Type.String(),
-    name: Type.String(),
-    createdAt: Type.String({ format: 'date-time' }),
+    id: Type.String({ description: 'Tenant id, ten_…' }),
+    name: Type.String({ description: 'Display name' }),
+    createdAt: Type.String({ format: 'date-time', description: 'When the tenant was created' }),
     domains: Type.Array(
-      Type.Object({ host: Type.String(), baseUrl: Type.String({ description: 'What short links start with' }) }),
+      Type.Object({
+        host: Type.String({ description: 'The host, lower case, punycode' }),
+        baseUrl: Type.String({ description: 'What short links start with' }),
+      }),
+      { description: "The tenant's hosts for short links" },
     ),
   },
   { examples: [tenantExample] },
@@ -56,18 +61,22 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'createTenant',
         summary: 'Create a tenant',
-        description: 'Create a tenant: one customer (a brand) with its own domains, keys and messages.',
+        description: `Creates a tenant: one customer (a brand) with its own domains, keys and messages.\n\n${AUTH}`,
         body: Type.Object(
           { name: Label('Display name, shown on pages recipients see') },
           { additionalProperties: false, examples: [{ name: 'Brand A/S' }] },
         ),
         response: {
           201: Type.Object(
-            { id: Type.String(), name: Type.String() },
-            { examples: [{ id: 'ten_XFtXiS1ksBHcZQdt', name: 'Brand A/S' }] },
+            {
+              id: Type.String({ description: 'Tenant id, ten_…' }),
+              name: Type.String({ description: 'Display name' }),
+            },
+            { description: 'Created', examples: [{ id: 'ten_XFtXiS1ksBHcZQdt', name: 'Brand A/S' }] },
           ),
-          ...adminErrors,
+          ...errorResponses('invalid_request', ...adminErrors, ...bodyErrors),
         },
       },
     },
@@ -82,11 +91,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'listTenants',
         summary: 'List tenants',
-        description: 'Every tenant with its domains, oldest first.',
+        description: `Every tenant with its domains, oldest first (not paged).\n\n${AUTH}`,
         response: {
-          200: Type.Object({ tenants: Type.Array(TenantBody) }, { examples: [{ tenants: [tenantExample] }] }),
-          ...adminErrors,
+          200: Type.Object(
+            { tenants: Type.Array(TenantBody, { description: 'Oldest first' }) },
+            { description: 'Every tenant', examples: [{ tenants: [tenantExample] }] },
+          ),
+          ...errorResponses(...adminErrors),
         },
       },
     },
@@ -98,12 +111,16 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'addDomain',
         summary: 'Add a domain',
-        description: "Give a tenant a host for its short links. The host's DNS must point at this service.",
+        description:
+          "Gives a tenant a host for its short links. The host's DNS must point at this service. The host is " +
+          'stored in lower case, international names as punycode, and a port is kept only when it is not the ' +
+          `scheme's default (localhost:3000 with scheme http).\n\n${AUTH}`,
         params: TenantParams,
         body: Type.Object(
           {
-            host: Type.String({ minLength: 1, maxLength: 260, description: 'e.g. s.brand.dk' }),
+            host: Type.String({ minLength: 1, maxLength: 260, description: 'A bare host, e.g. s.brand.dk' }),
             scheme: Type.Optional(
               Type.Union([Type.Literal('https'), Type.Literal('http')], {
                 description: 'Scheme of short links; default https',
@@ -117,11 +134,25 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
         ),
         response: {
           201: Type.Object(
-            { host: Type.String(), tenantId: Type.String() },
-            { examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt' }] },
+            {
+              host: Type.String({ description: 'The host as stored' }),
+              tenantId: Type.String({ description: 'Tenant id' }),
+            },
+            { description: 'Added', examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt' }] },
           ),
-          409: ErrorBody,
-          ...adminErrors,
+          ...errorResponses(
+            'invalid_request',
+            'invalid_host',
+            ...adminErrors,
+            noTenant,
+            [
+              'host_taken',
+              409,
+              'The host already belongs to a tenant, this one included',
+              'host s.brand.dk already belongs to a tenant',
+            ],
+            ...bodyErrors,
+          ),
         },
       },
     },
@@ -137,8 +168,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'createApiKey',
         summary: 'Create an API key',
-        description: 'Create an API key for a tenant. The key is shown in this response only; it is stored hashed.',
+        description:
+          'Creates an API key for a tenant. The key is in this response only; the database keeps its SHA-256.' +
+          `\n\n${AUTH}`,
         params: TenantParams,
         body: Type.Object(
           { name: Label('What the key is for, e.g. prod') },
@@ -146,10 +180,16 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
         ),
         response: {
           201: Type.Object(
-            { id: Type.String(), key: Type.String() },
-            { examples: [{ id: 'key_cIeJk21EbJAVMFeg', key: 'sl_el55HF67xBXE9rbPodONX3wSC4hdI58uMe5Z8QoT' }] },
+            {
+              id: Type.String({ description: 'Key id, key_…, for revoking it' }),
+              key: Type.String({ description: 'The key, sl_…: send it as a bearer token; shown only here' }),
+            },
+            {
+              description: 'Created',
+              examples: [{ id: 'key_cIeJk21EbJAVMFeg', key: 'sl_el55HF67xBXE9rbPodONX3wSC4hdI58uMe5Z8QoT' }],
+            },
           ),
-          ...adminErrors,
+          ...errorResponses('invalid_request', ...adminErrors, noTenant, ...bodyErrors),
         },
       },
     },
@@ -163,18 +203,25 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'revokeApiKey',
         summary: 'Revoke an API key',
         description:
-          'Revoke a key: requests with it are refused (401) from now on. Revoking a revoked key again is a 204; ' +
-          "an unknown key, or another tenant's, is a 404.",
+          "Revokes a key: from the next request on it gets 401 unauthorized; the tenant's other keys keep working. " +
+          `Revoking a revoked key again is also 204 (a retry is safe).\n\n${AUTH}`,
         params: Type.Object({
           tenantId: Id('Tenant id'),
           keyId: Id('Key id, as returned by POST /v1/tenants/:tenantId/api-keys'),
         }),
         response: {
           204: Type.Null({ description: 'Revoked' }),
-          ...adminErrors,
-          404: ErrorExample('not_found', 'API key not found'),
+          ...errorResponses(
+            'invalid_request',
+            ...adminErrors,
+            notFoundError(
+              'API key',
+              'No such tenant, no such key, or the key belongs to another tenant; nothing is revoked',
+            ),
+          ),
         },
       },
     },
@@ -206,15 +253,20 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'setAllowedHosts',
         summary: 'Set allowed destination hosts',
         description:
-          "Replace a tenant's allow-list of destination hosts. With a list, a new message whose links (or URLs in its text) " +
+          "Replaces a tenant's allow-list of destination hosts. With a list, a new message whose links (or URLs in its text) " +
           'go to any other host is refused with 400 destination_not_allowed, so a stolen API key cannot turn the ' +
-          "tenant's domain into a phishing redirector. Entries are stored as punycode, lower case, sorted; an empty list allows anything. " +
-          'Messages already created are not affected.',
+          "tenant's domain into a phishing redirector. shop.dk allows that host; *.shop.dk allows any host below it " +
+          '(not shop.dk itself: list both). Entries are stored as punycode, lower case, sorted, without repeats; an ' +
+          `empty list (the default) allows anything. Messages created before keep redirecting.\n\n${AUTH}`,
         params: TenantParams,
         body: AllowedHostsBody,
-        response: { 200: AllowedHostsBody, ...adminErrors },
+        response: {
+          200: { ...AllowedHostsBody, description: 'The list as stored' },
+          ...errorResponses('invalid_request', 'invalid_host', ...adminErrors, noTenant, ...bodyErrors),
+        },
       },
     },
     async (request) => setAllowedHosts(store, allowedHosts, request.params.tenantId, request.body.hosts),
@@ -225,10 +277,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'getAllowedHosts',
         summary: 'Allowed destination hosts',
-        description: "A tenant's allow-list of destination hosts; empty when any destination is allowed.",
+        description: `A tenant's allow-list of destination hosts; empty when any destination is allowed.\n\n${AUTH}`,
         params: TenantParams,
-        response: { 200: AllowedHostsBody, ...adminErrors },
+        response: {
+          200: { ...AllowedHostsBody, description: 'The list as stored' },
+          ...errorResponses('invalid_request', ...adminErrors, noTenant),
+        },
       },
     },
     async (request) => getAllowedHosts(store, allowedHosts, request.params.tenantId),
@@ -239,10 +295,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'setDomainFallback',
         summary: "Set a domain's fallback URL",
         description:
-          'Where links of this domain go once their message has expired (expiresAt). Without a fallback URL, ' +
-          'an expired link answers 410 with a small page. null clears it. Checked like a destination URL.',
+          'Sets where links of this domain go once their message has expired (expiresAt). Without a fallback URL, ' +
+          'an expired link answers 410 with a small page; null clears it. Checked like a destination URL and ' +
+          `stored normalised. Takes effect on the next tap.\n\n${AUTH}`,
         params: Type.Object({
           tenantId: Id('Tenant id'),
           host: Type.String({ minLength: 1, maxLength: 260, description: 'The domain, e.g. s.brand.dk' }),
@@ -257,11 +315,23 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
         ),
         response: {
           200: Type.Object(
-            { host: Type.String(), tenantId: Type.String(), fallbackUrl: Type.Union([Type.String(), Type.Null()]) },
-            { examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt', fallbackUrl: 'https://shop.dk/' }] },
+            {
+              host: Type.String({ description: 'The domain' }),
+              tenantId: Type.String({ description: 'Tenant id' }),
+              fallbackUrl: Type.Union([Type.String(), Type.Null()], { description: 'As stored, normalised' }),
+            },
+            {
+              description: 'The domain with its fallback URL',
+              examples: [{ host: 's.brand.dk', tenantId: 'ten_XFtXiS1ksBHcZQdt', fallbackUrl: 'https://shop.dk/' }],
+            },
           ),
-          ...adminErrors,
-          404: ErrorExample('not_found', 'domain not found'),
+          ...errorResponses(
+            'invalid_request',
+            'invalid_url',
+            ...adminErrors,
+            notFoundError('domain', "No such tenant, or the host is not one of this tenant's domains"),
+            ...bodyErrors,
+          ),
         },
       },
     },

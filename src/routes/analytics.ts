@@ -5,7 +5,7 @@ import { campaignRollUp, kindRollUp } from '../analytics/rollups.js'
 import type { Config } from '../config.js'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
-import { errorResponses, MessageKindSchema } from './schemas.js'
+import { apiKeyErrors, errorResponses, MessageKindSchema, notFoundError } from './schemas.js'
 
 const Rate = (description: string) => Type.Union([Type.Number(), Type.Null()], { description })
 const Count = (description: string) => Type.Integer({ description })
@@ -22,7 +22,14 @@ const RollUpFigures = {
   unsubscribes: Count('Recipients who confirmed an opt-out on these messages'),
   unsubscribeRate: Rate('unsubscribes ÷ reach, 4 places'),
   benchmark: Type.Union(
-    [Type.Object({ ctrFrom: Type.Number(), ctrTo: Type.Number(), source: Type.String() }), Type.Null()],
+    [
+      Type.Object({
+        ctrFrom: Type.Number({ description: 'Low end of the band' }),
+        ctrTo: Type.Number({ description: 'High end of the band' }),
+        source: Type.String({ description: 'Where the band comes from' }),
+      }),
+      Type.Null(),
+    ],
     { description: 'Published CTR band for this kind of message; null for transactional texts and mixed kinds' },
   ),
   position: Type.Union([Type.Literal('below'), Type.Literal('within'), Type.Literal('above'), Type.Null()], {
@@ -59,17 +66,32 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'getCampaignStats',
         summary: "A campaign's stats",
         description:
           'Every message of the tenant with this campaign name, summed: recipients, delivered, unique clickers, CTR and ' +
-          "unsubscribe rate, with the published CTR band for the messages' kind and where the CTR stands.",
+          "unsubscribe rate, with the published CTR band for the messages' kind and where the CTR stands. Summed " +
+          "from each message's counters, never from raw clicks.\n\nAuth: a tenant's API key.",
         params: CampaignParams,
         response: {
           200: Type.Object(
-            { campaign: Type.String(), kind: Type.Union([MessageKindSchema, Type.Null()]), ...RollUpFigures },
-            { examples: [{ campaign: 'spring-sale', kind: 'campaign', ...rollUpExample }] },
+            {
+              campaign: Type.String({ description: 'The campaign name' }),
+              kind: Type.Union([MessageKindSchema, Type.Null()], {
+                description: "The messages' kind; null when mixed",
+              }),
+              ...RollUpFigures,
+            },
+            {
+              description: "The campaign's figures",
+              examples: [{ campaign: 'spring-sale', kind: 'campaign', ...rollUpExample }],
+            },
           ),
-          ...errorResponses,
+          ...errorResponses(
+            'invalid_request',
+            ...apiKeyErrors,
+            notFoundError('campaign', 'The tenant has no message with this campaign'),
+          ),
         },
       },
     },
@@ -81,13 +103,15 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'getKindStats',
         summary: 'Stats of one kind of message',
         description:
           "The tenant's messages of one kind (campaign, flow, transactional) created from `from` (inclusive) to `to` " +
-          '(exclusive), summed, with the published CTR band for that kind and where the CTR stands.',
+          '(exclusive), both optional, summed, with the published CTR band for that kind and where the CTR stands. ' +
+          "Transactional texts have no published band: benchmark and position are null.\n\nAuth: a tenant's API key.",
         querystring: Type.Object(
           {
-            kind: MessageKindSchema,
+            kind: { ...MessageKindSchema, description: 'The kind of message to sum' },
             from: Type.Optional(Type.String({ format: 'date-time', description: 'Messages created at or after this' })),
             to: Type.Optional(Type.String({ format: 'date-time', description: 'Messages created before this' })),
           },
@@ -97,11 +121,16 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
           200: Type.Object(
             {
               kind: MessageKindSchema,
-              from: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-              to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+              from: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+                description: 'As asked; null: from the start',
+              }),
+              to: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+                description: 'As asked; null: up to now',
+              }),
               ...RollUpFigures,
             },
             {
+              description: 'The figures of the messages of this kind',
               examples: [
                 {
                   kind: 'campaign',
@@ -112,7 +141,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
               ],
             },
           ),
-          ...errorResponses,
+          ...errorResponses(
+            'invalid_request',
+            ['invalid_range', 400, 'to is not later than from', 'to must be later than from'],
+            ...apiKeyErrors,
+          ),
         },
       },
     },
@@ -125,24 +158,26 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         ...docs,
+        operationId: 'getCampaignVariants',
         summary: "A campaign's A/B test",
         description:
           "Each variant label of the campaign's messages: reach, unique clickers and CTR, and a two-proportion z-test " +
           'of its CTR against the best variant (two-sided p-value). `winner` names the best variant only when every ' +
-          'other variant differs from it at AB_SIGNIFICANCE; otherwise it is null and the test needs more recipients.',
+          'other variant differs from it at AB_SIGNIFICANCE; otherwise it is null and the test needs more recipients. ' +
+          "Messages without a variant label are left out.\n\nAuth: a tenant's API key.",
         params: CampaignParams,
         response: {
           200: Type.Object(
             {
-              campaign: Type.String(),
-              significanceLevel: Type.Number(),
+              campaign: Type.String({ description: 'The campaign name' }),
+              significanceLevel: Type.Number({ description: 'AB_SIGNIFICANCE' }),
               best: Type.Union([Type.String(), Type.Null()], { description: 'The variant with the highest CTR' }),
               winner: Type.Union([Type.String(), Type.Null()], {
                 description: 'The best variant, when significantly better',
               }),
               variants: Type.Array(
                 Type.Object({
-                  variant: Type.String(),
+                  variant: Type.String({ description: 'The variant label' }),
                   messages: Count('Messages with this label'),
                   recipients: Count('Recipients of those messages'),
                   delivered: Delivered,
@@ -150,9 +185,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
                   ctr: Rate('Unique clickers ÷ reach, 4 places'),
                   pValue: Rate('Two-sided p-value against the best variant; null for the best itself'),
                 }),
+                { description: 'One per variant label' },
               ),
             },
             {
+              description: "The campaign's variants",
               examples: [
                 {
                   campaign: 'spring-sale',
@@ -183,7 +220,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
               ],
             },
           ),
-          ...errorResponses,
+          ...errorResponses(
+            'invalid_request',
+            ...apiKeyErrors,
+            notFoundError('campaign', 'The tenant has no message with this campaign'),
+          ),
         },
       },
     },

@@ -6,15 +6,17 @@ import { clickLines, clickPage } from '../clicks/export.js'
 import { notFound } from '../errors.js'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
-import { errorResponses, Id } from './schemas.js'
+import { apiKeyErrors, errorResponses, Id, notFoundError } from './schemas.js'
 
 const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description })
 
 const ExportedClickBody = Type.Object({
-  at: Type.String({ format: 'date-time' }),
+  at: Type.String({ format: 'date-time', description: 'When the tap came' }),
   link: Type.String({ description: 'Link id' }),
   recipient: Nullable("The sender's recipient id; null for a click without a valid token"),
-  class: Type.Union([Type.Literal('human'), Type.Literal('bot'), Type.Literal('preview')]),
+  class: Type.Union([Type.Literal('human'), Type.Literal('bot'), Type.Literal('preview')], {
+    description: "human, bot (bots, HEAD, too fast, bursts) or preview (a chat app's link preview)",
+  }),
   reason: Nullable(
     'Why the click is not human (head_request, bot_user_agent, preview_user_agent, no_user_agent, too_fast, burst); null for human',
   ),
@@ -50,25 +52,37 @@ export const clickRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (a
       schema: {
         tags: ['analytics'],
         security: [{ apiKey: [] }],
+        operationId: 'listMessageClicks',
         summary: "Export a message's clicks",
         description:
           "A message's raw clicks, oldest first, each with its class, the reason that decided it, and device type, OS " +
           'and browser from its user agent. Pass nextCursor as cursor for the next page. ' +
-          'Accept: application/x-ndjson streams every click from the cursor on, one per line, without paging.',
-        params: Type.Object({ id: Id('Message id') }),
+          'Accept: application/x-ndjson streams every click from the cursor on, one per line, without paging (read in ' +
+          "chunks of 1,000, so memory stays flat).\n\nAuth: a tenant's API key.",
+        params: Type.Object({ id: Id('Message id, msg_…') }),
         querystring: Type.Object(
           {
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Clicks per page' }),
+            cursor: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 64, description: 'The nextCursor of the previous page' }),
+            ),
           },
           { additionalProperties: false },
         ),
         response: {
           200: Type.Object(
-            { clicks: Type.Array(ExportedClickBody), nextCursor: Type.Union([Type.String(), Type.Null()]) },
-            { examples: [{ clicks: [clickExample], nextCursor: 'YzQy' }] },
+            {
+              clicks: Type.Array(ExportedClickBody, { description: 'Oldest first' }),
+              nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+            },
+            { description: 'A page of clicks', examples: [{ clicks: [clickExample], nextCursor: 'YzQy' }] },
           ),
-          ...errorResponses,
+          ...errorResponses(
+            'invalid_request',
+            'invalid_cursor',
+            ...apiKeyErrors,
+            notFoundError('message', 'No such message for this tenant'),
+          ),
         },
       },
     },

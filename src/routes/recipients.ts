@@ -6,7 +6,7 @@ import type { ClickRecorder } from '../clicks/recorder.js'
 import type { Store } from '../db/store.js'
 import type { SuppressionKeys } from '../recipients/suppression.js'
 import { requireApiKey } from '../tenants/auth.js'
-import { ErrorExample, errorResponses } from './schemas.js'
+import { apiKeyErrors, errorResponses, notFoundError } from './schemas.js'
 
 /**
  * Recipients: segments built from the tenant's own click data, and erasure on request
@@ -26,19 +26,24 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         tags: ['recipients'],
         security: [{ apiKey: [] }],
+        operationId: 'eraseRecipient',
         summary: 'Erase a recipient',
         description:
           "Erase a recipient's personal data across the tenant's messages: the id is replaced by a tombstone, their " +
           'clicks lose user agent, network and click id, and webhook events naming them are deleted. Counters and stats ' +
           'stay as they were. An opted-out recipient stays suppressed under a keyed hash of the id: posting the same id ' +
-          'again still says optedOut. 404 when the tenant has no such recipient (or it was erased already).',
+          'again still says optedOut. The old links still redirect. 404 when the tenant has no such recipient (or it ' +
+          "was erased already); another tenant's recipients are never touched.\n\nAuth: a tenant's API key.",
         params: Type.Object({
           recipientId: Type.String({ minLength: 1, maxLength: 128, description: "The sender's own recipient id" }),
         }),
         response: {
           204: Type.Null({ description: 'Erased' }),
-          ...errorResponses,
-          404: ErrorExample('not_found', 'recipient not found'),
+          ...errorResponses(
+            'invalid_request',
+            ...apiKeyErrors,
+            notFoundError('recipient', 'No message of this tenant has the id, or it was erased already'),
+          ),
         },
       },
     },
@@ -54,24 +59,34 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         tags: ['analytics'],
         security: [{ apiKey: [] }],
+        operationId: 'listEngagedRecipients',
         summary: 'List engaged recipients',
         description:
           "The tenant's recipient ids with a human click in the last `days` days, on any message, each once, in id " +
-          'order. Pass nextCursor as cursor for the next page.',
+          'order: the "engaged" segment to keep sending to. Pass nextCursor as cursor for the next page.\n\n' +
+          "Auth: a tenant's API key.",
         querystring: Type.Object(
           {
-            days: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 400 })),
+            days: Type.Integer({ minimum: 1, maximum: 3650, default: 90, description: 'How far back to look' }),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Ids per page' }),
+            cursor: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 400, description: 'The nextCursor of the previous page' }),
+            ),
           },
           { additionalProperties: false },
         ),
         response: {
           200: Type.Object(
-            { recipients: Type.Array(Type.String()), nextCursor: Type.Union([Type.String(), Type.Null()]) },
-            { examples: [{ recipients: ['cust-1001', 'cust-1002'], nextCursor: 'ZWN1c3QtMTAwMg' }] },
+            {
+              recipients: Type.Array(Type.String({ description: "The sender's recipient id" })),
+              nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+            },
+            {
+              description: 'A page of recipient ids',
+              examples: [{ recipients: ['cust-1001', 'cust-1002'], nextCursor: 'ZWN1c3QtMTAwMg' }],
+            },
           ),
-          ...errorResponses,
+          ...errorResponses('invalid_request', 'invalid_cursor', ...apiKeyErrors),
         },
       },
     },

@@ -13,6 +13,110 @@ export const ErrorBody = Type.Object(
 export const ErrorExample = (error: string, message: string) =>
   Type.Object(ErrorBody.properties, { examples: [{ error, message }] })
 
+/**
+ * Every `error` code the API answers with: its status, what it means, and a message it
+ * comes with. The document lists, per operation, the codes it can return.
+ */
+const ERROR_CODES = {
+  invalid_request: [
+    400,
+    'The body, query string or path parameters do not match the schema (missing field, wrong type, out of range, unknown field), or the request is otherwise malformed',
+    "body must have required property 'recipients'",
+  ],
+  invalid_json: [
+    400,
+    'The body is not valid JSON, or is empty while Content-Type says JSON',
+    "Body is not valid JSON but content-type is set to 'application/json'",
+  ],
+  invalid_url: [
+    400,
+    'A URL is not an absolute http(s) URL with a full host name, carries a user name or password, or is longer than 2,048 characters once encoded',
+    'links[0].url must start with http:// or https://',
+  ],
+  invalid_host: [
+    400,
+    'Not a bare host name (a scheme, path, user name or blank in it)',
+    'host must be a bare host name such as s.brand.dk',
+  ],
+  invalid_cursor: [
+    400,
+    'The cursor is not a nextCursor from an earlier page',
+    'cursor must be a nextCursor value from an earlier page',
+  ],
+  invalid_path: [
+    400,
+    'The request path is not valid percent-encoding (e.g. /v1/messages/%zz)',
+    "the path is not valid: '/v1/messages/%zz' is not a valid url component",
+  ],
+  unauthorized: [
+    401,
+    'No bearer token, or an unknown or revoked API key',
+    'the API key is not valid or has been revoked',
+  ],
+  admin_disabled: [
+    403,
+    'The service runs without ADMIN_TOKEN: admin endpoints are off',
+    'admin endpoints are off: set ADMIN_TOKEN to use them',
+  ],
+  not_found: [404, 'No such resource for this tenant', 'message not found'],
+  body_too_large: [413, "The body exceeds the route's limit", 'Request body is too large'],
+  unsupported_media_type: [415, 'The body is not application/json', 'Unsupported Media Type'],
+  rate_limited: [
+    429,
+    'More than API_RATE_LIMIT_PER_MINUTE calls in a minute with this key (or from this address without valid credentials); Retry-After says how many seconds to wait',
+    'more than 600 requests a minute with this API key (or from this address without one): retry in 12 seconds',
+  ],
+} as const satisfies Record<string, readonly [number, string, string]>
+
+export type ErrorCode = keyof typeof ERROR_CODES | (string & {})
+
+/** A code the route answers with, and what it means there (and a message it comes with) when not the usual. */
+export type ErrorUse =
+  keyof typeof ERROR_CODES | readonly [code: ErrorCode, status: number, meaning: string, message: string]
+
+/** A 404 not_found for a route: what is not found, and when. */
+export const notFoundError = (what: string, when: string): ErrorUse => ['not_found', 404, when, `${what} not found`]
+
+/**
+ * The error responses of an operation: per status, the shared error body, a description
+ * listing each code with its meaning, and the first code as the example.
+ */
+export function errorResponses(...uses: readonly ErrorUse[]) {
+  const byStatus = new Map<number, { code: string; meaning: string; message: string }[]>()
+  for (const use of uses) {
+    const [code, status, meaning, message] = typeof use === 'string' ? [use, ...ERROR_CODES[use]] : use
+    const entries = byStatus.get(status) ?? []
+    entries.push({ code, meaning, message })
+    byStatus.set(status, entries)
+  }
+  const responses: Record<number, ReturnType<typeof ErrorExample>> = {}
+  for (const [status, entries] of [...byStatus].sort(([a], [b]) => a - b)) {
+    responses[status] = Type.Object(ErrorBody.properties, {
+      description: entries.map(({ code, meaning }) => `\`${code}\`: ${meaning}.`).join('\n\n'),
+      examples: [{ error: entries[0]!.code, message: entries[0]!.message }],
+    })
+  }
+  return responses
+}
+
+/** The errors every route behind an API key can answer with. */
+export const apiKeyErrors = ['unauthorized', 'rate_limited'] as const
+
+/** The errors every admin route can answer with. */
+export const adminErrors: readonly ErrorUse[] = [
+  [
+    'unauthorized',
+    401,
+    'No bearer token, or not the ADMIN_TOKEN',
+    'send ADMIN_TOKEN as "Authorization: Bearer <token>"',
+  ],
+  'admin_disabled',
+  'rate_limited',
+]
+
+/** The errors of a JSON request body beyond its schema: not JSON, too large, not JSON at all. */
+export const bodyErrors = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const
+
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 
 export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
@@ -35,10 +139,10 @@ export const MessageClicksBody = Type.Object({
   ...ClickCountersBody.properties,
   byReason: Type.Object(
     {
-      head_request: Type.Integer(),
-      no_user_agent: Type.Integer(),
-      bot_user_agent: Type.Integer(),
-      preview_user_agent: Type.Integer(),
+      head_request: Type.Integer({ description: 'HEAD requests: link checkers, never a person' }),
+      no_user_agent: Type.Integer({ description: 'Requests without a User-Agent' }),
+      bot_user_agent: Type.Integer({ description: 'A crawler or bot User-Agent' }),
+      preview_user_agent: Type.Integer({ description: "A chat app's link-preview User-Agent" }),
       too_fast: Type.Integer({
         description: 'Sooner after delivery (or creation) than a person reads and taps: TOO_FAST_MS',
       }),
@@ -54,14 +158,21 @@ export const BreakdownsBody = Type.Object(
     os: Counts('Human clicks per operating system'),
     browser: Counts('Human clicks per browser'),
     hourOfDay: Type.Array(Type.Integer(), { description: 'Human clicks per hour of day, UTC; index 0 is 00:00–00:59' }),
-    daySinceSending: Type.Array(Type.Object({ day: Type.Integer(), clicks: Type.Integer() }), {
-      description: 'Human clicks per whole day since the message was created (0 = first 24 hours); empty days left out',
-    }),
+    daySinceSending: Type.Array(
+      Type.Object({
+        day: Type.Integer({ description: 'Whole days since creation' }),
+        clicks: Type.Integer({ description: 'Human clicks that day' }),
+      }),
+      {
+        description:
+          'Human clicks per whole day since the message was created (0 = first 24 hours); empty days left out',
+      },
+    ),
     timeToFirstClick: Type.Object(
       {
         recipients: Type.Integer({ description: 'Recipients with a first human click' }),
-        medianSeconds: Nullable(Type.Number()),
-        p90Seconds: Nullable(Type.Number()),
+        medianSeconds: Nullable(Type.Number({ description: 'Median seconds to the first click; null without clicks' })),
+        p90Seconds: Nullable(Type.Number({ description: '90th percentile; null without clicks' })),
       },
       {
         description:
@@ -73,17 +184,18 @@ export const BreakdownsBody = Type.Object(
 )
 
 export const LinkBody = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  code: Type.String(),
+  id: Type.String({ description: 'Link id, lnk_…' }),
+  url: Type.String({
+    description: 'The destination, normalised (international hosts as punycode, spaces and non-ASCII escaped)',
+  }),
+  code: Type.String({ description: "The link's short code: 6 base62 characters" }),
   shortUrl: Type.String({ description: 'The link without a recipient token (anonymous clicks)' }),
 })
 
-export const MessageKindSchema = Type.Union([
-  Type.Literal('campaign'),
-  Type.Literal('flow'),
-  Type.Literal('transactional'),
-])
+export const MessageKindSchema = Type.Union(
+  [Type.Literal('campaign'), Type.Literal('flow'), Type.Literal('transactional')],
+  { description: 'campaign (marketing sends), flow (automated journeys) or transactional (orders, codes…)' },
+)
 
 export const messageExample = {
   id: 'msg_p7Z666gD109LzY4S',
@@ -118,7 +230,9 @@ export const messageExample = {
 }
 
 export const SegmentsBody = Type.Object({
-  encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
+  encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')], {
+    description: 'GSM-7 when every character is in the GSM alphabet, else UCS-2',
+  }),
   characters: Type.Integer({
     description: 'GSM-7 septets (extension characters count 2) or UTF-16 units (emoji count 2)',
   }),
@@ -136,35 +250,53 @@ export const UtmSchema = Type.Object(
     term: UtmValue('term'),
     content: UtmValue('content'),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description:
+      'Added to every destination as utm_source=… etc. when a recipient taps, never overwriting a parameter the URL ' +
+      'already has. Stored links and stats keep the URL as given.',
+  },
 )
 
-export const MessageBody = Type.Object(
-  {
-    id: Type.String(),
-    externalId: Nullable(Type.String()),
-    kind: MessageKindSchema,
-    campaign: Nullable(Type.String()),
-    variant: Nullable(Type.String()),
-    domain: Type.String(),
-    recipientCount: Type.Integer(),
-    unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
-    createdAt: Type.String({ format: 'date-time' }),
-    text: Nullable(Type.String({ description: 'The SMS text as sent to us, when the message was created from one' })),
-    stripScheme: Type.Boolean(),
-    utm: Nullable(UtmSchema),
-    clickIdParam: Nullable(Type.String()),
-    segments: Nullable(
-      Type.Object(
-        { original: SegmentsBody, rewritten: SegmentsBody },
-        { description: "The text's cost as written and once rewritten (the longest recipient's text)" },
-      ),
+/**
+ * A message as every answer shows it. Its example sits on the operations that answer
+ * with it alone: OpenAPI 3.0 allows no `examples` inside a schema that others include.
+ */
+export const MessageBody = Type.Object({
+  id: Type.String({ description: 'Message id, msg_…' }),
+  externalId: Nullable(Type.String({ description: 'Your id for this send; null when none was given' })),
+  kind: MessageKindSchema,
+  campaign: Nullable(Type.String({ description: 'Campaign name, for roll-ups and A/B tests' })),
+  variant: Nullable(Type.String({ description: 'A/B variant label' })),
+  domain: Type.String({ description: 'Host of the short links' }),
+  recipientCount: Type.Integer({ description: 'Recipients of the message, all calls together' }),
+  unsubscribe: Type.Boolean({ description: 'Whether recipients get an unsubscribe link' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When the message was created' }),
+  text: Nullable(Type.String({ description: 'The SMS text as sent to us, when the message was created from one' })),
+  stripScheme: Type.Boolean({ description: 'Short links inside rewritten texts are written without https://' }),
+  utm: Nullable(UtmSchema),
+  clickIdParam: Nullable(
+    Type.String({ description: "Query parameter that carries each tap's click id to the landing page" }),
+  ),
+  segments: Nullable(
+    Type.Object(
+      {
+        original: { ...SegmentsBody, description: 'The text as written' },
+        rewritten: { ...SegmentsBody, description: "The longest recipient's rewritten text" },
+      },
+      { description: "The text's cost as written and once rewritten (the longest recipient's text)" },
     ),
-    links: Type.Array(LinkBody),
-    expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
-  },
-  { examples: [messageExample] },
-)
+  ),
+  links: Type.Array(LinkBody, { description: "The message's links, in order" }),
+  expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
+})
+
+/** A message on its own, with its example: the answer of GET /v1/messages/{id}. */
+export const MessageWithExample = Type.Object(MessageBody.properties, {
+  description: 'The message',
+  examples: [messageExample],
+})
 
 export const MessageWithRecipientsBody = Type.Intersect(
   [
@@ -173,7 +305,9 @@ export const MessageWithRecipientsBody = Type.Intersect(
       recipients: Type.Array(
         Type.Object({
           id: Type.String({ description: "The sender's own recipient id" }),
-          token: Type.String(),
+          token: Type.String({
+            description: "This recipient's token: base62 of its index in the message and a short HMAC",
+          }),
           links: Type.Array(Type.String(), {
             description: "This recipient's short link for each of the message's links",
           }),
@@ -189,8 +323,9 @@ export const MessageWithRecipientsBody = Type.Intersect(
           text: Type.Optional(
             Type.String({ description: "The text with every URL replaced by this recipient's short link" }),
           ),
-          segments: Type.Optional(SegmentsBody),
+          segments: Type.Optional({ ...SegmentsBody, description: "The cost of this recipient's text" }),
         }),
+        { description: 'The recipients named in the call, in the order given' },
       ),
     }),
   ],
@@ -213,12 +348,61 @@ export const MessageWithRecipientsBody = Type.Intersect(
           },
         ],
       },
+      // A message from a text, with tracking and unsubscribe links: a real answer.
+      {
+        id: 'msg_jAA97wQBEqqED0Xw',
+        externalId: 'black-friday-2026',
+        kind: 'campaign',
+        campaign: null,
+        variant: null,
+        domain: 's.brand.dk',
+        recipientCount: 2,
+        unsubscribe: true,
+        createdAt: '2026-11-23T13:38:21.102Z',
+        text: 'Black Friday -30% on everything: https://shop.example.dk/black-friday?ref=sms and stores at shop.example.dk/stores {unsubscribe}',
+        stripScheme: true,
+        utm: { source: 'sms', medium: 'sms', campaign: 'black-friday' },
+        clickIdParam: 'sl_cid',
+        segments: {
+          original: { encoding: 'GSM-7', characters: 130, parts: 1 },
+          rewritten: { encoding: 'GSM-7', characters: 120, parts: 1 },
+        },
+        links: [
+          {
+            id: 'lnk_vLRb8wBnI5q8geRG',
+            url: 'https://shop.example.dk/black-friday?ref=sms',
+            code: '0lHGxT',
+            shortUrl: 'https://s.brand.dk/0lHGxT',
+          },
+          {
+            id: 'lnk_Kyksm7PigNeaXQTN',
+            url: 'https://shop.example.dk/stores',
+            code: 'Wfrvr8',
+            shortUrl: 'https://s.brand.dk/Wfrvr8',
+          },
+        ],
+        expiresAt: null,
+        recipients: [
+          {
+            id: 'cust-1001',
+            token: '0xjl',
+            links: ['https://s.brand.dk/0lHGxT-0xjl', 'https://s.brand.dk/Wfrvr8-0xjl'],
+            optedOut: false,
+            unsubscribeUrl: 'https://s.brand.dk/u/N9Abuq-0peJ3qa',
+            text: 'Black Friday -30% on everything: s.brand.dk/0lHGxT-0xjl and stores at s.brand.dk/Wfrvr8-0xjl s.brand.dk/u/N9Abuq-0peJ3qa',
+            segments: { encoding: 'GSM-7', characters: 120, parts: 1 },
+          },
+          {
+            id: 'cust-1002',
+            token: '19CL',
+            links: ['https://s.brand.dk/0lHGxT-19CL', 'https://s.brand.dk/Wfrvr8-19CL'],
+            optedOut: false,
+            unsubscribeUrl: 'https://s.brand.dk/u/N9Abuq-1ZMmpDL',
+            text: 'Black Friday -30% on everything: s.brand.dk/0lHGxT-19CL and stores at s.brand.dk/Wfrvr8-19CL s.brand.dk/u/N9Abuq-1ZMmpDL',
+            segments: { encoding: 'GSM-7', characters: 120, parts: 1 },
+          },
+        ],
+      },
     ],
   },
 )
-
-export const errorResponses = {
-  400: ErrorBody,
-  401: ErrorBody,
-  404: ErrorBody,
-}

@@ -3,18 +3,40 @@ import { Type } from 'typebox'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
 import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from '../webhooks/webhooks.js'
-import { errorResponses, ErrorBody, Id } from './schemas.js'
+import { apiKeyErrors, bodyErrors, errorResponses, Id, notFoundError } from './schemas.js'
 
-const EventType = Type.Union([Type.Literal('click'), Type.Literal('unsubscribe')])
-
-const WebhookBody = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  events: Type.Array(EventType),
-  createdAt: Type.String({ format: 'date-time' }),
+const EventType = Type.Union([Type.Literal('click'), Type.Literal('unsubscribe')], {
+  description: 'click: every click, bots and previews included; unsubscribe: a recipient confirmed the page',
 })
 
-const WebhookParams = Type.Object({ id: Id('Webhook id') })
+const WebhookBody = Type.Object({
+  id: Type.String({ description: 'Webhook id, whk_…' }),
+  url: Type.String({ description: 'Where events are posted' }),
+  events: Type.Array(EventType),
+  createdAt: Type.String({ format: 'date-time', description: 'When it was registered' }),
+})
+
+const WebhookParams = Type.Object({ id: Id('Webhook id, whk_…') })
+
+/** What the endpoint receives, and how deliveries are retried. */
+const DELIVERY = [
+  '**What the endpoint receives.** One POST per event, JSON: `{ "id": "evt_…", "type": "click" | "unsubscribe", ' +
+    '"time", "messageId", "recipientId", "link": { "id", "url" } | null, "click": { "class", "reason" } | null }`. ' +
+    '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message. Headers: ' +
+    "`smslinks-event-id` (the body's id) and `smslinks-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, " +
+    't + "." + body)>`: verify it over the raw body, and refuse old t values if you fear replays:\n\n' +
+    '```js\n' +
+    "const [, t, v1] = /^t=(\\d+),v1=([0-9a-f]{64})$/.exec(req.headers['smslinks-signature'])\n" +
+    "const expected = crypto.createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex')\n" +
+    'const valid = crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(v1))\n' +
+    '```',
+  '**Retries.** Answer any 2xx within WEBHOOK_TIMEOUT_MS (10 s). Anything else (another status, a redirect, which ' +
+    'is not followed, a timeout, a refused connection) is retried with exponential backoff and jitter ' +
+    '(WEBHOOK_RETRY_BASE_MS 30 s, doubling, at most WEBHOOK_RETRY_MAX_MS 1 h apart) until the event is ' +
+    'WEBHOOK_GIVE_UP_AFTER_MS (24 h) old; then it is marked failed. Delivery is at least once, always with the ' +
+    'same id: de-duplicate on it. Order is not guaranteed. Events are written in the same transaction as the ' +
+    'click or opt-out, so a restart loses none.',
+].join('\n\n')
 
 const docs = { tags: ['webhooks'], security: [{ apiKey: [] }] }
 
@@ -34,9 +56,11 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
     {
       schema: {
         ...docs,
+        operationId: 'createWebhook',
         summary: 'Register a webhook',
         description:
-          'Register an endpoint for click and/or unsubscribe events. The signing secret is in this response only.',
+          'Registers an endpoint for click and/or unsubscribe events; at most 10 webhooks per tenant. The signing ' +
+          `secret is in this response only.\n\n${DELIVERY}\n\nAuth: a tenant's API key.`,
         body: Type.Object(
           {
             url: Type.String({
@@ -44,7 +68,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
               maxLength: 2048,
               description: 'http(s) URL that receives a POST per event',
             }),
-            events: Type.Array(EventType, { minItems: 1, maxItems: 2 }),
+            events: Type.Array(EventType, { minItems: 1, maxItems: 2, description: 'The event types to receive' }),
           },
           {
             additionalProperties: false,
@@ -57,10 +81,24 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
               WebhookBody,
               Type.Object({ secret: Type.String({ description: 'HMAC key of smslinks-signature; shown only here' }) }),
             ],
-            { examples: [{ ...webhookExample, secret: 'whsec_5eVq2m9QkT1xZr8LbN3cW7yA0dFhJ4pU' }] },
+            {
+              description: 'Registered',
+              examples: [{ ...webhookExample, secret: 'whsec_5eVq2m9QkT1xZr8LbN3cW7yA0dFhJ4pU' }],
+            },
           ),
-          409: ErrorBody,
-          ...errorResponses,
+          ...errorResponses(
+            'invalid_request',
+            'invalid_json',
+            'invalid_url',
+            ...apiKeyErrors,
+            [
+              'webhook_limit',
+              409,
+              'The tenant already has 10 webhooks',
+              'a tenant has at most 10 webhooks: delete one first',
+            ],
+            ...bodyErrors,
+          ),
         },
       },
     },
@@ -72,11 +110,15 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
     {
       schema: {
         ...docs,
+        operationId: 'listWebhooks',
         summary: 'List webhooks',
-        description: "The tenant's webhooks (without secrets).",
+        description: "The tenant's webhooks, without secrets.\n\nAuth: a tenant's API key.",
         response: {
-          200: Type.Object({ webhooks: Type.Array(WebhookBody) }, { examples: [{ webhooks: [webhookExample] }] }),
-          ...errorResponses,
+          200: Type.Object(
+            { webhooks: Type.Array(WebhookBody, { description: 'Without secrets' }) },
+            { description: "The tenant's webhooks", examples: [{ webhooks: [webhookExample] }] },
+          ),
+          ...errorResponses(...apiKeyErrors),
         },
       },
     },
@@ -88,13 +130,17 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
     {
       schema: {
         ...docs,
+        operationId: 'deleteWebhook',
         summary: 'Delete a webhook',
-        description: 'Delete a webhook. Its events not yet delivered are cancelled.',
+        description: "Deletes a webhook; its events not delivered yet are cancelled.\n\nAuth: a tenant's API key.",
         params: WebhookParams,
         response: {
           204: Type.Null({ description: 'Deleted' }),
-          ...errorResponses,
-          404: Type.Object(ErrorBody.properties, { examples: [{ error: 'not_found', message: 'webhook not found' }] }),
+          ...errorResponses(
+            'invalid_request',
+            ...apiKeyErrors,
+            notFoundError('webhook', 'No such webhook for this tenant'),
+          ),
         },
       },
     },
@@ -109,11 +155,13 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
     {
       schema: {
         ...docs,
+        operationId: 'listWebhookDeliveries',
         summary: 'Recent webhook deliveries',
-        description: "A webhook's latest delivery attempts, newest first: status code, error, outcome.",
+        description:
+          "A webhook's latest delivery attempts, newest first: status code, error, outcome.\n\nAuth: a tenant's API key.",
         params: WebhookParams,
         querystring: Type.Object(
-          { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) },
+          { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Attempts to return' }) },
           { additionalProperties: false },
         ),
         response: {
@@ -121,19 +169,25 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
             {
               deliveries: Type.Array(
                 Type.Object({
-                  eventId: Type.String(),
+                  eventId: Type.String({ description: "The event's id, evt_…, as in its body" }),
                   type: EventType,
                   attempt: Type.Integer({ description: '1 for the first try' }),
-                  at: Type.String({ format: 'date-time' }),
+                  at: Type.String({ format: 'date-time', description: 'When the attempt was made' }),
                   statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
-                  error: Type.Union([Type.String(), Type.Null()]),
+                  error: Type.Union([Type.String(), Type.Null()], {
+                    description:
+                      'null on success, else e.g. answered HTTP 500, ECONNREFUSED, no answer within 10000 ms',
+                  }),
                   outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retrying'), Type.Literal('failed')], {
-                    description: 'failed: retried for WEBHOOK_GIVE_UP_AFTER_MS, then given up',
+                    description:
+                      'retrying: another attempt is scheduled; failed: retried for WEBHOOK_GIVE_UP_AFTER_MS, then given up',
                   }),
                 }),
+                { description: 'Newest first' },
               ),
             },
             {
+              description: 'The latest attempts',
               examples: [
                 {
                   deliveries: [
@@ -160,7 +214,11 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
               ],
             },
           ),
-          ...errorResponses,
+          ...errorResponses(
+            'invalid_request',
+            ...apiKeyErrors,
+            notFoundError('webhook', 'No such webhook for this tenant'),
+          ),
         },
       },
     },
