@@ -10,6 +10,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get(
     '/healthz',
     {
+      config: { hosts: 'any' },
       logLevel: 'silent',
       schema: {
         ...docs,
