@@ -196,7 +196,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await installApiRateLimit(app, config.apiRateLimitPerMinute)
   await registerApiDocs(app)
   await app.register(healthRoutes, { services })
-  await app.register(metricsRoutes, { services })
+  // On the main port only when the operator asks for it with a token (docs/adr/0013).
+  if (config.metricsToken !== null) await app.register(metricsRoutes, { services })
   await app.register(robotsRoutes)
   await app.register(adminRoutes, { services })
   await app.register(messageRoutes, { services })

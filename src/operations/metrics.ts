@@ -54,12 +54,30 @@ function gaugeFrom(registry: Registry, name: string, help: string, read: () => n
   })
 }
 
+type MetricSources = Pick<Services, 'cache' | 'recorder' | 'redirects' | 'store'>
+
+const registries = new WeakMap<MetricSources, Registry>()
+
+/**
+ * The registry of `services`, built on the first call: one per app however many places
+ * serve /metrics (the metrics listener, the main port with METRICS_TOKEN), and none for
+ * an app nobody scrapes, so its default collectors never start.
+ */
+export function metricsRegistryOf(services: MetricSources): Registry {
+  let registry = registries.get(services)
+  if (registry === undefined) {
+    registry = buildMetricsRegistry(services)
+    registries.set(services, registry)
+  }
+  return registry
+}
+
 /**
  * The service's Prometheus metrics, in a registry of its own (one per app, so tests
  * can build many). Everything is read at scrape time from the plain counters the
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
-export function buildMetricsRegistry(services: Pick<Services, 'cache' | 'recorder' | 'redirects' | 'store'>): Registry {
+export function buildMetricsRegistry(services: MetricSources): Registry {
   const { cache, recorder, redirects, store } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
