@@ -24,7 +24,7 @@ declare module 'fastify' {
 }
 
 /** The name part of a Host header (`name`, `name:port`, `[v6]`, `[v6]:port`), as sent. */
-export function hostName(host: string): string {
+function hostName(host: string): string {
   if (host.startsWith('[')) {
     const end = host.indexOf(']')
     return end === -1 ? host : host.slice(0, end + 1)
