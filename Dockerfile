@@ -2,6 +2,15 @@
 #
 #   docker build -t smslinks .
 #   docker run -p 3000:3000 -v smslinks-data:/data -e PUBLIC_URL=https://s.brand.dk smslinks
+#
+# Metrics (docs/hosts.md): GET /metrics is served on port 9464, bound to the container's
+# own loopback, which nothing outside the container reaches. For a Prometheus container
+# on the same Docker network, bind it to the container's interfaces and publish only 3000:
+#   docker network create monitoring
+#   docker run --network monitoring --name smslinks -p 3000:3000 -v smslinks-data:/data \
+#     -e PUBLIC_URL=https://s.brand.dk -e METRICS_HOST=0.0.0.0 smslinks
+#   (prometheus.yml: static_configs: - targets: ['smslinks:9464'])
+# Never publish 9464 (-p 9464:9464, or -P) on a public machine without METRICS_TOKEN.
 
 # ---- build: compile TypeScript and better-sqlite3's native addon ----
 # Node 22 LTS: the code also runs on 20.12+ (what CI tests on), but 20 is past its end of life.
@@ -29,7 +38,9 @@ FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     DATABASE_PATH=/data/smslinks.db \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    METRICS_HOST=127.0.0.1 \
+    METRICS_PORT=9464
 
 WORKDIR /app
 
@@ -45,7 +56,8 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 
 USER node
-EXPOSE 3000
+# 3000: short links and the API. 9464: metrics, reachable only once METRICS_HOST opens it.
+EXPOSE 3000 9464
 
 # The slim image has no curl; node's own fetch does the check.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -38,11 +38,14 @@ const SERVER_CORE = '0'
 const LOADER_CORE = '1'
 const SERVICE_PORT = 3901
 const BARE_PORT = 3902
+const METRICS_PORT = 3903
 const OUT = 'bench/out'
 const DB = `${OUT}/bench.db`
 const PATHS = `${OUT}/paths.txt`
 const ADMIN = 'bench-admin-token-0123456789'
 const SERVICE = `http://127.0.0.1:${SERVICE_PORT}`
+/** The service's metrics listener (METRICS_PORT, on loopback): /metrics is not on the main port. */
+const METRICS = `http://127.0.0.1:${METRICS_PORT}/metrics`
 
 /** The flags between `node` and `dist/server.js` in package.json's start script. */
 function startScriptFlags(): string[] {
@@ -164,7 +167,7 @@ const metric = (metrics: string, name: string) => Number(new RegExp(`^${name} (\
 async function drained(): Promise<{ seconds: number; dropped: number }> {
   const started = performance.now()
   for (;;) {
-    const metrics = await (await fetch(`${SERVICE}/metrics`)).text()
+    const metrics = await (await fetch(METRICS)).text()
     if (metric(metrics, 'smslinks_click_queue_depth') === 0) {
       return {
         seconds: (performance.now() - started) / 1000,
@@ -191,6 +194,10 @@ async function main(): Promise<void> {
   const serviceEnv = {
     PORT: String(SERVICE_PORT),
     HOST: '127.0.0.1',
+    // The API is called on 127.0.0.1, which must be one of the service's own hosts; the
+    // bench's short-link domain is the same host, so it answers both (docs/hosts.md).
+    PUBLIC_URL: SERVICE,
+    METRICS_PORT: String(METRICS_PORT),
     DATABASE_PATH: DB,
     ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: 'warn',

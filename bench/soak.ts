@@ -4,8 +4,9 @@
  * traffic at it — redirects on recipient links (with a few unknown codes and previews)
  * from several connections, and API calls (create a message, its stats, the message
  * list, the opt-out list) from one — and samples the server's memory as it goes: RSS
- * from /proc, V8 heap from /metrics. At the end it stops the server by its PID (SIGTERM,
- * which flushes), removes the database, and says whether memory stayed flat.
+ * from /proc, V8 heap from /metrics on its metrics listener. At the end it stops the
+ * server by its PID (SIGTERM, which flushes), removes the database, and says whether
+ * memory stayed flat.
  *
  * Not part of `npm test`. Environment: SOAK_SECONDS (600), SOAK_CONNECTIONS (16),
  * SOAK_SAMPLES (10).
@@ -55,6 +56,7 @@ interface Sample {
 const dir = mkdtempSync(join(tmpdir(), 'smslinks-soak-'))
 const port = await freePort()
 const base = `http://127.0.0.1:${port}`
+const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`
 const child = spawn(
   process.execPath,
   ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'src/server.ts'],
@@ -64,6 +66,7 @@ const child = spawn(
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_URL: base,
+      METRICS_PORT: new URL(metricsUrl).port,
       DATABASE_PATH: join(dir, 'soak.db'),
       ADMIN_TOKEN: '',
       LOG_LEVEL: 'warn',
@@ -126,7 +129,7 @@ function rssMiB(): number {
   return Number(match![1]) / 1024
 }
 async function heapMiB(): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text()
+  const text = await (await fetch(metricsUrl)).text()
   return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)![1]) / MiB
 }
 

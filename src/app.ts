@@ -30,6 +30,8 @@ import { SuppressionKeys } from './recipients/suppression.js'
 import { recipientRoutes } from './routes/recipients.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
+import { robotsRoutes } from './routes/robots.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
@@ -74,6 +76,7 @@ async function tokenSecret(store: Store, config: Config): Promise<string> {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // Fastify gets no logger of its own (see operations/request-log.ts); app.log is ours.
   const log = createLogger(options.logger, config.logLevel)
+  const ownHosts = new OwnHosts(config)
   const app = Fastify({
     logger: false,
     // Its own line per request would come on top of ours once reply.log is a real logger.
@@ -86,7 +89,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // A path Fastify cannot decode (`/%zz`) never reaches a route: without this it is
     // answered with Fastify's own body, not {error, message} nor a page a person can read.
     frameworkErrors: (error, request, reply: FastifyReply) => {
-      if (!request.url.startsWith('/v1/') && (request.method === 'GET' || request.method === 'HEAD')) {
+      const page = !request.url.startsWith('/v1/') && (request.method === 'GET' || request.method === 'HEAD')
+      if (page || !ownHosts.has(request.host)) {
         return sendNotFoundPage(reply)
       }
       const code = error.code === 'FST_ERR_BAD_URL' ? 'invalid_path' : 'invalid_request'
@@ -95,6 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   app.log = log
   installRequestLogging(app, log)
+  installHostKinds(app, ownHosts)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
 
@@ -197,7 +202,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await installApiRateLimit(app, config.apiRateLimitPerMinute)
   await registerApiDocs(app, config.publicUrl)
   await app.register(healthRoutes, { store, recorder })
-  await app.register(metricsRoutes, { cache, recorder, redirects, store, config })
+  // On the main port only when the operator asks for it with a token (docs/adr/0013).
+  if (config.metricsToken !== null) {
+    await app.register(metricsRoutes, { cache, recorder, redirects, store, config })
+  }
+  await app.register(robotsRoutes)
   await app.register(adminRoutes, { store, domains, config, allowedHosts })
   await app.register(messageRoutes, {
     store,

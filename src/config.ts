@@ -9,8 +9,13 @@ export interface Config {
   port: number
   host: string
   databasePath: string
-  /** Origin of the first start's default domain (scheme, host and port). */
+  /** Origin of the first start's default domain (scheme, host and port); its host name is one of the service's own. */
   publicUrl: URL
+  /**
+   * More host names of the service's own (API_HOSTS), lower-case, without port: the API,
+   * its docs and the probes answer only on these and PUBLIC_URL's host name.
+   */
+  apiHosts: string[]
   /** Guards the admin endpoints; when absent they answer 403. */
   adminToken: string | null
   /** Secret the recipient-token key is derived from; when absent one is generated and kept in the database. */
@@ -40,8 +45,15 @@ export interface Config {
   webhookGiveUpAfterMs: number
   /** How long one delivery may take before it counts as failed. */
   webhookTimeoutMs: number
-  /** When set, GET /metrics requires it as a bearer token. */
+  /**
+   * When set, GET /metrics requires it as a bearer token wherever it answers, and answers
+   * on the service's own hosts of the main port too.
+   */
   metricsToken: string | null
+  /** Port of the separate listener that serves GET /metrics; null: no such listener. */
+  metricsPort: number | null
+  /** Address that listener binds; loopback unless the operator opens it. */
+  metricsHost: string
   /** /v1 requests per minute per API key (per client address without a valid key); 0 = no limit. */
   apiRateLimitPerMinute: number
   /** Counted redirects per minute per client address; taps beyond it still redirect but are not counted; 0 = no limit. */
@@ -108,6 +120,44 @@ function trustProxy(env: Env): boolean | number | string {
     )
   }
   return entries.join(',')
+}
+
+/**
+ * API_HOSTS: comma-separated host names (or IP addresses), without scheme, port or path.
+ * Returned lower-case, international names as punycode, as a Host header carries them.
+ */
+function apiHosts(env: Env): string[] {
+  const raw = read(env, 'API_HOSTS')
+  if (raw === undefined) return []
+  return raw.split(',').map((entry) => {
+    const name = entry.trim()
+    let hostname = ''
+    try {
+      if (/^[^/?#@:%\s]+$|^\[[0-9a-fA-F:.]+\]$/.test(name)) hostname = new URL(`http://${name}`).hostname
+    } catch {
+      // not a host name: refused below
+    }
+    if (!/^[a-z0-9_.-]+$|^\[[0-9a-f:.]+\]$/.test(hostname)) {
+      throw new ConfigError(
+        'API_HOSTS',
+        'must be host names without scheme, port or path, separated by commas, such as api.example.com,10.0.0.5',
+        name,
+      )
+    }
+    return hostname
+  })
+}
+
+/** METRICS_PORT: a port (0 lets the system pick one), or off for no metrics listener. */
+function metricsPort(env: Env): number | null {
+  const raw = read(env, 'METRICS_PORT')
+  if (raw === undefined) return 9464
+  if (raw === 'off') return null
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw) || value > 65535) {
+    throw new ConfigError('METRICS_PORT', 'must be a whole number from 0 to 65535, or off', raw)
+  }
+  return value
 }
 
 const IP_STORAGE: readonly IpStorage[] = ['network', 'hash', 'none']
@@ -179,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read(env, 'HOST') ?? '0.0.0.0',
     databasePath: read(env, 'DATABASE_PATH') ?? './data/smslinks.db',
     publicUrl,
+    apiHosts: apiHosts(env),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     tokenSecret,
     logLevel,
@@ -195,6 +246,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhookGiveUpAfterMs: integer(env, 'WEBHOOK_GIVE_UP_AFTER_MS', 86_400_000, 1, 30 * 86_400_000),
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000),
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
+    metricsPort: metricsPort(env),
+    metricsHost: read(env, 'METRICS_HOST') ?? '127.0.0.1',
     apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     redirectRateLimitPerMinute: integer(env, 'REDIRECT_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
     ipStorage,

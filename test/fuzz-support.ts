@@ -331,7 +331,8 @@ const HTML_STATUS = new Set([200, 404])
 /**
  * What every answer must be: never a 5xx; a 4xx is JSON `{error, message}` and nothing
  * else, except the HTML pages a person lands on (404 page, unsubscribe pages), which
- * only a browser-style request (not under /v1) gets.
+ * only a browser-style request (not under /v1) gets, or any request on a host that is
+ * not the service's own (`ownHost` false: there the API is the 404 page).
  */
 export function checkAnswer(
   t: Test,
@@ -339,6 +340,7 @@ export function checkAnswer(
   method: string,
   url: string,
   response: LightMyRequestResponse,
+  ownHost = true,
 ): boolean {
   const fail = (why: string) => {
     t.fail(`${label}: ${why}`, {
@@ -353,7 +355,7 @@ export function checkAnswer(
   if (response.statusCode < 400 || method === 'HEAD') return true
   const type = String(response.headers['content-type'] ?? '')
   if (type.startsWith('text/html')) {
-    if (url.startsWith('/v1/')) return fail('an HTML error under /v1')
+    if (url.startsWith('/v1/') && ownHost) return fail('an HTML error under /v1')
     if (!HTML_STATUS.has(response.statusCode)) return fail(`an HTML ${response.statusCode}`)
     return true
   }

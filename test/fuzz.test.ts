@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
 import t, { type Test } from 'tap'
+import { OwnHosts } from '../src/routes/host-kinds.js'
 import {
   authorization,
   checkAnswer,
@@ -37,7 +38,9 @@ async function probe(
   world.cases++
   const before = await storedState(world.app)
   const response = await world.app.inject(request)
-  const ok = checkAnswer(t, label, request.method, request.url, response)
+  const host = String(request.headers?.host ?? 'localhost:80')
+  const ownHost = new OwnHosts(world.app.services.config).has(host)
+  const ok = checkAnswer(t, label, request.method, request.url, response, ownHost)
   if (response.statusCode >= 400) {
     const after = await storedState(world.app)
     if (after !== before) {

@@ -1,11 +1,24 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { buildMetricsListener } from '../src/routes/metrics-listener.js'
 import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap } from './helpers.js'
 import { startReceiver } from './webhook-receiver.js'
 
+const listeners = new WeakMap<FastifyInstance, FastifyInstance>()
+
+/** The metrics listener of `app`: what Prometheus scrapes on METRICS_PORT, here through inject() (nothing to close). */
+async function metricsPort(app: FastifyInstance): Promise<FastifyInstance> {
+  let listener = listeners.get(app)
+  if (listener === undefined) {
+    listener = await buildMetricsListener(app.services)
+    listeners.set(app, listener)
+  }
+  return listener
+}
+
 /** The scrape as `name{labels}` → value. */
 async function scrape(app: FastifyInstance, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const response = await app.inject({ url: '/metrics', headers })
+  const response = await (await metricsPort(app)).inject({ url: '/metrics', headers })
   if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`)
   const values = new Map<string, number>()
   for (const line of response.body.split('\n')) {
@@ -18,7 +31,7 @@ async function scrape(app: FastifyInstance, headers: Record<string, string> = {}
 
 t.test('/metrics is Prometheus text with the service and process metrics', async (t) => {
   const app = await startApp(t)
-  const response = await app.inject({ url: '/metrics' })
+  const response = await (await metricsPort(app)).inject({ url: '/metrics' })
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^text\/plain; version=0\.0\.4/)
   for (const [name, type] of [

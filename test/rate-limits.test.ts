@@ -44,10 +44,12 @@ t.test('without a valid key the limit is per client address, so made-up keys do 
 })
 
 t.test('probes, metrics and docs are never limited', async (t) => {
-  const app = await startApp(t, { env: { API_RATE_LIMIT_PER_MINUTE: '1' } })
+  // The main port serves /metrics only with METRICS_TOKEN set.
+  const token = 'metrics-token-0123456789'
+  const app = await startApp(t, { env: { API_RATE_LIMIT_PER_MINUTE: '1', METRICS_TOKEN: token } })
   for (let i = 0; i < 5; i++) {
     for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
-      const response = await app.inject({ url })
+      const response = await app.inject({ url, headers: bearer(token) })
       t.equal(response.statusCode, 200, `${url} #${i}`)
       t.notOk(response.headers['x-ratelimit-limit'], `${url}: no rate-limit headers`)
     }
@@ -60,7 +62,8 @@ t.test('0 turns the API limit off', async (t) => {
 })
 
 t.test('over the redirect limit an address still gets its redirect, but the tap is not counted', async (t) => {
-  const app = await startApp(t, { env: { REDIRECT_RATE_LIMIT_PER_MINUTE: '3' } })
+  const metricsToken = 'metrics-token-0123456789'
+  const app = await startApp(t, { env: { REDIRECT_RATE_LIMIT_PER_MINUTE: '3', METRICS_TOKEN: metricsToken } })
   const { key } = await createTenant(app)
   const message = json(
     await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a', 'b'] }),
@@ -77,7 +80,7 @@ t.test('over the redirect limit an address still gets its redirect, but the tap 
   const counted = await stats(app, key, message.id)
   t.equal(counted.clicks.total, 4, '3 taps from the busy address and 1 from another')
   t.equal(counted.clicks.unique, 2)
-  const metrics = (await app.inject({ url: '/metrics' })).body
+  const metrics = (await app.inject({ url: '/metrics', headers: bearer(metricsToken) })).body
   t.match(metrics, /smslinks_redirects_not_counted_total 2/)
   t.match(metrics, /smslinks_redirects_total\{outcome="redirected"\} 6/)
 })

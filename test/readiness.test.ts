@@ -1,5 +1,5 @@
 import t from 'tap'
-import { captureLogs, createTenant, flushClicks, json, postMessage, startApp, tap } from './helpers.js'
+import { bearer, captureLogs, createTenant, flushClicks, json, postMessage, startApp, tap } from './helpers.js'
 
 t.test('healthz and readyz answer 200 on a healthy service', async (t) => {
   const app = await startApp(t)
@@ -43,10 +43,12 @@ t.test('readyz is 503 while the click queue is full, and ready again once it is 
 
 t.test('probes, metrics and the OpenAPI document are not logged', async (t) => {
   const log = captureLogs()
-  const app = await startApp(t, { logger: log.logger })
+  // The main port serves /metrics only with METRICS_TOKEN set.
+  const token = 'metrics-token-0123456789'
+  const app = await startApp(t, { logger: log.logger, env: { METRICS_TOKEN: token } })
   log.lines.length = 0
   for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) {
-    t.ok((await app.inject({ url })).statusCode < 400, url)
+    t.ok((await app.inject({ url, headers: bearer(token) })).statusCode < 400, url)
   }
   t.same(log.lines, [])
 })

@@ -39,6 +39,8 @@ export async function startServer(
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_URL: base,
+      // A port of its own for each server: tests run side by side.
+      METRICS_PORT: '0',
       DATABASE_PATH: databasePath,
       ADMIN_TOKEN: '',
       LOG_LEVEL: 'info',

@@ -57,11 +57,6 @@ function gaugeFrom(registry: Registry, name: string, help: string, read: () => n
   })
 }
 
-/**
- * The service's Prometheus metrics, in a registry of its own (one per app, so tests
- * can build many). Everything is read at scrape time from the plain counters the
- * redirect, the link cache and the click recorder keep; nothing here runs per request.
- */
 /** What the metrics are read from. */
 export interface MetricSources {
   cache: LinkCache
@@ -70,6 +65,29 @@ export interface MetricSources {
   store: Store
 }
 
+// Keyed by the app's recorder: the places that serve /metrics each get their own
+// options object, but one app has one recorder.
+const registries = new WeakMap<ClickRecorder, Registry>()
+
+/**
+ * The registry of `services`, built on the first call: one per app however many places
+ * serve /metrics (the metrics listener, the main port with METRICS_TOKEN), and none for
+ * an app nobody scrapes, so its default collectors never start.
+ */
+export function metricsRegistryOf(services: MetricSources): Registry {
+  let registry = registries.get(services.recorder)
+  if (registry === undefined) {
+    registry = buildMetricsRegistry(services)
+    registries.set(services.recorder, registry)
+  }
+  return registry
+}
+
+/**
+ * The service's Prometheus metrics, in a registry of its own (one per app, so tests
+ * can build many). Everything is read at scrape time from the plain counters the
+ * redirect, the link cache and the click recorder keep; nothing here runs per request.
+ */
 export function buildMetricsRegistry(services: MetricSources): Registry {
   const { cache, recorder, redirects, store } = services
   const registry = new Registry()

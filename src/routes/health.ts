@@ -15,6 +15,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/healthz',
     {
+      config: { hosts: 'any' },
       logLevel: 'silent',
       schema: {
         ...docs,

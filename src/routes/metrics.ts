@@ -1,18 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { Registry } from 'prom-client'
-import { buildMetricsRegistry, type MetricSources } from '../operations/metrics.js'
+import { metricsRegistryOf, type MetricSources } from '../operations/metrics.js'
 import type { Config } from '../config.js'
 import { requireTokenIfSet } from '../tenants/auth.js'
 import { errorResponses } from './schemas.js'
 
-/** GET /metrics in Prometheus text format; guarded by METRICS_TOKEN when it is set. */
+/**
+ * GET /metrics in Prometheus text format; guarded by METRICS_TOKEN when it is set.
+ * Served by the metrics listener (src/routes/metrics-listener.ts), and on the main
+ * port's own hosts only when METRICS_TOKEN is set (docs/adr/0013).
+ */
 export const metricsRoutes: FastifyPluginAsync<MetricSources & { config: Pick<Config, 'metricsToken'> }> = async (
   app,
   services,
 ) => {
-  // Built on the first scrape: an instance nobody scrapes never starts the default
-  // collectors (event-loop delay monitor, GC observer).
-  let registry: Registry | null = null
   app.addHook('onRequest', requireTokenIfSet(services.config.metricsToken, 'METRICS_TOKEN'))
 
   app.get(
@@ -25,9 +25,10 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources & { config: Pick<Co
         summary: 'Prometheus metrics',
         description:
           'Prometheus text format (text/plain; version=0.0.4): redirects by outcome, redirect latency, link cache, ' +
-          'click queue, flushes, plus Node.js process metrics. When METRICS_TOKEN is set, send it as a bearer ' +
-          'token; without it, no auth. Never logged.',
-        security: [{ metricsToken: [] }, {}],
+          'click queue, flushes, plus Node.js process metrics. Served on this port (on the service’s own hosts) ' +
+          'only when the service runs with METRICS_TOKEN, sent as a bearer token; otherwise scrape the metrics ' +
+          'listener (METRICS_PORT, loopback by default). Never logged.',
+        security: [{ metricsToken: [] }],
         response: {
           200: {
             description: 'The metrics',
@@ -51,7 +52,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources & { config: Pick<Co
       },
     },
     async (_request, reply) => {
-      registry ??= buildMetricsRegistry(services)
+      const registry = metricsRegistryOf(services)
       const text = await registry.metrics()
       return reply.type(registry.contentType).send(text)
     },

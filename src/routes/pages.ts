@@ -36,6 +36,7 @@ const NOT_FOUND_HEADERS = {
   'x-permitted-cross-domain-policies': 'none',
   'x-xss-protection': '0',
   'content-type': 'text/html; charset=utf-8',
+  'x-robots-tag': 'noindex, nofollow',
 }
 
 export function sendNotFoundPage(reply: FastifyReply): void {

@@ -67,10 +67,16 @@ export const redirectRoutes: FastifyPluginAsync<{
     if (now < target.expiresAt) {
       clickId = clickIdFor(target)
       // Never 301: browsers cache it, and the next tap would never reach us.
-      reply.header('cache-control', 'private, max-age=0').redirect(locationFor(target, clickId), 302)
+      reply
+        .header('cache-control', 'private, max-age=0')
+        .header('x-robots-tag', 'noindex, nofollow')
+        .redirect(locationFor(target, clickId), 302)
     } else if (domain.fallbackUrl !== null) {
       // Expired: the domain's fallback, without click id (it is not the landing page).
-      reply.header('cache-control', 'private, max-age=0').redirect(domain.fallbackUrl, 302)
+      reply
+        .header('cache-control', 'private, max-age=0')
+        .header('x-robots-tag', 'noindex, nofollow')
+        .redirect(domain.fallbackUrl, 302)
     } else {
       sendExpiredPage(reply)
     }
@@ -115,5 +121,5 @@ export const redirectRoutes: FastifyPluginAsync<{
     })
   }
 
-  app.get('/:slug', handler)
+  app.get('/:slug', { config: { hosts: 'links' } }, handler)
 }

@@ -37,7 +37,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
   // hooks never run on the redirect or the JSON API.
   await app.register(helmet, UNSUBSCRIBE_PAGE_HELMET)
 
-  app.get('/u/:slug', async (request: UnsubscribeRequest, reply) => {
+  app.get('/u/:slug', { config: { hosts: 'links' } }, async (request: UnsubscribeRequest, reply) => {
     const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)
     if (link === null) return sendInvalidLinkPage(reply)
     // HEAD, bots and previews are not visits; counting is a Map increment, written later.
@@ -47,7 +47,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
     return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName))
   })
 
-  app.post('/u/:slug', { bodyLimit: 1024 }, async (request: UnsubscribeRequest, reply) => {
+  app.post('/u/:slug', { config: { hosts: 'links' }, bodyLimit: 1024 }, async (request: UnsubscribeRequest, reply) => {
     const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)
     if (link === null) return sendInvalidLinkPage(reply)
     const body = request.body as Record<string, unknown> | null | undefined

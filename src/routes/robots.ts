@@ -1,0 +1,24 @@
+import type { FastifyPluginAsync } from 'fastify'
+
+/** Short links are personal (one per recipient): no crawler is to fetch, let alone index, any of them. */
+const ROBOTS_TXT = 'User-agent: *\nDisallow: /\n'
+
+/** GET /robots.txt on every host, tenants' domains included: crawling is disallowed everywhere. */
+export const robotsRoutes: FastifyPluginAsync = async (app) => {
+  app.get(
+    '/robots.txt',
+    {
+      config: { hosts: 'links' },
+      logLevel: 'silent',
+      schema: {
+        tags: ['operations'],
+        summary: 'Crawling rules',
+        description:
+          'On every host, tenants’ short-link domains included: `User-agent: *` / `Disallow: /`. ' +
+          'Short links are personal, one per recipient; they must not be crawled or indexed.',
+      },
+    },
+    async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=86400').type('text/plain; charset=utf-8').send(ROBOTS_TXT),
+  )
+}
