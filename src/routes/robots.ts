@@ -12,10 +12,18 @@ export const robotsRoutes: FastifyPluginAsync = async (app) => {
       logLevel: 'silent',
       schema: {
         tags: ['operations'],
+        operationId: 'getRobotsTxt',
         summary: 'Crawling rules',
         description:
           'On every host, tenants’ short-link domains included: `User-agent: *` / `Disallow: /`. ' +
           'Short links are personal, one per recipient; they must not be crawled or indexed.',
+        security: [],
+        response: {
+          200: {
+            description: 'The crawling rules',
+            content: { 'text/plain': { schema: { type: 'string', example: ROBOTS_TXT } } },
+          },
+        },
       },
     },
     async (_request, reply) =>

@@ -29,7 +29,8 @@ t.setTimeout(360_000)
 t.test('a client generated from /openapi.json type-checks and runs a first session', async (t) => {
   const app = await startApp(t, {
     // A test taps within milliseconds of creating the message; a quick flush keeps the wait short.
-    env: { TOO_FAST_MS: '0', CLICK_FLUSH_INTERVAL_MS: '20' },
+    // The program calls the API on 127.0.0.1, which API_HOSTS makes one of the service's own hosts.
+    env: { TOO_FAST_MS: '0', CLICK_FLUSH_INTERVAL_MS: '20', API_HOSTS: '127.0.0.1' },
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

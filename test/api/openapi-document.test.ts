@@ -29,6 +29,7 @@ const OPERATION_IDS = [
   'getMetrics',
   'getOpenApiDocument',
   'getReadiness',
+  'getRobotsTxt',
   'listEngagedRecipients',
   'listMessageClicks',
   'listMessages',
@@ -95,8 +96,9 @@ function check(t: Test, validator: typeof forBody, where: string, example: unkno
   t.ok(valid, `${where}: the example matches its schema`, { errors: validate.errors, example })
 }
 
+/** The document of a service with METRICS_TOKEN set: the only one in which /metrics is on the main port. */
 async function servedDocument(t: Test) {
-  const app = await startApp(t)
+  const app = await startApp(t, { env: { METRICS_TOKEN: 'metrics-token-for-the-document' } })
   const doc = (await app.inject({ url: '/openapi.json' })).json()
   return { app, doc }
 }
