@@ -44,7 +44,7 @@ export async function startApp(t: Test, options: StartOptions = {}): Promise<Fas
     // Long enough that tests decide when clicks are written (flushClicks), not a timer.
     CLICK_FLUSH_INTERVAL_MS: '1000',
     // Tests tap within milliseconds of creating a message, far sooner than a person
-    // could: too_fast is off unless a test turns it on (test/too-fast.test.ts).
+    // could: too_fast is off unless a test turns it on (test/api/too-fast.test.ts).
     TOO_FAST_MS: '0',
     ...options.env,
   })
