@@ -74,6 +74,31 @@ export async function postMessage(app: FastifyInstance, key: string, payload: ob
   return app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(key), payload })
 }
 
+export interface TenantOptions extends StartOptions {
+  host?: string
+  tenantName?: string
+}
+
+/** A started service with one tenant (one domain, one API key). */
+export async function startWithTenant(t: Test, options: TenantOptions = {}) {
+  const { host, tenantName, ...start } = options
+  const app = await startApp(t, start)
+  const tenant = await createTenant(app, host, tenantName)
+  return { app, ...tenant }
+}
+
+/**
+ * A started service with one tenant and one message created from `payload`
+ * (links, recipients and any other field of POST /v1/messages); fails the test
+ * unless the message is created.
+ */
+export async function startWithMessage(t: Test, payload: object, options: TenantOptions = {}) {
+  const started = await startWithTenant(t, options)
+  const response = await postMessage(started.app, started.key, payload)
+  if (response.statusCode !== 201) throw new Error(`message not created: ${response.statusCode} ${response.body}`)
+  return { ...started, message: json(response) }
+}
+
 /** Follows a short URL the way a phone would: its host in the Host header. */
 export async function tap(
   app: FastifyInstance,
@@ -129,3 +154,6 @@ export function captureLogs() {
   })
   return { lines, logger: { level: 'info', stream } }
 }
+
+export * from './fixtures/webhook-receiver.js'
+export * from './fixtures/server-process.js'

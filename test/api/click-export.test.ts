@@ -1,15 +1,23 @@
-import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap, UA } from '../helpers.js'
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import {
+  bearer,
+  createTenant,
+  flushClicks,
+  json,
+  postMessage,
+  startApp,
+  tap,
+  UA,
+  startWithMessage,
+} from '../helpers.js'
 
-async function setup(t: Parameters<typeof startApp>[0]) {
-  const app = await startApp(t)
-  const { key } = await createTenant(app)
-  const message = json(
-    await postMessage(app, key, {
-      links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }],
-      recipients: ['cust-1', 'cust-2'],
-    }),
-  )
+/** A message with five clicks: two people, a preview, a HEAD request and a fetch without user agent. */
+async function messageWithClicks(t: Test) {
+  const { app, key, message } = await startWithMessage(t, {
+    links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }],
+    recipients: ['cust-1', 'cust-2'],
+  })
   const [one, two] = message.recipients
   await tap(app, one.links[0], { userAgent: UA.iphoneSafari })
   await tap(app, two.links[1], { userAgent: UA.androidChrome })
@@ -20,11 +28,11 @@ async function setup(t: Parameters<typeof startApp>[0]) {
   return { app, key, message }
 }
 
-const page = (app: Awaited<ReturnType<typeof setup>>['app'], key: string, id: string, query = '') =>
+const page = (app: FastifyInstance, key: string, id: string, query = '') =>
   app.inject({ url: `/v1/messages/${id}/clicks${query}`, headers: bearer(key) })
 
 t.test('JSON pages: every click with its class, reason, device, OS and browser, oldest first', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await messageWithClicks(t)
   const [a, b] = message.links.map((link: { id: string }) => link.id)
   const first = await page(app, key, message.id, '?limit=2')
   t.equal(first.statusCode, 200)
@@ -77,7 +85,7 @@ t.test('JSON pages: every click with its class, reason, device, OS and browser, 
 })
 
 t.test('NDJSON streams every click, one per line, without paging', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await messageWithClicks(t)
   const response = await app.inject({
     url: `/v1/messages/${message.id}/clicks?limit=1`,
     headers: { ...bearer(key), accept: 'application/x-ndjson' },
@@ -109,7 +117,7 @@ t.test('a message without clicks exports nothing', async (t) => {
 })
 
 t.test('a bad cursor is a 400, also for NDJSON', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await messageWithClicks(t)
   for (const accept of ['application/json', 'application/x-ndjson']) {
     const response = await app.inject({
       url: `/v1/messages/${message.id}/clicks?cursor=nope`,
@@ -122,7 +130,7 @@ t.test('a bad cursor is a 400, also for NDJSON', async (t) => {
 })
 
 t.test("another tenant's key gets 404 for the export", async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await messageWithClicks(t)
   const other = await createTenant(app, 's.other.dk', 'Other')
   const response = await page(app, other.key, message.id)
   t.equal(response.statusCode, 404)

@@ -1,19 +1,12 @@
 import t from 'tap'
-import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, tap, UA } from '../helpers.js'
+import { bearer, createTenant, flushClicks, json, startApp, stats, tap, UA, startWithMessage } from '../helpers.js'
 
 type App = Awaited<ReturnType<typeof startApp>>
 
-async function setup(t: Parameters<typeof startApp>[0]) {
-  const app = await startApp(t)
-  const { key } = await createTenant(app)
-  const message = json(
-    await postMessage(app, key, {
-      links: [{ url: 'https://shop.dk/sale' }],
-      recipients: ['cust-1', 'cust-2', 'cust-3'],
-      clickIdParam: 'sl_cid',
-    }),
-  )
-  return { app, key, message }
+const SALE = {
+  links: [{ url: 'https://shop.dk/sale' }],
+  recipients: ['cust-1', 'cust-2', 'cust-3'],
+  clickIdParam: 'sl_cid',
 }
 
 const convert = (app: App, key: string, payload: object) =>
@@ -24,7 +17,7 @@ const clickIdOf = (location: string) => new URL(location).searchParams.get('sl_c
 t.test(
   'a conversion by message and recipient counts for the last human click, with revenue per currency',
   async (t) => {
-    const { app, key, message } = await setup(t)
+    const { app, key, message } = await startWithMessage(t, SALE)
     await tap(app, message.recipients[0].links[0])
     await tap(app, message.recipients[1].links[0])
     const response = await convert(app, key, {
@@ -61,7 +54,7 @@ t.test(
 )
 
 t.test('a conversion by click id, even one still queued when the order came', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, SALE)
   const clickId = clickIdOf((await tap(app, message.recipients[2].links[0])).headers.location as string)
   const response = await convert(app, key, { clickId, value: 49, currency: 'EUR', id: 'order-78' })
   t.equal(response.statusCode, 201)
@@ -69,7 +62,7 @@ t.test('a conversion by click id, even one still queued when the order came', as
 })
 
 t.test('a repeated conversion id returns the first result with 200 and counts once', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, SALE)
   await tap(app, message.recipients[0].links[0])
   const first = await convert(app, key, {
     message: message.id,
@@ -93,7 +86,7 @@ t.test('a repeated conversion id returns the first result with 200 and counts on
 })
 
 t.test('a click outside the attribution window does not convert', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, SALE)
   const stored = await app.services.store.getMessage(1, message.id)
   // A human click six days ago, written as the flush would have written it then.
   await app.services.store.recordClicks([
@@ -131,7 +124,7 @@ t.test('a click outside the attribution window does not convert', async (t) => {
 })
 
 t.test('unattributable conversions are 422 with a reason, and change nothing', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, SALE)
   const preview = clickIdOf(
     (await tap(app, message.recipients[1].links[0], { userAgent: UA.whatsapp })).headers.location as string,
   )
@@ -161,7 +154,7 @@ t.test('unattributable conversions are 422 with a reason, and change nothing', a
 })
 
 t.test('another tenant cannot convert on a message or a click that is not its own', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, SALE)
   const clickId = clickIdOf((await tap(app, message.recipients[0].links[0])).headers.location as string)
   const other = await createTenant(app, 's.other.dk', 'Other')
   const byMessage = await convert(app, other.key, {

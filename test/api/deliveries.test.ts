@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, createTenant, json, postMessage, startApp, stats, tap } from '../helpers.js'
+import { bearer, createTenant, json, stats, tap, startWithMessage } from '../helpers.js'
 
 type Report = { recipient: string; status: 'delivered' | 'failed'; at?: string }
 
@@ -12,16 +12,10 @@ const report = (app: FastifyInstance, key: string, messageId: string, reports: R
     payload: { reports },
   })
 
-async function setup(t: Parameters<typeof startApp>[0]) {
-  const app = await startApp(t)
-  const { key } = await createTenant(app)
-  const recipients = ['c1', 'c2', 'c3', 'c4', 'c5']
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
-  return { app, key, message }
-}
+const FIVE_RECIPIENTS = { links: [{ url: 'https://shop.dk' }], recipients: ['c1', 'c2', 'c3', 'c4', 'c5'] }
 
 t.test('delivery reports move ctr onto delivered recipients', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, FIVE_RECIPIENTS)
   await tap(app, message.recipients[0].links[0])
   const before = await stats(app, key, message.id)
   t.same([before.delivered, before.failed, before.deliveryRate, before.ctr], [null, null, null, 0.2], 'over recipients')
@@ -41,7 +35,7 @@ t.test('delivery reports move ctr onto delivered recipients', async (t) => {
 })
 
 t.test('a repeated report updates and never double-counts; the latest time wins', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, FIVE_RECIPIENTS)
   await report(app, key, message.id, [{ recipient: 'c1', status: 'delivered', at: '2026-11-23T10:00:00Z' }])
   await report(app, key, message.id, [{ recipient: 'c1', status: 'delivered', at: '2026-11-23T10:00:00Z' }])
   let figures = await stats(app, key, message.id)
@@ -69,7 +63,7 @@ t.test('a repeated report updates and never double-counts; the latest time wins'
 })
 
 t.test('unknown recipients are listed back; the known ones are applied', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, FIVE_RECIPIENTS)
   const response = await report(app, key, message.id, [
     { recipient: 'c1', status: 'delivered' },
     { recipient: 'nobody', status: 'delivered' },
@@ -82,7 +76,7 @@ t.test('unknown recipients are listed back; the known ones are applied', async (
 })
 
 t.test('bad reports are refused and change nothing', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, FIVE_RECIPIENTS)
   const bad: unknown[] = [
     [],
     [{ recipient: 'c1', status: 'read' }],
@@ -105,7 +99,7 @@ t.test('bad reports are refused and change nothing', async (t) => {
 })
 
 t.test("another tenant's key gets 404 and changes nothing", async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, FIVE_RECIPIENTS)
   const other = await createTenant(app, 's.other.dk', 'Other')
   const response = await report(app, other.key, message.id, [{ recipient: 'c1', status: 'delivered' }])
   t.equal(response.statusCode, 404)

@@ -1,20 +1,13 @@
 import t from 'tap'
-import { admin, createTenant, json, postMessage, startApp, tap } from '../helpers.js'
+import { admin, createTenant, json, postMessage, startApp, tap, startWithMessage } from '../helpers.js'
 
-async function setup(t: Parameters<typeof startApp>[0]) {
-  const app = await startApp(t)
-  const { key, host } = await createTenant(app)
-  const message = json(
-    await postMessage(app, key, {
-      links: [{ url: 'https://shop.dk/sale?x=1&y=å' }, { url: 'https://shop.dk/terms' }],
-      recipients: ['cust-1', 'cust-2'],
-    }),
-  )
-  return { app, key, host, message }
+const SALE = {
+  links: [{ url: 'https://shop.dk/sale?x=1&y=å' }, { url: 'https://shop.dk/terms' }],
+  recipients: ['cust-1', 'cust-2'],
 }
 
 t.test('a recipient link answers 302 to the destination, never cached by the browser', async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   const response = await tap(app, message.recipients[0].links[0])
   t.equal(response.statusCode, 302)
   t.equal(response.headers.location, 'https://shop.dk/sale?x=1&y=%C3%A5')
@@ -27,14 +20,14 @@ t.test('a recipient link answers 302 to the destination, never cached by the bro
 })
 
 t.test('the bare code redirects too', async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   const response = await tap(app, message.links[0].shortUrl)
   t.equal(response.statusCode, 302)
   t.equal(response.headers.location, message.links[0].url)
 })
 
 t.test('a mangled or forged token still redirects', async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   const code = message.links[0].code
   for (const token of ['zzzz', '0', 'x', '00AAA', 'ÆØÅ1', `${message.recipients[0].token}9`]) {
     const response = await tap(app, `https://s.shop.dk/${encodeURIComponent(`${code}-${token}`)}`)
@@ -44,14 +37,14 @@ t.test('a mangled or forged token still redirects', async (t) => {
 })
 
 t.test('HEAD redirects like GET', async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   const response = await tap(app, message.recipients[0].links[0], { method: 'HEAD' })
   t.equal(response.statusCode, 302)
   t.equal(response.headers.location, message.links[0].url)
 })
 
 t.test('an unknown code on a known host is a 404 page a person can read', async (t) => {
-  const { app } = await setup(t)
+  const { app } = await startWithMessage(t, SALE)
   for (const path of ['/AAAAAA', '/AAAAAA-1abc', '/short', '/much-too-long-for-a-code', '/', '/%F0%9F%98%80']) {
     const response = await app.inject({ url: path, headers: { host: 's.shop.dk', 'user-agent': 'x' } })
     t.equal(response.statusCode, 404, path)
@@ -61,7 +54,7 @@ t.test('an unknown code on a known host is a 404 page a person can read', async 
 })
 
 t.test('an unknown host is a 404, even for a code that exists elsewhere', async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   const path = new URL(message.recipients[0].links[0]).pathname
   const response = await app.inject({ url: path, headers: { host: 'evil.example.com' } })
   t.equal(response.statusCode, 404)
@@ -70,7 +63,7 @@ t.test('an unknown host is a 404, even for a code that exists elsewhere', async 
 })
 
 t.test("a code only answers on its own tenant's host", async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   await createTenant(app, 's.other.dk', 'Other')
   const path = new URL(message.recipients[0].links[0]).pathname
   const response = await app.inject({ url: path, headers: { host: 's.other.dk' } })
@@ -78,14 +71,14 @@ t.test("a code only answers on its own tenant's host", async (t) => {
 })
 
 t.test('the Host header matches case-insensitively and with a port', async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, SALE)
   const path = new URL(message.recipients[0].links[0]).pathname
   t.equal((await app.inject({ url: path, headers: { host: 'S.SHOP.DK' } })).statusCode, 302)
   t.equal((await app.inject({ url: path, headers: { host: 's.shop.dk:443' } })).statusCode, 302)
 })
 
 t.test('repeated unknown codes are answered from memory', async (t) => {
-  const { app } = await setup(t)
+  const { app } = await startWithMessage(t, SALE)
   const before = app.services.cache.misses
   for (let i = 0; i < 50; i++) await app.inject({ url: '/BBBBBB', headers: { host: 's.shop.dk' } })
   t.equal(app.services.cache.misses - before, 1, 'only the first request looked in the database')

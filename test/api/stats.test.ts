@@ -1,20 +1,14 @@
 import t from 'tap'
-import { bearer, createTenant, json, postMessage, startApp, stats, tap, UA } from '../helpers.js'
+import { bearer, createTenant, json, postMessage, startApp, stats, tap, UA, startWithMessage } from '../helpers.js'
 
-async function setup(t: Parameters<typeof startApp>[0], recipients = ['cust-1', 'cust-2', 'cust-3']) {
-  const app = await startApp(t)
-  const { key } = await createTenant(app)
-  const message = json(
-    await postMessage(app, key, {
-      links: [{ url: 'https://shop.dk/sale' }, { url: 'https://shop.dk/terms' }],
-      recipients,
-    }),
-  )
-  return { app, key, message }
-}
+/** A message with two links, to three recipients unless said otherwise. */
+const twoLinks = (recipients = ['cust-1', 'cust-2', 'cust-3']) => ({
+  links: [{ url: 'https://shop.dk/sale' }, { url: 'https://shop.dk/terms' }],
+  recipients,
+})
 
 t.test('a new message has zero clicks and a CTR of 0', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const figures = await stats(app, key, message.id)
   t.same(figures, {
     id: message.id,
@@ -52,7 +46,7 @@ t.test('a new message has zero clicks and a CTR of 0', async (t) => {
 })
 
 t.test('two clicks of one recipient count once as unique', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const link = message.recipients[0].links[0]
   await tap(app, link, { userAgent: UA.iphoneSafari })
   await tap(app, link, { userAgent: UA.iphoneSafari })
@@ -64,7 +58,7 @@ t.test('two clicks of one recipient count once as unique', async (t) => {
 })
 
 t.test('unique per message counts a recipient once across links; per link, once per link', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const [first, second] = message.recipients
   await tap(app, first.links[0])
   await tap(app, first.links[1], { userAgent: UA.androidChrome })
@@ -77,7 +71,7 @@ t.test('unique per message counts a recipient once across links; per link, once 
 })
 
 t.test('the example from the issue: 5 human clicks, 2 unique, 1 bot', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const [a, b] = message.recipients
   await tap(app, a.links[0])
   await tap(app, a.links[0])
@@ -93,7 +87,7 @@ t.test('the example from the issue: 5 human clicks, 2 unique, 1 bot', async (t) 
 })
 
 t.test('bots, link previews, HEAD and requests without a user agent are not clicks', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const link = message.recipients[0].links[0]
   await tap(app, link, { userAgent: UA.imessagePreview })
   await tap(app, link, { userAgent: UA.whatsapp })
@@ -117,7 +111,7 @@ t.test('bots, link previews, HEAD and requests without a user agent are not clic
 })
 
 t.test('a forged token counts as an anonymous click, never as a recipient', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const code = message.links[0].code
   const real = message.recipients[1].token as string
   // Same index, wrong MAC: the closest a forger can get without the secret.
@@ -131,7 +125,7 @@ t.test('a forged token counts as an anonymous click, never as a recipient', asyn
 })
 
 t.test('a correctly signed token for a recipient that was never issued is anonymous', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   // Only someone holding the secret could make this token; the flush still refuses it.
   const stored = await app.services.store.getMessage(1, message.id)
   const token = app.services.tokens.issue(stored!.id, 3)
@@ -141,7 +135,7 @@ t.test('a correctly signed token for a recipient that was never issued is anonym
 })
 
 t.test('a signed token whose index is past 2^32 is anonymous, not the recipient it wraps to', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const stored = await app.services.store.getMessage(1, message.id)
   // 2^32 + 1 would read as recipient 1 if the index were cut to 32 bits on the way to the database.
   const token = app.services.tokens.issue(stored!.id, 2 ** 32 + 1)
@@ -151,7 +145,7 @@ t.test('a signed token whose index is past 2^32 is anonymous, not the recipient 
 })
 
 t.test("a token from one message does not count for another message's link", async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, twoLinks())
   const other = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: ['z'] }))
   // cust-1 of the first message and z of the second both have index 0.
   await tap(app, `${other.links[0].shortUrl}-${message.recipients[0].token}`)
@@ -161,7 +155,7 @@ t.test("a token from one message does not count for another message's link", asy
 
 t.test('CTR is unique clickers over recipients, rounded to 4 places', async (t) => {
   const recipients = Array.from({ length: 7 }, (_, i) => `r${i}`)
-  const { app, key, message } = await setup(t, recipients)
+  const { app, key, message } = await startWithMessage(t, twoLinks(recipients))
   for (const recipient of message.recipients.slice(0, 3)) await tap(app, recipient.links[1])
   const figures = await stats(app, key, message.id)
   t.equal(figures.clicks.unique, 3)
@@ -169,7 +163,7 @@ t.test('CTR is unique clickers over recipients, rounded to 4 places', async (t) 
 })
 
 t.test('a message without recipients has no CTR', async (t) => {
-  const { app, key, message } = await setup(t, [])
+  const { app, key, message } = await startWithMessage(t, twoLinks([]))
   await tap(app, message.links[0].shortUrl)
   const figures = await stats(app, key, message.id)
   t.equal(figures.recipients, 0)
@@ -178,7 +172,7 @@ t.test('a message without recipients has no CTR', async (t) => {
 })
 
 t.test('recipients added later are counted and their clicks are unique', async (t) => {
-  const { app, key, message } = await setup(t, ['a'])
+  const { app, key, message } = await startWithMessage(t, twoLinks(['a']))
   const added = json(
     await app.inject({
       method: 'POST',
@@ -205,7 +199,7 @@ t.test('clicks are written within the flush interval without anyone asking', asy
 })
 
 t.test("another tenant's key gets 404 for a message, its stats and its recipients", async (t) => {
-  const { app, message } = await setup(t)
+  const { app, message } = await startWithMessage(t, twoLinks())
   const other = await createTenant(app, 's.other.dk', 'Other')
   for (const url of [`/v1/messages/${message.id}`, `/v1/messages/${message.id}/stats`]) {
     const response = await app.inject({ url, headers: bearer(other.key) })

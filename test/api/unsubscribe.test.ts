@@ -10,21 +10,13 @@ import {
   tempDatabasePath,
   UA,
   confirmUnsubscribe,
+  startWithMessage,
 } from '../helpers.js'
 
-type Test = Parameters<typeof startApp>[0]
-
-async function setup(t: Test, tenantName = 'Shop') {
-  const app = await startApp(t)
-  const { key } = await createTenant(app, 's.shop.dk', tenantName)
-  const message = json(
-    await postMessage(app, key, {
-      links: [{ url: 'https://shop.dk/sale' }],
-      recipients: ['cust-1', 'cust-2', 'cust-3'],
-      unsubscribe: true,
-    }),
-  )
-  return { app, key, message }
+const WITH_UNSUBSCRIBE = {
+  links: [{ url: 'https://shop.dk/sale' }],
+  recipients: ['cust-1', 'cust-2', 'cust-3'],
+  unsubscribe: true,
 }
 
 /** Opens an unsubscribe URL as a phone would (GET or HEAD), with its host. */
@@ -57,7 +49,7 @@ async function optOuts(app: FastifyInstance, key: string) {
 }
 
 t.test('each recipient gets its own unsubscribe link on the message domain, with a 6-character MAC', async (t) => {
-  const { message } = await setup(t)
+  const { message } = await startWithMessage(t, WITH_UNSUBSCRIBE)
   t.equal(message.unsubscribe, true)
   const urls = message.recipients.map((r: { unsubscribeUrl: string }) => r.unsubscribeUrl)
   t.equal(new Set(urls).size, 3)
@@ -77,7 +69,7 @@ t.test('a message without unsubscribe: true has no unsubscribe links', async (t)
 })
 
 t.test('a GET shows the confirmation page and changes nothing; the POST opts out once', async (t) => {
-  const { app, key, message } = await setup(t, 'Shop <&> Co')
+  const { app, key, message } = await startWithMessage(t, WITH_UNSUBSCRIBE, { tenantName: 'Shop <&> Co' })
   const url = message.recipients[1].unsubscribeUrl
 
   const page = await visit(app, url)
@@ -111,7 +103,7 @@ t.test('a GET shows the confirmation page and changes nothing; the POST opts out
 })
 
 t.test('HEAD requests, link previews and scanners never unsubscribe and are not visits', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, WITH_UNSUBSCRIBE)
   const url = message.recipients[0].unsubscribeUrl
   for (const userAgent of [UA.imessagePreview, UA.whatsapp, UA.slackbot, UA.googlebot]) {
     t.equal((await visit(app, url, { userAgent })).statusCode, 200, userAgent)
@@ -123,7 +115,7 @@ t.test('HEAD requests, link previews and scanners never unsubscribe and are not 
 })
 
 t.test('a POST without the form field (not from the button) only shows the page', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, WITH_UNSUBSCRIBE)
   const url = message.recipients[0].unsubscribeUrl
   const response = await confirm(app, url, 'something=else')
   t.equal(response.statusCode, 200)
@@ -134,7 +126,7 @@ t.test('a POST without the form field (not from the button) only shows the page'
 })
 
 t.test('a forged or mangled unsubscribe link gets a neutral 404 page and changes nothing', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, WITH_UNSUBSCRIBE)
   const real = new URL(message.recipients[0].unsubscribeUrl).pathname
   const code = real.slice(3, 9)
   const token = real.slice(10)
@@ -166,7 +158,7 @@ t.test('a forged or mangled unsubscribe link gets a neutral 404 page and changes
 })
 
 t.test('an opted-out recipient is flagged on later messages, and still gets links', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, WITH_UNSUBSCRIBE)
   await confirm(app, message.recipients[0].unsubscribeUrl)
   const next = json(
     await postMessage(app, key, {
