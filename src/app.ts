@@ -136,7 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   )
   const retention = new RetentionJob(
     store,
-    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs },
+    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs, now: config.now },
     app.log,
   )
   app.addHook('onClose', async () => {

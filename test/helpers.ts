@@ -30,14 +30,32 @@ export function tempDatabasePath(t: Test): string {
   return join(dir, 'smslinks.db')
 }
 
+/** A clock a test moves by hand; it starts at the real time and stands still until moved. */
+export interface TestClock {
+  now: () => number
+  advance(ms: number): void
+}
+
+export function testClock(start = Date.now()): TestClock {
+  let time = start
+  return {
+    now: () => time,
+    advance(ms) {
+      time += ms
+    },
+  }
+}
+
 export interface StartOptions extends BuildOptions {
   env?: Record<string, string>
   databasePath?: string
+  /** The clock the time rules read (too_fast, burst, link expiry, retention); the real one when unset. */
+  clock?: TestClock
 }
 
 /** Builds the service on a real SQLite file; closed (clicks flushed) when the test ends. */
 export async function startApp(t: Test, options: StartOptions = {}): Promise<FastifyInstance> {
-  const config = loadConfig({
+  const loaded = loadConfig({
     ADMIN_TOKEN,
     DATABASE_PATH: options.databasePath ?? tempDatabasePath(t),
     LOG_LEVEL: 'silent',
@@ -48,6 +66,7 @@ export async function startApp(t: Test, options: StartOptions = {}): Promise<Fas
     TOO_FAST_MS: '0',
     ...options.env,
   })
+  const config = options.clock ? { ...loaded, now: options.clock.now } : loaded
   const app = await buildApp(config, options)
   t.teardown(() => app.close())
   return app

@@ -15,14 +15,14 @@ export interface DeliveryReportInput {
  * ids the message does not have are returned so the sender can see what it sent wrong.
  */
 export async function applyDeliveryReports(
-  { store }: Services,
+  { store, config }: Services,
   tenantId: number,
   messagePublicId: string,
   reports: DeliveryReportInput[],
 ) {
   const message = await store.getMessage(tenantId, messagePublicId)
   if (!message) throw notFound('message')
-  const now = Date.now()
+  const now = config.now()
   const parsed = reports.map((report, i) => {
     const at = report.at === undefined ? now : Date.parse(report.at)
     if (Number.isNaN(at))

@@ -21,6 +21,7 @@ type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
  */
 export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { domains, cache, store, recorder, redirects } = services
+  const clock = services.config.now
   const tap: Tap = {
     at: 0,
     messageId: 0,
@@ -51,7 +52,7 @@ export const redirectRoutes: FastifyPluginAsync<{ services: Services }> = async 
       redirects.notFound++
       return sendNotFoundPage(reply)
     }
-    const now = Date.now()
+    const now = clock()
     let clickId: string | null = null
     if (now < target.expiresAt) {
       clickId = clickIdFor(target)

@@ -1,25 +1,14 @@
 import t from 'tap'
-import { createTenant, json, postMessage, startApp, stats, tap } from '../helpers.js'
+import { startWithMessage, stats, tap, testClock } from '../helpers.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const HOME = '203.0.113.77'
 const SCANNER_1 = '198.51.100.9'
 const SCANNER_2 = '2001:db8:aa::1'
 
-async function setup(t: Parameters<typeof startApp>[0], env: Record<string, string> = {}) {
-  const app = await startApp(t, { env })
-  const { key } = await createTenant(app)
-  const message = json(
-    await postMessage(app, key, {
-      links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }],
-      recipients: ['a', 'b'],
-    }),
-  )
-  return { app, key, message }
-}
+const TWO_LINKS = { links: [{ url: 'https://shop.dk/a' }, { url: 'https://shop.dk/b' }], recipients: ['a', 'b'] }
 
 t.test('one token fetched from several networks within the window: later networks are bot/burst', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, TWO_LINKS)
   const [a, b] = message.recipients
   await tap(app, a.links[0], { address: HOME })
   await tap(app, a.links[0], { address: SCANNER_1 })
@@ -32,7 +21,7 @@ t.test('one token fetched from several networks within the window: later network
 })
 
 t.test('networks decided in different flushes are still one burst', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, TWO_LINKS)
   const link = message.recipients[0].links[0]
   await tap(app, link, { address: HOME })
   await stats(app, key, message.id)
@@ -41,24 +30,25 @@ t.test('networks decided in different flushes are still one burst', async (t) =>
 })
 
 t.test('after the window, another network is a person again', async (t) => {
-  const { app, key, message } = await setup(t, { BURST_WINDOW_MS: '200' })
+  const clock = testClock()
+  const { app, key, message } = await startWithMessage(t, TWO_LINKS, { env: { BURST_WINDOW_MS: '200' }, clock })
   const link = message.recipients[0].links[0]
   await tap(app, link, { address: HOME })
   await stats(app, key, message.id)
-  await sleep(300)
+  clock.advance(300)
   await tap(app, link, { address: SCANNER_1 })
   t.has((await stats(app, key, message.id)).clicks, { total: 2, unique: 1, bots: 0, byReason: { burst: 0 } })
 })
 
 t.test('anonymous clicks have no token to burst', async (t) => {
-  const { app, key, message } = await setup(t)
+  const { app, key, message } = await startWithMessage(t, TWO_LINKS)
   await tap(app, message.links[0].shortUrl, { address: HOME })
   await tap(app, message.links[0].shortUrl, { address: SCANNER_1 })
   t.has((await stats(app, key, message.id)).clicks, { total: 2, bots: 0 })
 })
 
 t.test('BURST_WINDOW_MS=0 turns the rule off', async (t) => {
-  const { app, key, message } = await setup(t, { BURST_WINDOW_MS: '0' })
+  const { app, key, message } = await startWithMessage(t, TWO_LINKS, { env: { BURST_WINDOW_MS: '0' } })
   const link = message.recipients[0].links[0]
   await tap(app, link, { address: HOME })
   await tap(app, link, { address: SCANNER_1 })

@@ -1,16 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { admin, bearer, createTenant, json, postMessage, startApp, stats, tap, UA } from '../helpers.js'
-
-/** Waits until a time has passed on the wall clock (what the redirect compares with). */
-async function until(at: number): Promise<void> {
-  while (Date.now() <= at) await sleep(Math.max(1, at - Date.now() + 1))
-}
+import { admin, bearer, createTenant, json, postMessage, startApp, stats, tap, testClock, UA } from '../helpers.js'
 
 t.test('an expired link answers 410 with a page, or goes to the domain fallback; its taps still count', async (t) => {
-  const app = await startApp(t)
+  const clock = testClock()
+  const app = await startApp(t, { clock })
   const { key, tenantId, host } = await createTenant(app)
-  const expiresAt = new Date(Date.now() + 2000).toISOString()
+  const expiresAt = new Date(clock.now() + 2000).toISOString()
   const created = await postMessage(app, key, {
     links: [{ url: 'https://shop.dk/sale' }],
     recipients: ['a', 'b'],
@@ -27,7 +22,7 @@ t.test('an expired link answers 410 with a page, or goes to the domain fallback;
   t.equal(before.statusCode, 302, 'before expiry: the destination')
   t.match(before.headers.location, /^https:\/\/shop\.dk\/sale\?sl_cid=/)
 
-  await until(Date.parse(expiresAt))
+  clock.advance(2000)
   const gone = await tap(app, a)
   t.equal(gone.statusCode, 410, 'expired, no fallback: 410')
   t.match(gone.headers['content-type'], /^text\/html/)

@@ -1,19 +1,17 @@
-import t from 'tap'
-import { bearer, createTenant, json, postMessage, startApp, stats, tap, UA } from '../helpers.js'
+import t, { type Test } from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { bearer, startWithMessage, stats, tap, testClock, UA, type TestClock } from '../helpers.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const SALE = { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a', 'b', 'c', 'd'] }
 
-async function setup(t: Parameters<typeof startApp>[0], tooFastMs: string) {
-  const app = await startApp(t, { env: { TOO_FAST_MS: tooFastMs } })
-  const { key } = await createTenant(app)
-  const message = json(
-    await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a', 'b', 'c', 'd'] }),
-  )
-  return { app, key, message }
+/** A message sent just now, on a service whose clock the test moves. */
+function sendWith(t: Test, tooFastMs: string, clock: TestClock = testClock()) {
+  return startWithMessage(t, SALE, { env: { TOO_FAST_MS: tooFastMs }, clock })
 }
 
 t.test('a tap sooner after sending than a person could read is bot/too_fast; a later one counts', async (t) => {
-  const { app, key, message } = await setup(t, '2000')
+  const clock = testClock()
+  const { app, key, message } = await sendWith(t, '2000', clock)
   const [a, b] = message.recipients
   await tap(app, a.links[0], { userAgent: UA.iphoneSafari })
   await tap(app, message.links[0].shortUrl, { userAgent: UA.androidChrome })
@@ -21,7 +19,7 @@ t.test('a tap sooner after sending than a person could read is bot/too_fast; a l
   t.has(figures.clicks, { total: 0, unique: 0, bots: 2, byReason: { too_fast: 2 } }, 'with a token or without')
   t.equal(figures.ctr, 0)
 
-  await sleep(2100)
+  clock.advance(2100)
   await tap(app, b.links[0], { userAgent: UA.iphoneSafari })
   await tap(app, a.links[0], { userAgent: UA.iphoneSafari })
   figures = await stats(app, key, message.id)
@@ -30,7 +28,8 @@ t.test('a tap sooner after sending than a person could read is bot/too_fast; a l
 })
 
 t.test("a recipient's delivery report moves its threshold; other recipients keep the creation time", async (t) => {
-  const { app, key, message } = await setup(t, '2000')
+  const clock = testClock()
+  const { app, key, message } = await sendWith(t, '2000', clock)
   const [a, b, c] = message.recipients
   // c's report says it reached the phone a minute from now: any fetch before that is a scanner.
   const report = await app.inject({
@@ -39,13 +38,13 @@ t.test("a recipient's delivery report moves its threshold; other recipients keep
     headers: bearer(key),
     payload: {
       reports: [
-        { recipient: 'c', status: 'delivered', at: new Date(Date.now() + 60_000).toISOString() },
-        { recipient: 'b', status: 'delivered', at: new Date(Date.now() - 3_600_000).toISOString() },
+        { recipient: 'c', status: 'delivered', at: new Date(clock.now() + 60_000).toISOString() },
+        { recipient: 'b', status: 'delivered', at: new Date(clock.now() - 3_600_000).toISOString() },
       ],
     },
   })
   t.equal(report.statusCode, 200)
-  await sleep(2100)
+  clock.advance(2100)
   await tap(app, a.links[0])
   await tap(app, b.links[0])
   await tap(app, c.links[0])
@@ -55,8 +54,9 @@ t.test("a recipient's delivery report moves its threshold; other recipients keep
 })
 
 t.test('a report-backed early tap: delivered a moment ago still means too fast', async (t) => {
-  const { app, key, message } = await setup(t, '2000')
-  await sleep(2100)
+  const clock = testClock()
+  const { app, key, message } = await sendWith(t, '2000', clock)
+  clock.advance(2100)
   await app.inject({
     method: 'POST',
     url: `/v1/messages/${message.id}/deliveries`,
@@ -73,17 +73,28 @@ t.test('a report-backed early tap: delivered a moment ago still means too fast',
 })
 
 t.test('TOO_FAST_MS=0 turns the rule off', async (t) => {
-  const { app, key, message } = await setup(t, '0')
+  const { app, key, message } = await sendWith(t, '0')
   await tap(app, message.recipients[0].links[0])
   t.has((await stats(app, key, message.id)).clicks, { total: 1, unique: 1, bots: 0, byReason: { too_fast: 0 } })
 })
 
 t.test('machines are judged by their user agent first: a fast preview stays a preview', async (t) => {
-  const { app, key, message } = await setup(t, '2000')
+  const { app, key, message } = await sendWith(t, '2000')
   await tap(app, message.recipients[0].links[0], { userAgent: UA.whatsapp })
   t.has((await stats(app, key, message.id)).clicks, {
     previews: 1,
     bots: 0,
     byReason: { preview_user_agent: 1, too_fast: 0 },
   })
+})
+
+t.test('on the real clock, a tap within TOO_FAST_MS is too_fast and one after it counts', async (t) => {
+  // Long enough that the first tap lands inside it on a busy machine; the second
+  // waits it out in full after the first, so it lands outside.
+  const { app, key, message } = await startWithMessage(t, SALE, { env: { TOO_FAST_MS: '500' } })
+  const [a, b] = message.recipients
+  await tap(app, a.links[0])
+  await sleep(510)
+  await tap(app, b.links[0])
+  t.has((await stats(app, key, message.id)).clicks, { total: 1, unique: 1, bots: 1, byReason: { too_fast: 1 } })
 })
