@@ -53,7 +53,11 @@ export interface StartOptions extends BuildOptions {
   clock?: TestClock
 }
 
-/** Builds the service on a real SQLite file; closed (clicks flushed) when the test ends. */
+/**
+ * Builds the service on a real SQLite file; closed (clicks flushed) when the test ends.
+ * Clicks are written on the event loop unless the test asks for the writer thread
+ * (`clickWriter: 'thread'`): the same classification and SQL, without starting a thread.
+ */
 export async function startApp(t: Test, options: StartOptions = {}): Promise<FastifyInstance> {
   const loaded = loadConfig({
     ADMIN_TOKEN,
@@ -67,7 +71,7 @@ export async function startApp(t: Test, options: StartOptions = {}): Promise<Fas
     ...options.env,
   })
   const config = options.clock ? { ...loaded, now: options.clock.now } : loaded
-  const app = await buildApp(config, options)
+  const app = await buildApp(config, { clickWriter: 'inline', ...options })
   t.teardown(() => app.close())
   return app
 }

@@ -12,7 +12,7 @@ function threadNiceValues(): number[] {
 
 t.test('clicks are written by a thread of their own, at the lowest priority by default', async (t) => {
   const before = threadNiceValues().filter((nice) => nice === 19).length
-  const app = await startApp(t)
+  const app = await startApp(t, { clickWriter: 'thread' })
   t.equal(threadNiceValues().filter((nice) => nice === 19).length, before + 1, 'one more thread runs at nice 19')
   const { key } = await createTenant(app)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
@@ -22,17 +22,20 @@ t.test('clicks are written by a thread of their own, at the lowest priority by d
 
 t.test('CLICK_WRITER_NICE sets its priority', async (t) => {
   const before = threadNiceValues().filter((nice) => nice === 7).length
-  await startApp(t, { env: { CLICK_WRITER_NICE: '7' } })
+  await startApp(t, { clickWriter: 'thread', env: { CLICK_WRITER_NICE: '7' } })
   t.equal(threadNiceValues().filter((nice) => nice === 7).length, before + 1)
 })
 
 t.test('CLICK_WRITER_NICE out of range is refused at start', async (t) => {
-  await t.rejects(startApp(t, { env: { CLICK_WRITER_NICE: '20' } }), /CLICK_WRITER_NICE/)
+  await t.rejects(startApp(t, { clickWriter: 'thread', env: { CLICK_WRITER_NICE: '20' } }), /CLICK_WRITER_NICE/)
 })
 
 t.test('a batch larger than one slice reaches the thread whole and is written once', async (t) => {
   // Nothing is written until the flush below: the whole backlog is one batch of 2,500.
-  const app = await startApp(t, { env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' } })
+  const app = await startApp(t, {
+    clickWriter: 'thread',
+    env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' },
+  })
   const { key } = await createTenant(app)
   const recipients = Array.from({ length: 500 }, (_, i) => `r${i}`)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
@@ -45,7 +48,10 @@ t.test('a batch larger than one slice reaches the thread whole and is written on
 })
 
 t.test('a writer thread that dies is started again for the next batch', async (t) => {
-  const app = await startApp(t, { env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' } })
+  const app = await startApp(t, {
+    clickWriter: 'thread',
+    env: { CLICK_FLUSH_INTERVAL_MS: '1000', CLICK_FLUSH_BATCH: '100000' },
+  })
   const { key } = await createTenant(app)
   const message = json(
     await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b', 'c'] }),

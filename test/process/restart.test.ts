@@ -3,7 +3,7 @@ import { bearer, createTenant, json, postMessage, startApp, stats, tap, tempData
 
 t.test('a restart keeps every link, token and flushed click', async (t) => {
   const databasePath = tempDatabasePath(t)
-  const first = await startApp(t, { databasePath })
+  const first = await startApp(t, { databasePath, clickWriter: 'thread' })
   const { key } = await createTenant(first)
   const message = json(
     await postMessage(first, key, { links: [{ url: 'https://shop.dk/a' }], recipients: ['a', 'b', 'c'] }),
@@ -14,7 +14,7 @@ t.test('a restart keeps every link, token and flushed click', async (t) => {
   // Closing flushes what is queued, as SIGTERM does.
   await first.close()
 
-  const second = await startApp(t, { databasePath })
+  const second = await startApp(t, { databasePath, clickWriter: 'thread' })
   const before = await stats(second, key, message.id)
   t.has(before.clicks, { total: 2, unique: 1, bots: 0, previews: 1 }, 'clicks survived')
 

@@ -4,7 +4,7 @@ import { createTenant, json, postMessage, startApp, tap, tempDatabasePath } from
 
 t.test('an API write that finds the write lock taken waits for it without holding up redirects', async (t) => {
   const databasePath = tempDatabasePath(t)
-  const app = await startApp(t, { databasePath })
+  const app = await startApp(t, { databasePath, clickWriter: 'thread' })
   const { key } = await createTenant(app)
   const first = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a'] }))
 
