@@ -81,7 +81,7 @@ t.test('unique per message counts a recipient once across links; per link, once 
   t.same(figures.links[1].clicks, { total: 2, unique: 2, bots: 0, previews: 0 })
 })
 
-t.test('the example from the issue: 5 human clicks, 2 unique, 1 bot', async (t) => {
+t.test('six taps by two recipients, a bare code and a preview: 5 clicks, 2 unique, 1 preview', async (t) => {
   const { app, key, message } = await startWithMessage(t, twoLinks())
   const [a, b] = message.recipients
   await tap(app, a.links[0])
