@@ -19,9 +19,10 @@ const env = (databasePath: string) => ({
 })
 
 /**
- * `smslinks <args>` as a separate process, as an operator runs it. Slow to start
- * (TypeScript is compiled on the fly), so each command is run this way once and
- * the other cases go through `inProcess`, the same code without the process around it.
+ * `smslinks <args>` as a separate process, as an operator runs it. Each process takes
+ * seconds to start (TypeScript is compiled on the fly), so only help, migrate, backup
+ * and a failure run this way, for the exit code, stdout and stderr of a real process;
+ * the other commands go through `inProcess`, the same runCli without the process around it.
  */
 function spawned(databasePath: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
@@ -90,9 +91,9 @@ t.test('migrate creates the database and is idempotent', async (t) => {
 
 t.test('tenant, domain and key commands work on the database the service uses', async (t) => {
   const databasePath = tempDatabasePath(t)
-  const tenant = await ok(t, spawned(databasePath, 'tenant', 'create', 'Brand A/S'))
+  const tenant = await ok(t, inProcess(databasePath, 'tenant', 'create', 'Brand A/S'))
   t.match(tenant, { id: /^ten_/, name: 'Brand A/S' })
-  t.same(await ok(t, spawned(databasePath, 'domain', 'add', tenant.id, 'localhost:3000', '--scheme', 'http')), {
+  t.same(await ok(t, inProcess(databasePath, 'domain', 'add', tenant.id, 'localhost:3000', '--scheme', 'http')), {
     host: 'localhost:3000',
     tenantId: tenant.id,
   })
@@ -106,7 +107,7 @@ t.test('tenant, domain and key commands work on the database the service uses', 
     /^smslinks: host s\.brand\.dk already belongs to a tenant/,
   )
   await fails(t, inProcess(databasePath, 'domain', 'add', tenant.id, 'https://x.dk'), /host must be a bare host name/)
-  const list = await ok(t, spawned(databasePath, 'tenant', 'list'))
+  const list = await ok(t, inProcess(databasePath, 'tenant', 'list'))
   t.match(list.tenants, [
     {
       id: tenant.id,
@@ -115,13 +116,13 @@ t.test('tenant, domain and key commands work on the database the service uses', 
     },
   ])
 
-  const key = await ok(t, spawned(databasePath, 'key', 'create', tenant.id, 'prod'))
+  const key = await ok(t, inProcess(databasePath, 'key', 'create', tenant.id, 'prod'))
   t.match(key, { id: /^key_/, key: /^sl_\w{40}$/ })
 
   // The service, running on the same file, accepts the key and notices its revocation at once.
   const app = await startApp(t, { databasePath })
   t.equal((await app.inject({ url: '/v1/messages', headers: bearer(key.key) })).statusCode, 200)
-  t.same(await ok(t, spawned(databasePath, 'key', 'revoke', tenant.id, key.id)), { revoked: key.id })
+  t.same(await ok(t, inProcess(databasePath, 'key', 'revoke', tenant.id, key.id)), { revoked: key.id })
   t.equal((await app.inject({ url: '/v1/messages', headers: bearer(key.key) })).statusCode, 401)
   await fails(t, inProcess(databasePath, 'key', 'revoke', tenant.id, 'key_nope'), /^smslinks: API key not found$/m)
   await fails(t, inProcess(databasePath, 'key', 'create', 'ten_nope', 'x'), /^smslinks: tenant not found$/m)
@@ -152,7 +153,7 @@ t.test('messages and stats show what the API shows', async (t) => {
   await tap(app, first.recipients[1].links[0], { userAgent: UA.whatsapp })
   const api = await stats(app, key, first.id)
 
-  const listed = await ok(t, spawned(databasePath, 'messages', tenant.id))
+  const listed = await ok(t, inProcess(databasePath, 'messages', tenant.id))
   t.same(
     listed.messages.map((m: { id: string }) => m.id),
     [second.id, first.id],
@@ -166,7 +167,7 @@ t.test('messages and stats show what the API shows', async (t) => {
     '--limit',
   )
 
-  const figures = await ok(t, spawned(databasePath, 'stats', tenant.id, first.id))
+  const figures = await ok(t, inProcess(databasePath, 'stats', tenant.id, first.id))
   t.same(figures, api)
   t.has(figures.clicks, { total: 2, unique: 1, bots: 0, previews: 1 })
   await fails(t, inProcess(databasePath, 'stats', tenant.id, 'msg_nope'), /^smslinks: message not found$/m)
