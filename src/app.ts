@@ -61,6 +61,12 @@ export interface BuildOptions {
   store?: Store
   /** Called for every route as it is registered (tests compare them with the OpenAPI document). */
   onRoute?: (route: RouteOptions) => void
+  /**
+   * Who classifies and writes clicks: a thread with its own connection to the
+   * database file, or the event loop through the service's store. The thread unless
+   * there is no file to share (an injected store or `:memory:`).
+   */
+  clickWriter?: 'thread' | 'inline'
 }
 
 /** The secret for recipient tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
@@ -109,8 +115,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
   // Clicks are written by a thread with its own connection to the file; an injected
   // store (tests) or an in-memory database has no file to share, so it writes inline.
+  const clickWriter =
+    options.clickWriter ?? (options.store === undefined && config.databasePath !== ':memory:' ? 'thread' : 'inline')
   const sink =
-    options.store === undefined && config.databasePath !== ':memory:'
+    clickWriter === 'thread'
       ? new ThreadClickSink(
           {
             databasePath: config.databasePath,
@@ -141,7 +149,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   )
   const retention = new RetentionJob(
     store,
-    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs },
+    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs, now: config.now },
     app.log,
   )
   app.addHook('onClose', async () => {
@@ -216,10 +224,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     suppressionKeys,
     tokens,
     unsubscribeTokens,
+    config,
   })
   await app.register(redirectRoutes, { domains, cache, store, recorder, redirects, config })
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
-  await app.register(deliveryRoutes, { store })
+  await app.register(deliveryRoutes, { store, config })
   await app.register(optOutRoutes, { store })
   await app.register(webhookRoutes, { store })
   await app.register(clickRoutes, { store })

@@ -72,6 +72,11 @@ export interface Config {
   abSignificance: number
   /** A conversion is attributed to the last human click at most this many days before it. */
   attributionWindowDays: number
+  /**
+   * The clock the time rules read (too_fast, burst, link expiry, retention): Date.now,
+   * except in tests that move time instead of waiting for it.
+   */
+  now: () => number
 }
 
 /** A bad environment variable: the message names it and says what is accepted. */
@@ -257,6 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     burstWindowMs: integer(env, 'BURST_WINDOW_MS', 10_000, 0, 3_600_000),
     abSignificance: fraction(env, 'AB_SIGNIFICANCE', 0.05),
     attributionWindowDays: integer(env, 'ATTRIBUTION_WINDOW_DAYS', 5, 1, 365),
+    now: Date.now,
   }
 }
 

@@ -30,25 +30,48 @@ export function tempDatabasePath(t: Test): string {
   return join(dir, 'smslinks.db')
 }
 
+/** A clock a test moves by hand; it starts at the real time and stands still until moved. */
+export interface TestClock {
+  now: () => number
+  advance(ms: number): void
+}
+
+export function testClock(start = Date.now()): TestClock {
+  let time = start
+  return {
+    now: () => time,
+    advance(ms) {
+      time += ms
+    },
+  }
+}
+
 export interface StartOptions extends BuildOptions {
   env?: Record<string, string>
   databasePath?: string
+  /** The clock the time rules read (too_fast, burst, link expiry, retention); the real one when unset. */
+  clock?: TestClock
 }
 
-/** Builds the service on a real SQLite file; closed (clicks flushed) when the test ends. */
+/**
+ * Builds the service on a real SQLite file; closed (clicks flushed) when the test ends.
+ * Clicks are written on the event loop unless the test asks for the writer thread
+ * (`clickWriter: 'thread'`): the same classification and SQL, without starting a thread.
+ */
 export async function startApp(t: Test, options: StartOptions = {}): Promise<FastifyInstance> {
-  const config = loadConfig({
+  const loaded = loadConfig({
     ADMIN_TOKEN,
     DATABASE_PATH: options.databasePath ?? tempDatabasePath(t),
     LOG_LEVEL: 'silent',
     // Long enough that tests decide when clicks are written (flushClicks), not a timer.
     CLICK_FLUSH_INTERVAL_MS: '1000',
     // Tests tap within milliseconds of creating a message, far sooner than a person
-    // could: too_fast is off unless a test turns it on (test/too-fast.test.ts).
+    // could: too_fast is off unless a test turns it on (test/api/too-fast.test.ts).
     TOO_FAST_MS: '0',
     ...options.env,
   })
-  const app = await buildApp(config, options)
+  const config = options.clock ? { ...loaded, now: options.clock.now } : loaded
+  const app = await buildApp(config, { clickWriter: 'inline', ...options })
   t.teardown(() => app.close())
   return app
 }
@@ -72,6 +95,31 @@ export async function createTenant(app: FastifyInstance, host = 's.shop.dk', nam
 
 export async function postMessage(app: FastifyInstance, key: string, payload: object) {
   return app.inject({ method: 'POST', url: '/v1/messages', headers: bearer(key), payload })
+}
+
+export interface TenantOptions extends StartOptions {
+  host?: string
+  tenantName?: string
+}
+
+/** A started service with one tenant (one domain, one API key). */
+export async function startWithTenant(t: Test, options: TenantOptions = {}) {
+  const { host, tenantName, ...start } = options
+  const app = await startApp(t, start)
+  const tenant = await createTenant(app, host, tenantName)
+  return { app, ...tenant }
+}
+
+/**
+ * A started service with one tenant and one message created from `payload`
+ * (links, recipients and any other field of POST /v1/messages); fails the test
+ * unless the message is created.
+ */
+export async function startWithMessage(t: Test, payload: object, options: TenantOptions = {}) {
+  const started = await startWithTenant(t, options)
+  const response = await postMessage(started.app, started.key, payload)
+  if (response.statusCode !== 201) throw new Error(`message not created: ${response.statusCode} ${response.body}`)
+  return { ...started, message: json(response) }
 }
 
 /** Follows a short URL the way a phone would: its host in the Host header. */
@@ -129,3 +177,6 @@ export function captureLogs() {
   })
   return { lines, logger: { level: 'info', stream } }
 }
+
+export * from './fixtures/webhook-receiver.js'
+export * from './fixtures/server-process.js'

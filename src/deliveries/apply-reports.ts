@@ -15,13 +15,14 @@ export interface DeliveryReportInput {
  */
 export async function applyDeliveryReports(
   store: Store,
+  clock: () => number,
   tenantId: number,
   messagePublicId: string,
   reports: DeliveryReportInput[],
 ) {
   const message = await store.getMessage(tenantId, messagePublicId)
   if (!message) throw notFound('message')
-  const now = Date.now()
+  const now = clock()
   const parsed = reports.map((report, i) => {
     const at = report.at === undefined ? now : Date.parse(report.at)
     if (Number.isNaN(at))

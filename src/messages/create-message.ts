@@ -1,3 +1,4 @@
+import type { Config } from '../config.js'
 import {
   UNSUBSCRIBE_SPAN,
   type Domain,
@@ -66,6 +67,8 @@ export interface MessageServices {
   cache: LinkCache
   allowedHosts: AllowedHosts
   suppressionKeys: SuppressionKeys
+  /** The clock a new message's sending time and expiry check read. */
+  config: Pick<Config, 'now'>
 }
 
 /** The services adding recipients uses. */
@@ -118,7 +121,8 @@ export async function createMessage(
   tenantId: number,
   input: CreateMessageInput,
 ): Promise<MessageWithRecipients> {
-  const content = messageContent(input)
+  const now = services.config.now()
+  const content = messageContent(input, now)
   await services.allowedHosts.check(tenantId, content.urls)
   if (input.externalId !== undefined) {
     const existing = await services.store.findMessageByExternalId(tenantId, input.externalId)
@@ -138,7 +142,7 @@ export async function createMessage(
     kind: input.kind ?? 'campaign',
     campaign: input.campaign ?? null,
     variant: input.variant ?? null,
-    createdAt: Date.now(),
+    createdAt: now,
     ...options,
     links,
     unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
@@ -162,7 +166,7 @@ function canonicalUtm(utm: UtmParams | undefined): UtmParams | null {
  * Checks what a call asks for, before anything is stored: either `links` or a `text`
  * whose URLs become the links, and the tracking options.
  */
-function messageContent(input: CreateMessageInput): MessageContent {
+function messageContent(input: CreateMessageInput, now: number): MessageContent {
   if ((input.links === undefined) === (input.text === undefined)) {
     throw new ApiError(
       400,
@@ -223,7 +227,7 @@ function messageContent(input: CreateMessageInput): MessageContent {
   return {
     urls,
     text,
-    expiresAt: expiryOf(input.expiresAt),
+    expiresAt: expiryOf(input.expiresAt, now),
     stripScheme: input.stripScheme ?? false,
     utm: canonicalUtm(input.utm),
     clickIdParam,
@@ -232,13 +236,13 @@ function messageContent(input: CreateMessageInput): MessageContent {
 }
 
 /** `expiresAt` as milliseconds; it must be a real time in the future. */
-function expiryOf(input: string | undefined): number | null {
+function expiryOf(input: string | undefined, now: number): number | null {
   if (input === undefined) return null
   const at = Date.parse(input)
   if (!Number.isFinite(at)) {
     throw new ApiError(400, 'invalid_expiry', 'expiresAt must be an ISO 8601 time such as 2026-12-31T23:59:59Z')
   }
-  if (at <= Date.now()) throw new ApiError(400, 'invalid_expiry', 'expiresAt must be in the future')
+  if (at <= now) throw new ApiError(400, 'invalid_expiry', 'expiresAt must be in the future')
   return at
 }
 

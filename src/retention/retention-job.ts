@@ -9,6 +9,8 @@ export interface RetentionOptions {
   intervalMs: number
   /** Rows deleted per transaction. */
   batchSize?: number
+  /** The clock a scheduled run reads; Date.now when unset. */
+  now?: () => number
 }
 
 const DAY_MS = 86_400_000
@@ -60,7 +62,7 @@ export class RetentionJob {
   }
 
   /** Deletes everything older than the window as of `now`; runs one after another, never side by side. */
-  run(now: number = Date.now()): Promise<RetentionRun> {
+  run(now: number = (this.options.now ?? Date.now)()): Promise<RetentionRun> {
     const run = this.running.then(() => this.prune(now - this.options.retentionDays * DAY_MS))
     this.running = run.catch(() => undefined)
     return run

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Config } from '../config.js'
 import { applyDeliveryReports } from '../deliveries/apply-reports.js'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
@@ -23,7 +24,10 @@ const Report = Type.Object(
 )
 
 /** Delivery reports from the sender's SMS gateway; CTR divides by delivered once they come. */
-export const deliveryRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
+export const deliveryRoutes: FastifyPluginAsyncTypebox<{ store: Store; config: Pick<Config, 'now'> }> = async (
+  app,
+  services,
+) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.post(
@@ -95,6 +99,13 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async
         },
       },
     },
-    async (request) => applyDeliveryReports(services.store, request.tenantId, request.params.id, request.body.reports),
+    async (request) =>
+      applyDeliveryReports(
+        services.store,
+        services.config.now,
+        request.tenantId,
+        request.params.id,
+        request.body.reports,
+      ),
   )
 }

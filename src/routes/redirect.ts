@@ -29,9 +29,10 @@ export const redirectRoutes: FastifyPluginAsync<{
   store: Store
   recorder: ClickRecorder
   redirects: RedirectCounters
-  config: Pick<Config, 'redirectRateLimitPerMinute'>
+  config: Pick<Config, 'redirectRateLimitPerMinute' | 'now'>
 }> = async (app, services) => {
   const { domains, cache, store, recorder, redirects } = services
+  const clock = services.config.now
   const tap: Tap = {
     at: 0,
     messageId: 0,
@@ -62,7 +63,7 @@ export const redirectRoutes: FastifyPluginAsync<{
       redirects.notFound++
       return sendNotFoundPage(reply)
     }
-    const now = Date.now()
+    const now = clock()
     let clickId: string | null = null
     if (now < target.expiresAt) {
       clickId = clickIdFor(target)

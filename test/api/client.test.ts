@@ -42,7 +42,7 @@ t.test('a client generated from /openapi.json type-checks and runs a first sessi
   writeFileSync(join(dir, 'openapi.json'), (await app.inject({ url: '/openapi.json' })).body)
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }))
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
-  copyFileSync(join(import.meta.dirname, 'client/first-session.ts'), join(dir, 'first-session.ts'))
+  copyFileSync(join(import.meta.dirname, '../fixtures/client/first-session.ts'), join(dir, 'first-session.ts'))
 
   const generated = await command(bin('openapi-typescript'), ['openapi.json', '--output', 'schema.d.ts'], { cwd: dir })
   t.equal(generated.code, 0, 'openapi-typescript generates the types', { output: generated.stderr })

@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import t from 'tap'
 import { tempDatabasePath } from '../helpers.js'
-import { freePort, startServer } from '../server-process.js'
+import { freePort, startServer } from '../fixtures/server-process.js'
 
 /** An IPv4 address of this machine that is not loopback, if it has one. */
 function outsideAddress(): string | undefined {
