@@ -29,7 +29,7 @@ const memory = new LRUCache<string, Segments>({ max: 2_000 })
  * grapheme, e.g. an emoji sequence) are never split across parts.
  *
  * Twilio's `sms-segments-calculator` does the splitting; it was checked on the edge
- * cases in test/segments.test.ts (see docs/adr/0020). Its own character count for
+ * cases in test/api/segments.test.ts (see docs/adr/0020). Its own character count for
  * UCS-2 counts graphemes, so `characters` is taken from the encoded size instead.
  */
 export function countSegments(text: string): Segments {
