@@ -30,6 +30,7 @@ import { SuppressionKeys } from './recipients/suppression.js'
 import { recipientRoutes } from './routes/recipients.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { lazyMetricsRegistry } from './operations/metrics.js'
 import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
 import { robotsRoutes } from './routes/robots.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
@@ -166,6 +167,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const redirects = new RedirectCounters()
   const allowedHosts = new AllowedHosts(store)
   const suppressionKeys = new SuppressionKeys(secret)
+  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store })
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
@@ -181,6 +183,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     allowedHosts,
     retention,
     suppressionKeys,
+    metricsRegistry,
   }
   app.decorate('services', services)
 
@@ -212,7 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes, { store, recorder })
   // On the main port only when the operator asks for it with a token (docs/adr/0013).
   if (config.metricsToken !== null) {
-    await app.register(metricsRoutes, { cache, recorder, redirects, store, config })
+    await app.register(metricsRoutes, { metricsRegistry, config })
   }
   await app.register(robotsRoutes)
   await app.register(adminRoutes, { store, domains, config, allowedHosts })

@@ -1,4 +1,5 @@
 import type { ClickRecorder } from './clicks/recorder.js'
+import type { Registry } from 'prom-client'
 import type { Config } from './config.js'
 import type { Store } from './db/store.js'
 import type { LinkCache } from './links/link-cache.js'
@@ -30,4 +31,6 @@ export interface Services {
   allowedHosts: AllowedHosts
   retention: RetentionJob
   suppressionKeys: SuppressionKeys
+  /** The Prometheus registry, built on the first scrape (operations/metrics.ts). */
+  metricsRegistry: () => Registry
 }

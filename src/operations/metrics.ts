@@ -65,22 +65,15 @@ export interface MetricSources {
   store: Store
 }
 
-// Keyed by the app's recorder: the places that serve /metrics each get their own
-// options object, but one app has one recorder.
-const registries = new WeakMap<ClickRecorder, Registry>()
-
 /**
- * The registry of `services`, built on the first call: one per app however many places
- * serve /metrics (the metrics listener, the main port with METRICS_TOKEN), and none for
- * an app nobody scrapes, so its default collectors never start.
+ * The app's registry, built on the first scrape: an app nobody scrapes never starts the
+ * default collectors (event-loop delay monitor, GC observer). The app builds one and
+ * hands it to every place that serves /metrics (the metrics listener, the main port
+ * with METRICS_TOKEN).
  */
-export function metricsRegistryOf(services: MetricSources): Registry {
-  let registry = registries.get(services.recorder)
-  if (registry === undefined) {
-    registry = buildMetricsRegistry(services)
-    registries.set(services.recorder, registry)
-  }
-  return registry
+export function lazyMetricsRegistry(sources: MetricSources): () => Registry {
+  let registry: Registry | null = null
+  return () => (registry ??= buildMetricsRegistry(sources))
 }
 
 /**

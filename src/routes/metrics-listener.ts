@@ -1,8 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { installErrorHandlers } from '../errors.js'
-import type { Config } from '../config.js'
-import type { MetricSources } from '../operations/metrics.js'
-import { metricsRoutes } from './metrics.js'
+import { metricsRoutes, type MetricsServices } from './metrics.js'
 
 /**
  * The separate listener for Prometheus: GET /metrics and nothing else, on METRICS_PORT
@@ -11,7 +9,7 @@ import { metricsRoutes } from './metrics.js'
  * metrics reach only where the operator binds them. server.ts listens it; tests inject.
  */
 export async function buildMetricsListener(
-  services: MetricSources & { config: Pick<Config, 'metricsToken'> },
+  services: MetricsServices,
   log?: FastifyBaseLogger,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })

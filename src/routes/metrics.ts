@@ -1,18 +1,21 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { metricsRegistryOf, type MetricSources } from '../operations/metrics.js'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config.js'
 import { requireTokenIfSet } from '../tenants/auth.js'
 import { errorResponses } from './schemas.js'
+
+/** What /metrics is served from: the app's registry (lazyMetricsRegistry) and the token setting. */
+export interface MetricsServices {
+  metricsRegistry: () => Registry
+  config: Pick<Config, 'metricsToken'>
+}
 
 /**
  * GET /metrics in Prometheus text format; guarded by METRICS_TOKEN when it is set.
  * Served by the metrics listener (src/routes/metrics-listener.ts), and on the main
  * port's own hosts only when METRICS_TOKEN is set (docs/adr/0013).
  */
-export const metricsRoutes: FastifyPluginAsync<MetricSources & { config: Pick<Config, 'metricsToken'> }> = async (
-  app,
-  services,
-) => {
+export const metricsRoutes: FastifyPluginAsync<MetricsServices> = async (app, services) => {
   app.addHook('onRequest', requireTokenIfSet(services.config.metricsToken, 'METRICS_TOKEN'))
 
   app.get(
@@ -52,7 +55,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricSources & { config: Pick<Co
       },
     },
     async (_request, reply) => {
-      const registry = metricsRegistryOf(services)
+      const registry = services.metricsRegistry()
       const text = await registry.metrics()
       return reply.type(registry.contentType).send(text)
     },

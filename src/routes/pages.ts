@@ -17,8 +17,9 @@ const NOT_FOUND_PAGE = `<!doctype html>
 /**
  * The headers @fastify/helmet sets by default, with this page's own policy, written
  * out here rather than by helmet's hooks: the 404 page is sent from the redirect
- * route, which must not run a hook per tap. test/api/security-headers.test.ts keeps them
- * in step with what helmet sends on the unsubscribe pages.
+ * route, whose only hook per tap is the host check (host-kinds.ts).
+ * test/api/security-headers.test.ts keeps them in step with what helmet sends on the
+ * unsubscribe pages.
  */
 const NOT_FOUND_HEADERS = {
   'cache-control': 'private, max-age=0',

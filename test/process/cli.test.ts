@@ -3,7 +3,18 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { runCli } from '../../src/cli/commands.js'
-import { admin, bearer, json, postMessage, stats, startApp, tap, tempDatabasePath, UA } from '../helpers.js'
+import {
+  admin,
+  bearer,
+  createTenant,
+  json,
+  postMessage,
+  stats,
+  startApp,
+  tap,
+  tempDatabasePath,
+  UA,
+} from '../helpers.js'
 
 interface Run {
   code: number
@@ -176,23 +187,7 @@ t.test('messages and stats show what the API shows', async (t) => {
 t.test('a backup taken while the service has the database open holds the same figures', async (t) => {
   const databasePath = tempDatabasePath(t)
   const app = await startApp(t, { databasePath })
-  const tenant = json(
-    await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Shop' } }),
-  )
-  await app.inject({
-    method: 'POST',
-    url: `/v1/tenants/${tenant.id}/domains`,
-    headers: admin,
-    payload: { host: 's.shop.dk' },
-  })
-  const { key } = json(
-    await app.inject({
-      method: 'POST',
-      url: `/v1/tenants/${tenant.id}/api-keys`,
-      headers: admin,
-      payload: { name: 'prod' },
-    }),
-  )
+  const { tenantId, key } = await createTenant(app)
   const recipients = Array.from({ length: 50 }, (_, i) => `r${i}`)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
   for (const recipient of message.recipients.slice(0, 20)) await tap(app, recipient.links[0])
@@ -206,7 +201,7 @@ t.test('a backup taken while the service has the database open holds the same fi
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'the service kept running')
 
   t.same(
-    await ok(t, inProcess(backupPath, 'stats', tenant.id, message.id)),
+    await ok(t, inProcess(backupPath, 'stats', tenantId, message.id)),
     live,
     'the backup opens and holds the same counts',
   )
