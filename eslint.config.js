@@ -36,6 +36,23 @@ export default tseslint.config(
     },
   },
   {
+    // The same rule for the backends' folders (src/db/postgres/…), one level deeper.
+    files: ['src/db/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../*/*', '../../app.js', '../../services.js', '../../server.js', '../../cli.js'],
+              message: 'src/db imports only its own files and the neutral modules at the root of src/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // Tests and benchmarks read JSON answers as `any` and let their assertions check the shape.
