@@ -27,6 +27,7 @@ import type {
   WebhookAttempt,
   WebhookAttemptRecord,
 } from '../store.js'
+import { writeClicks } from './click-write.js'
 import { PostgresClicks } from './clicks.js'
 import { PostgresConversions } from './conversions.js'
 import { PostgresMessages } from './messages.js'
@@ -103,8 +104,8 @@ export class PostgresStore implements Store {
     if (!this.pool.ended) await this.pool.end()
   }
 
-  async recordClicks(_clicks: ClickRow[], _rules?: ClickTimingRules): Promise<void> {
-    throw new NotSupportedOnPostgresError('recordClicks', 'the click write is not implemented yet')
+  async recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void> {
+    await writeClicks(this.pool, clicks, rules)
   }
 
   async backup(_path: string): Promise<void> {
