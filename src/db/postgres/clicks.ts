@@ -24,10 +24,7 @@ const counters = (row: CounterRow | undefined): ClickCounters => ({
   previews: row?.clicks_previews ?? 0,
 })
 
-/**
- * The click reads: counters, a click by its id, the export, uniques. The click write
- * (recordClicks) is not here yet; see docs/adr/0073 for its planned shape.
- */
+/** The click reads: counters, a click by its id, the export, uniques. The write is click-write.ts. */
 export class PostgresClicks {
   constructor(private readonly pool: pg.Pool) {}
 
