@@ -1,10 +1,10 @@
-import { createServer } from 'node:net'
 import pg from 'pg'
 import t from 'tap'
 import { DatabaseTooNewError } from '../../src/db/migrate.js'
 import { openPostgresStore, PostgresUnavailableError } from '../../src/db/postgres/index.js'
 import { migratePostgres } from '../../src/db/postgres/migrate.js'
 import { postgresDatabase } from '../fixtures/postgres.js'
+import { freePort } from '../fixtures/server-process.js'
 
 t.test('instances starting together apply each migration exactly once', async (t) => {
   const url = await postgresDatabase(t)
@@ -51,12 +51,7 @@ t.test('the shipped migrations open a store twice on one database', async (t) =>
 
 t.test('an unreachable server is named in one line, without its password', async (t) => {
   // A port that was free a moment ago: nothing listens there.
-  const port = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+  const port = await freePort()
   const error = await openPostgresStore(`postgres://smslinks:hunter2secret@127.0.0.1:${port}/smslinks`).then(
     () => new Error('connected'),
     (err: unknown) => err as Error,
