@@ -15,9 +15,16 @@ const types = {
 /** A connection to PostgreSQL that could not be made: the message says where and why, without the password. */
 export class PostgresUnavailableError extends Error {
   constructor(url: string, cause: unknown) {
-    super(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${(cause as Error | null)?.message ?? String(cause)}`)
+    super(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${reason(cause)}`)
     this.name = 'PostgresUnavailableError'
   }
+}
+
+/** Why a connection failed, on one line; a host with several addresses fails with an AggregateError and no message of its own. */
+function reason(cause: unknown): string {
+  if (cause instanceof AggregateError && cause.message === '') return cause.errors.map(reason).join('; ')
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return message.replace(/\s+/g, ' ').trim() || 'unknown error'
 }
 
 /** host:port/database of a connection URL, never its user or password. */
