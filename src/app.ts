@@ -210,7 +210,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
-  await installApiRateLimit(app, config.apiRateLimitPerMinute)
+  await installApiRateLimit(app, {
+    perKey: config.apiRateLimitPerMinute,
+    perAddress: config.apiUnauthenticatedRateLimitPerMinute,
+  })
   await registerApiDocs(app, config.publicUrl)
   await app.register(healthRoutes, { store, recorder })
   // On the main port only when the operator asks for it with a token (docs/adr/0013).
