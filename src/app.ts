@@ -261,6 +261,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   unsubscribeVisits.start()
   webhookWorker.start()
   retention.start()
-  loopWatch.start()
+  // From ready on: compiling the routes at start-up blocks the loop before any tap can wait.
+  app.addHook('onReady', async () => loopWatch.start())
   return app
 }

@@ -118,7 +118,9 @@ export class ClickRecorder {
   /** Writes everything queued so far; flushes run one after another, never side by side. */
   flush(): Promise<void> {
     const track = this.options.track ?? untracked
-    this.running = this.running.then(() => track('click writing', () => this.drain()))
+    this.running = this.running.then(() =>
+      this.queue.length === 0 ? undefined : track('click writing', () => this.drain()),
+    )
     return this.running
   }
 

@@ -29,7 +29,9 @@ export class UnsubscribeVisitCounter {
 
   /** Writes the visits counted so far; flushes run one after another. */
   flush(): Promise<void> {
-    this.running = this.running.then(() => this.track('unsubscribe visit counts', () => this.write()))
+    this.running = this.running.then(() =>
+      this.pending.size === 0 ? undefined : this.track('unsubscribe visit counts', () => this.write()),
+    )
     return this.running
   }
 
