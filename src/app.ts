@@ -15,6 +15,7 @@ import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
 import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
+import { LoopWatch } from './loop-watch.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
 import { analyticsRoutes } from './routes/analytics.js'
@@ -106,6 +107,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   app.log = log
   installRequestLogging(app, log)
+  const loopWatch = new LoopWatch({ thresholdMs: config.eventLoopStallWarnMs }, log)
+  loopWatch.installRoutes(app)
   installHostKinds(app, ownHosts)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
@@ -133,10 +136,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       : new InlineClickSink(store, tokens, addressPolicy(config.ipStorage, secret), new BurstRule(burst))
   const recorder = new ClickRecorder(
     sink,
-    { flushIntervalMs: config.clickFlushIntervalMs, batchSize: config.clickFlushBatch, maxQueue: config.clickQueueMax },
+    {
+      flushIntervalMs: config.clickFlushIntervalMs,
+      batchSize: config.clickFlushBatch,
+      maxQueue: config.clickQueueMax,
+      // Batches written by the thread do not hold this event loop.
+      track: clickWriter === 'inline' ? loopWatch.track : undefined,
+    },
     app.log,
   )
-  const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log)
+  const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log, loopWatch.track)
   const webhookWorker = new WebhookDeliveryWorker(
     store,
     {
@@ -150,10 +159,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   )
   const retention = new RetentionJob(
     store,
-    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs, now: config.now },
+    {
+      retentionDays: config.clickRetentionDays,
+      intervalMs: config.retentionIntervalMs,
+      now: config.now,
+      track: loopWatch.track,
+    },
     app.log,
   )
   app.addHook('onClose', async () => {
+    loopWatch.stop()
     await retention.stop()
     // Posts in flight are abandoned, not lost: their events stay pending in the outbox.
     await webhookWorker.stop()
@@ -167,7 +182,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const redirects = new RedirectCounters()
   const allowedHosts = new AllowedHosts(store)
   const suppressionKeys = new SuppressionKeys(secret)
-  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store })
+  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch })
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
@@ -210,7 +225,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
-  await installApiRateLimit(app, config.apiRateLimitPerMinute)
+  await installApiRateLimit(app, {
+    perKey: config.apiRateLimitPerMinute,
+    perAddress: config.apiUnauthenticatedRateLimitPerMinute,
+  })
   await registerApiDocs(app, config.publicUrl)
   await app.register(healthRoutes, { store, recorder })
   // On the main port only when the operator asks for it with a token (docs/adr/0013).
@@ -243,5 +261,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   unsubscribeVisits.start()
   webhookWorker.start()
   retention.start()
+  // From ready on: compiling the routes at start-up blocks the loop before any tap can wait.
+  app.addHook('onReady', async () => loopWatch.start())
   return app
 }

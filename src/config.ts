@@ -54,8 +54,12 @@ export interface Config {
   metricsPort: number | null
   /** Address that listener binds; loopback unless the operator opens it. */
   metricsHost: string
-  /** /v1 requests per minute per API key (per client address without a valid key); 0 = no limit. */
+  /** /v1 requests per minute per API key (and for the admin token); 0 = no limit. */
   apiRateLimitPerMinute: number
+  /** /v1 requests per minute per client address without valid credentials; 0 = no limit. */
+  apiUnauthenticatedRateLimitPerMinute: number
+  /** A stretch that blocks the event loop this long is logged with what was running; 0 = off. */
+  eventLoopStallWarnMs: number
   /** Counted redirects per minute per client address; taps beyond it still redirect but are not counted; 0 = no limit. */
   redirectRateLimitPerMinute: number
   /** network: the /24 or /48; hash: a keyed hash whose key changes every UTC day; none: nothing. */
@@ -253,7 +257,9 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
     metricsPort: metricsPort(env),
     metricsHost: read(env, 'METRICS_HOST') ?? '127.0.0.1',
-    apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 120_000, 0, 100_000_000),
+    apiUnauthenticatedRateLimitPerMinute: integer(env, 'API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    eventLoopStallWarnMs: integer(env, 'EVENT_LOOP_STALL_WARN_MS', 50, 0, 60_000),
     redirectRateLimitPerMinute: integer(env, 'REDIRECT_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
     ipStorage,
     clickRetentionDays: integer(env, 'CLICK_RETENTION_DAYS', 400, 1, 36_500),

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { idCursor } from '../cursor.js'
 import type { ExportedClick } from '../click.js'
 import type { Message, Store } from '../db/store.js'
@@ -49,5 +50,7 @@ async function* linesAfter(store: Store, message: Message, after: number): Async
     if (rows.length > 0) yield rows.map((row) => JSON.stringify(presentClick(row)) + '\n').join('')
     if (rows.length < STREAM_CHUNK) return
     after = rows[rows.length - 1]!.id
+    // However fast the reader, taps get their turn between chunks.
+    await nextTurn()
   }
 }

@@ -1,3 +1,4 @@
+import { untracked, type TrackWork } from '../loop-watch.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
@@ -49,6 +50,8 @@ export interface RecorderOptions {
   batchSize: number
   /** Clicks held at most; beyond it a tap still redirects but its count is lost. */
   maxQueue: number
+  /** Names the batch writes for the event-loop watch; only when they run on the event loop. */
+  track?: TrackWork
 }
 
 const DROP_WARNING_INTERVAL_MS = 10_000
@@ -114,7 +117,10 @@ export class ClickRecorder {
 
   /** Writes everything queued so far; flushes run one after another, never side by side. */
   flush(): Promise<void> {
-    this.running = this.running.then(() => this.drain())
+    const track = this.options.track ?? untracked
+    this.running = this.running.then(() =>
+      this.queue.length === 0 ? undefined : track('click writing', () => this.drain()),
+    )
     return this.running
   }
 
