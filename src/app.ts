@@ -33,6 +33,7 @@ import { metricsRoutes } from './routes/metrics.js'
 import { lazyMetricsRegistry } from './operations/metrics.js'
 import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
 import { robotsRoutes } from './routes/robots.js'
+import { tlsCheckRoutes } from './routes/tls-check.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
@@ -218,6 +219,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(metricsRoutes, { metricsRegistry, config })
   }
   await app.register(robotsRoutes)
+  await app.register(tlsCheckRoutes, { domains })
   await app.register(adminRoutes, { store, domains, config, allowedHosts })
   await app.register(messageRoutes, {
     store,
