@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
+import type { ReceiverPolicy } from '../webhooks/receiver-address.js'
 import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from '../webhooks/webhooks.js'
 import { apiKeyErrors, bodyErrors, errorResponses, Id, notFoundError } from './schemas.js'
 
@@ -48,7 +49,10 @@ const webhookExample = {
 }
 
 /** Event webhooks: registration, removal and a view of delivery attempts. */
-export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
+export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store; receiverPolicy: ReceiverPolicy }> = async (
+  app,
+  services,
+) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.post(
@@ -102,7 +106,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await createWebhook(services.store, request.tenantId, request.body)),
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await createWebhook(services.store, services.receiverPolicy, request.tenantId, request.body)),
   )
 
   app.get(
