@@ -221,7 +221,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store; receiverPo
                   statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
                   error: Type.Union([Type.String(), Type.Null()], {
                     description:
-                      'null on success, else e.g. answered HTTP 500, ECONNREFUSED, no answer within 10000 ms',
+                      'null on success, else e.g. answered HTTP 500, ECONNREFUSED, no answer within 10000 ms, ' +
+                      'refused: hooks.brand.dk resolves to 10.0.0.7, a private address: …',
                   }),
                   outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retrying'), Type.Literal('failed')], {
                     description:

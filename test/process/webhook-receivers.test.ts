@@ -25,7 +25,7 @@ interface Attempt {
 }
 
 /** A local HTTP server answering each request with `handle`; it records every request. */
-async function startServer(t: Test, handle: (request: IncomingMessage, response: ServerResponse) => void) {
+async function startHttpServer(t: Test, handle: (request: IncomingMessage, response: ServerResponse) => void) {
   const requests: IncomingMessage[] = []
   const server = createServer((request, response) => {
     requests.push(request)
@@ -112,8 +112,8 @@ t.test('the connection goes to the address that was checked; Host stays the name
 })
 
 t.test('a redirect to an internal address is not followed and counts as a failed attempt', async (t) => {
-  const internal = await startServer(t, (_request, response) => response.writeHead(200).end('secret'))
-  const receiver = await startServer(t, (_request, response) =>
+  const internal = await startHttpServer(t, (_request, response) => response.writeHead(200).end('secret'))
+  const receiver = await startHttpServer(t, (_request, response) =>
     response.writeHead(302, { location: `http://127.0.0.1:${internal.port}/latest/meta-data/` }).end(),
   )
   const app = await startApp(t, { env: FAST_WEBHOOKS })
@@ -126,7 +126,7 @@ t.test('a redirect to an internal address is not followed and counts as a failed
 })
 
 t.test('a receiver that never answers times out; one that never connects too', async (t) => {
-  const silent = await startServer(t, () => {})
+  const silent = await startHttpServer(t, () => {})
   const app = await startApp(t, { env: { ...FAST_WEBHOOKS, WEBHOOK_TIMEOUT_MS: '300' } })
   const { key, webhook } = await oneEvent(app, `http://127.0.0.1:${silent.port}/hooks`)
   let log: Attempt[] = []
@@ -149,7 +149,7 @@ t.test('a receiver that never answers times out; one that never connects too', a
 
 t.test('an endless answer is read up to WEBHOOK_RESPONSE_MAX_BYTES; its status decides', async (t) => {
   let closed = false
-  const endless = await startServer(t, (_request, response) => {
+  const endless = await startHttpServer(t, (_request, response) => {
     response.writeHead(200, { 'content-type': 'text/plain' })
     const chunk = Buffer.alloc(16_384, 'x')
     const pump = () => {
@@ -168,7 +168,7 @@ t.test('an endless answer is read up to WEBHOOK_RESPONSE_MAX_BYTES; its status d
 })
 
 t.test("one tenant's slow receiver holds back only that tenant's deliveries", async (t) => {
-  const slow = await startServer(t, () => {})
+  const slow = await startHttpServer(t, () => {})
   const fast = await startReceiver(t, () => 200)
   const app = await startApp(t, {
     env: { ...FAST_WEBHOOKS, WEBHOOK_CONCURRENCY_PER_TENANT: '2', WEBHOOK_TIMEOUT_MS: '60000' },
