@@ -34,6 +34,7 @@ import { metricsRoutes } from './routes/metrics.js'
 import { lazyMetricsRegistry } from './operations/metrics.js'
 import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
 import { robotsRoutes } from './routes/robots.js'
+import { tlsCheckRoutes } from './routes/tls-check.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
@@ -46,6 +47,7 @@ import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
+import { systemResolver, type ReceiverPolicy, type ResolveHost } from './webhooks/receiver-address.js'
 
 /** Recipient tokens the burst rule remembers (about 100 bytes each). */
 const BURST_MEMORY = 100_000
@@ -69,6 +71,8 @@ export interface BuildOptions {
    * there is no file to share (an injected store or `:memory:`).
    */
   clickWriter?: 'thread' | 'inline'
+  /** How webhook receivers' host names are resolved (tests inject their own DNS); the system's resolver by default. */
+  resolveHost?: ResolveHost
 }
 
 /** The secret for recipient tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
@@ -146,6 +150,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.log,
   )
   const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log, loopWatch.track)
+  const receiverPolicy: ReceiverPolicy = {
+    allowHttp: config.webhookAllowHttp,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+    resolve: options.resolveHost ?? systemResolver,
+  }
   const webhookWorker = new WebhookDeliveryWorker(
     store,
     {
@@ -154,7 +163,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       retryMaxMs: config.webhookRetryMaxMs,
       giveUpAfterMs: config.webhookGiveUpAfterMs,
       timeoutMs: config.webhookTimeoutMs,
+      connectTimeoutMs: config.webhookConnectTimeoutMs,
+      responseMaxBytes: config.webhookResponseMaxBytes,
+      concurrencyPerTenant: config.webhookConcurrencyPerTenant,
     },
+    receiverPolicy,
     app.log,
   )
   const retention = new RetentionJob(
@@ -236,6 +249,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(metricsRoutes, { metricsRegistry, config })
   }
   await app.register(robotsRoutes)
+  await app.register(tlsCheckRoutes, { domains })
   await app.register(adminRoutes, { store, domains, config, allowedHosts })
   await app.register(messageRoutes, {
     store,
@@ -251,7 +265,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
   await app.register(deliveryRoutes, { store, config })
   await app.register(optOutRoutes, { store })
-  await app.register(webhookRoutes, { store })
+  await app.register(webhookRoutes, { store, receiverPolicy })
   await app.register(clickRoutes, { store })
   await app.register(analyticsRoutes, { store, config })
   await app.register(conversionRoutes, { store, recorder, config })

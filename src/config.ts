@@ -43,8 +43,18 @@ export interface Config {
   webhookRetryMaxMs: number
   /** An event still undelivered this long after it happened is marked failed. */
   webhookGiveUpAfterMs: number
-  /** How long one delivery may take before it counts as failed. */
+  /** How long one delivery may take before it counts as failed, from the start to the answer's last byte read. */
   webhookTimeoutMs: number
+  /** How long a delivery may take to connect (DNS, TCP and TLS) before it counts as failed. */
+  webhookConnectTimeoutMs: number
+  /** Bytes of a receiver's answer read at most; the rest is not read and the connection is closed. */
+  webhookResponseMaxBytes: number
+  /** Deliveries in flight at once per tenant: one tenant's slow receiver cannot hold the others' back. */
+  webhookConcurrencyPerTenant: number
+  /** Whether webhook URLs may be plain http (otherwise https only). */
+  webhookAllowHttp: boolean
+  /** Whether webhooks may go to private, loopback, link-local and carrier-grade NAT addresses (never metadata). */
+  webhookAllowPrivateNetworks: boolean
   /**
    * When set, GET /metrics requires it as a bearer token wherever it answers, and answers
    * on the service's own hosts of the main port too.
@@ -106,6 +116,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}`, raw)
   }
   return value
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = read(env, name)
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  throw new ConfigError(name, 'must be true or false', raw)
 }
 
 function secret(env: Env, name: string, minLength: number): string | null {
@@ -218,6 +235,8 @@ export function loadConfig(env: Env = process.env): Config {
     )
   }
 
+  const webhookTimeoutMs = integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000)
+
   const ipStorage = (read(env, 'IP_STORAGE') ?? 'network') as IpStorage
   if (!IP_STORAGE.includes(ipStorage)) {
     throw new ConfigError('IP_STORAGE', `must be one of ${IP_STORAGE.join(', ')}`, ipStorage)
@@ -253,7 +272,12 @@ export function loadConfig(env: Env = process.env): Config {
     webhookRetryBaseMs,
     webhookRetryMaxMs,
     webhookGiveUpAfterMs: integer(env, 'WEBHOOK_GIVE_UP_AFTER_MS', 86_400_000, 1, 30 * 86_400_000),
-    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000),
+    webhookTimeoutMs,
+    webhookConnectTimeoutMs: Math.min(integer(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', 5_000, 1, 120_000), webhookTimeoutMs),
+    webhookResponseMaxBytes: integer(env, 'WEBHOOK_RESPONSE_MAX_BYTES', 65_536, 0, 10_485_760),
+    webhookConcurrencyPerTenant: integer(env, 'WEBHOOK_CONCURRENCY_PER_TENANT', 4, 1, 50),
+    webhookAllowHttp: flag(env, 'WEBHOOK_ALLOW_HTTP'),
+    webhookAllowPrivateNetworks: flag(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'),
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
     metricsPort: metricsPort(env),
     metricsHost: read(env, 'METRICS_HOST') ?? '127.0.0.1',

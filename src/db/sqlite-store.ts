@@ -269,10 +269,11 @@ function prepareStatements(db: SqliteDatabase) {
        VALUES (?, ?, ?, ?, ?, ?)`,
     ),
     dueWebhookEvents: db.prepare(
-      `SELECT e.id, e.public_id AS publicId, e.webhook_id AS webhookId, w.url, w.secret, e.body, e.attempts,
-              e.created_at AS createdAt
+      `SELECT e.id, e.public_id AS publicId, e.webhook_id AS webhookId, w.tenant_id AS tenantId, w.url, w.secret,
+              e.body, e.attempts, e.created_at AS createdAt
        FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
        WHERE e.state = 'pending' AND e.next_attempt_at <= ? AND w.deleted_at IS NULL
+         AND w.tenant_id NOT IN (SELECT value FROM json_each(?))
        ORDER BY e.next_attempt_at, e.id LIMIT ?`,
     ),
     updateWebhookEvent: db
@@ -979,8 +980,8 @@ export class SqliteStore implements Store {
     return deleted
   }
 
-  async dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]> {
-    return this.sql.dueWebhookEvents.all(now, limit) as DueWebhookEvent[]
+  async dueWebhookEvents(now: number, limit: number, skipTenants: readonly number[] = []): Promise<DueWebhookEvent[]> {
+    return this.sql.dueWebhookEvents.all(now, JSON.stringify(skipTenants), limit) as DueWebhookEvent[]
   }
 
   async recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {

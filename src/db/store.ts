@@ -259,8 +259,11 @@ export interface Store {
   getWebhook(tenantId: number, publicId: string): Promise<Webhook | null>
   /** Deletes a webhook and cancels its pending events; false when the tenant has no such webhook. */
   deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean>
-  /** Pending events whose next attempt is due, oldest first, with what signing them needs. */
-  dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]>
+  /**
+   * Pending events whose next attempt is due, oldest first, with what signing them needs;
+   * none of the tenants in `skipTenants` (those with as many deliveries in flight as they may have).
+   */
+  dueWebhookEvents(now: number, limit: number, skipTenants?: readonly number[]): Promise<DueWebhookEvent[]>
   /** Stores an attempt's outcome and moves the event on: delivered, retried at `nextAttemptAt`, or failed. */
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>
   /** A webhook's latest attempts, newest first. */
@@ -455,6 +458,7 @@ export interface DueWebhookEvent {
   id: number
   publicId: string
   webhookId: number
+  tenantId: number
   url: string
   secret: string
   body: string

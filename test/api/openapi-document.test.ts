@@ -12,6 +12,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
 const OPERATION_IDS = [
   'addDomain',
   'addRecipients',
+  'checkTlsDomain',
   'confirmUnsubscribe',
   'createApiKey',
   'createMessage',
