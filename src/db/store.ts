@@ -1,7 +1,10 @@
 /**
- * The one storage interface. Everything outside src/db talks to this; nothing
- * else writes SQL. Methods are async so that a PostgreSQL store can implement
- * the same contract; the SQLite store answers synchronously underneath.
+ * The storage contract. Everything outside src/db talks to `Store`; nothing else
+ * writes SQL. It is split into one small interface per concept (tenants, messages,
+ * clicks, roll-ups, opt-outs, webhooks, conversions, retention, lifecycle), and each
+ * backend implements them in one file per concept with the same name. Methods are
+ * async so that a PostgreSQL store can implement the same contract; the SQLite store
+ * answers synchronously underneath.
  */
 import type { ClickRow, ExportedClick } from '../click.js'
 
@@ -185,7 +188,9 @@ export class ConflictError extends Error {
   }
 }
 
-export interface Store {
+// ── Tenants, domains, API keys, allow-lists, settings ─────────────────────────
+
+export interface TenantStore {
   getSetting(key: string): Promise<string | null>
   /** Stores the value unless the key already has one; returns the value that is kept. */
   setSettingOnce(key: string, value: string): Promise<string>
@@ -193,15 +198,33 @@ export interface Store {
   createTenant(publicId: string, name: string, now: number): Promise<Tenant>
   getTenant(publicId: string): Promise<Tenant | null>
   countTenants(): Promise<number>
+  /** Every tenant, oldest first. */
+  listTenants(): Promise<Tenant[]>
 
   /** Throws ConflictError when the host already belongs to a tenant. */
   addDomain(tenantId: number, host: string, baseUrl: string, now: number): Promise<Domain>
   listDomains(): Promise<Domain[]>
+  /** Sets or clears a tenant's domain's fallback URL; null when the tenant has no such host. */
+  setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null>
 
   createApiKey(tenantId: number, publicId: string, name: string, keyHash: Buffer, now: number): Promise<void>
   /** The tenant owning the unrevoked key with this hash. */
   findApiKey(keyHash: Buffer): Promise<ApiKeyOwner | null>
+  /**
+   * Marks the tenant's key revoked; it stops authenticating at once. False when the
+   * tenant has no key with this public id. Revoking a revoked key keeps its first revocation time.
+   */
+  revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean>
 
+  /** The tenant's allow-list of destination host patterns, sorted; empty when anything is allowed. */
+  allowedHosts(tenantId: number): Promise<string[]>
+  /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
+  setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
+}
+
+// ── Messages, links, recipients ──────────────────────────────────────────────
+
+export interface MessageStore {
   /**
    * Creates the message with its links and counters, or, when the tenant already has
    * a message with the same externalId, returns that one with created=false. Atomic.
@@ -218,17 +241,52 @@ export interface Store {
   findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null>
   /** Newest first; `before` is the internal id the previous page ended at. */
   listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
-
   findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
+  /** The tenant and public id of a message known by its internal id. */
+  messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
+  /** The index of a recipient of a message, by the sender's id. */
+  recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
+}
+
+// ── Clicks and their counters ────────────────────────────────────────────────
+
+export interface ClickStore {
   /**
    * Stores clicks and updates counters in one transaction. With rules, clicks the user
    * agent left human are checked for too_fast and burst first.
    */
   recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
+  /**
+   * A message's raw clicks in the order they were stored, after the click with internal
+   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
+   */
+  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
+  /** The click a landing page reported by its click id (see clickIdParam), once written. */
+  findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
+  /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
+  lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
+}
 
-  close(): Promise<void>
+// ── Roll-ups over many messages ──────────────────────────────────────────────
 
+export interface RollupStore {
+  /** Sums of the counters of the tenant's messages with this campaign name, one read of the campaign index. */
+  campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals>
+  /** The same sums per variant label of the campaign (messages without a variant left out), by label. */
+  variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
+  /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
+  kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
+  /**
+   * The tenant's recipient ids with a human click at or after `since`, each once, in id
+   * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
+   */
+  engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
+}
+
+// ── Unsubscribes, opt-outs and delivery reports ──────────────────────────────
+
+export interface OptOutStore {
   /** Whether an unsubscribe code is taken on a domain. */
   unsubscribeCodeExists(domainId: number, code: string): Promise<boolean>
   /** The message an unsubscribe code on a domain belongs to, with what its page shows. */
@@ -251,7 +309,11 @@ export interface Store {
    * with it. Recipient ids the message does not have are returned, not applied.
    */
   applyDeliveryReports(messageId: number, reports: DeliveryReport[]): Promise<DeliveryReportResult>
+}
 
+// ── Webhooks and their outbox ────────────────────────────────────────────────
+
+export interface WebhookStore {
   /** Registers a webhook and refreshes the store's in-memory view of subscriptions. */
   createWebhook(webhook: NewWebhook): Promise<Webhook>
   /** The tenant's webhooks that are not deleted, oldest first. */
@@ -265,50 +327,43 @@ export interface Store {
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>
   /** A webhook's latest attempts, newest first. */
   webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
-  /** The click a landing page reported by its click id (see clickIdParam), once written. */
-  findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
   /** Webhook events not yet delivered, failed or cancelled: the outbox backlog. */
   pendingWebhookEvents(): Promise<number>
-  /**
-   * Commits a tiny write (a settings row), so readiness sees what a click flush would:
-   * a closed connection, a read-only or full disk, a lock held too long. Throws if not writable.
-   */
-  checkWritable(): Promise<void>
-  /**
-   * Marks the tenant's key revoked; it stops authenticating at once. False when the
-   * tenant has no key with this public id. Revoking a revoked key keeps its first revocation time.
-   */
-  revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean>
-  /** Every tenant, oldest first. */
-  listTenants(): Promise<Tenant[]>
-  /**
-   * Writes a consistent copy of the whole database to a new file while it stays in
-   * use (SQLite's online backup). Readers and the writer are not stopped.
-   */
-  backup(path: string): Promise<void>
-  /** The tenant's allow-list of destination host patterns, sorted; empty when anything is allowed. */
-  allowedHosts(tenantId: number): Promise<string[]>
-  /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
-  setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
-  /** Sets or clears a tenant's domain's fallback URL; null when the tenant has no such host. */
-  setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null>
-  /**
-   * Deletes up to `limit` raw clicks older than `before`, oldest first, in one
-   * transaction; returns how many. Counters and unique tables are not touched.
-   */
-  deleteClicksBefore(before: number, limit: number): Promise<number>
   /**
    * Deletes up to `limit` webhook attempts, and up to `limit` finished (delivered,
    * failed, cancelled) events, older than `before`; returns how many rows went.
    */
   pruneWebhookOutbox(before: number, limit: number): Promise<number>
+}
+
+// ── Conversions ──────────────────────────────────────────────────────────────
+
+export interface ConversionStore {
+  /** The tenant's conversion with this id (the sender's), as first recorded. */
+  findConversion(tenantId: number, id: string): Promise<StoredConversion | null>
+  /**
+   * Stores an attributed conversion and adds it to the message's conversions and revenue,
+   * in one transaction; when the tenant already has one with this id, that one is
+   * returned with created=false and nothing changes.
+   */
+  recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
+}
+
+// ── Retention and erasure ────────────────────────────────────────────────────
+
+export interface RetentionStore {
+  /**
+   * Deletes up to `limit` raw clicks older than `before`, oldest first, in one
+   * transaction; returns how many. Counters and unique tables are not touched.
+   */
+  deleteClicksBefore(before: number, limit: number): Promise<number>
+  /** The tenant's messages that have this recipient id. */
+  messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]>
   /**
    * Erases a recipient id from one message: the recipient row gets `tombstone` instead,
    * its raw clicks lose user agent, network and click id. Counters stay. One transaction.
    */
   eraseRecipientFromMessage(messageId: number, recipientId: string, tombstone: string): Promise<void>
-  /** The tenant's messages that have this recipient id. */
-  messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]>
   /**
    * Removes what else names the recipient in the tenant's data, in one transaction:
    * webhook outbox events (with their attempts) whose body carries the id, and the
@@ -318,37 +373,39 @@ export interface Store {
   eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
   /** Whether the tenant has opt-outs kept under a suppression key (erased recipients). */
   hasErasedOptOuts(tenantId: number): Promise<boolean>
-  /**
-   * A message's raw clicks in the order they were stored, after the click with internal
-   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
-   */
-  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
-  /** Sums of the counters of the tenant's messages with this campaign name, one read of the campaign index. */
-  campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals>
-  /** The same sums per variant label of the campaign (messages without a variant left out), by label. */
-  variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
-  /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
-  kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
-  /** The tenant and public id of a message known by its internal id. */
-  messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
-  /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
-  lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
-  /** The index of a recipient of a message, by the sender's id. */
-  recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
-  /** The tenant's conversion with this id (the sender's), as first recorded. */
-  findConversion(tenantId: number, id: string): Promise<StoredConversion | null>
-  /**
-   * Stores an attributed conversion and adds it to the message's conversions and revenue,
-   * in one transaction; when the tenant already has one with this id, that one is
-   * returned with created=false and nothing changes.
-   */
-  recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
-  /**
-   * The tenant's recipient ids with a human click at or after `since`, each once, in id
-   * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
-   */
-  engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
 }
+
+// ── The connection itself ────────────────────────────────────────────────────
+
+export interface LifecycleStore {
+  /**
+   * Commits a tiny write (a settings row), so readiness sees what a click flush would:
+   * a closed connection, a read-only or full disk, a lock held too long. Throws if not writable.
+   */
+  checkWritable(): Promise<void>
+  /**
+   * Writes a consistent copy of the whole database to a new file while it stays in
+   * use (SQLite's online backup). Readers and the writer are not stopped.
+   */
+  backup(path: string): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * The whole storage contract: one small interface per concept, and each backend
+ * one file per concept with the same names (src/db/sqlite/tenants.ts …).
+ */
+export interface Store
+  extends
+    TenantStore,
+    MessageStore,
+    ClickStore,
+    RollupStore,
+    OptOutStore,
+    WebhookStore,
+    ConversionStore,
+    RetentionStore,
+    LifecycleStore {}
 
 export interface NewConversion {
   tenantId: number
