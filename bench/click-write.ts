@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickRow } from '../src/click.js'
 import { BurstRule } from '../src/clicks/burst.js'
-import { SqliteStore } from '../src/db/sqlite-store.js'
+import { SqliteStore } from '../src/db/sqlite/index.js'
 
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 100_000)
 const RECIPIENTS = 100_000

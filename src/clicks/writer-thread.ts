@@ -8,7 +8,7 @@
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import { SqliteStore } from '../db/sqlite-store.js'
+import { SqliteStore } from '../db/sqlite/index.js'
 import type { ClickRow, TapBatch } from '../click.js'
 import { BurstRule, type BurstOptions } from './burst.js'
 import { addressPolicy } from './network.js'

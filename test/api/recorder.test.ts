@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { SqliteStore } from '../../src/db/sqlite-store.js'
+import { SqliteStore } from '../../src/db/sqlite/index.js'
 import type { ClickRow } from '../../src/click.js'
 import { createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from '../helpers.js'
 
