@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickRow } from '../src/click.js'
 import { BurstRule } from '../src/clicks/burst.js'
+import { recordClicks } from '../src/clicks/click-batch.js'
 import { SqliteStore } from '../src/db/sqlite/index.js'
 
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 100_000)
@@ -76,7 +77,7 @@ async function run(): Promise<number> {
     }
     const started = performance.now()
     for (let from = 0; from < clicks.length; from += BATCH) {
-      await store.recordClicks(clicks.slice(from, from + BATCH), rules)
+      await recordClicks(store, clicks.slice(from, from + BATCH), rules)
     }
     const seconds = (performance.now() - started) / 1000
     const counters = await store.messageCounters(message.id)

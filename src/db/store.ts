@@ -130,21 +130,6 @@ export interface LinkTarget {
   expiresAt: number | null
 }
 
-/**
- * The reasons that depend on time and on other clicks, decided inside the flush for
- * clicks the user agent left human: `too_fast` from the message's and the recipient's
- * times, then `burst` from what this rule has seen of the same token.
- */
-export interface ClickTimingRules {
-  /** A click sooner than this after the recipient's delivery report (or the message's creation) is too fast; 0: off. */
-  tooFastMs: number
-  /**
-   * Called for each click still human after too_fast, with a recipient and a network;
-   * true when the token was fetched from another network within the burst window.
-   */
-  isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean
-}
-
 export interface ClickCounters {
   total: number
   unique: number
@@ -246,16 +231,106 @@ export interface MessageStore {
   messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
   /** The index of a recipient of a message, by the sender's id. */
   recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
+  /** The sender's ids of a message's recipients, by index; indexes it does not have are left out. */
+  recipientIdsAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, string>>
+  /** Public id and destination of links, by internal id (webhook bodies). */
+  linkSummaries(linkIds: number[]): Promise<Map<number, { publicId: string; url: string }>>
+}
+
+/** What the click rules need to know of a message, read once per message per batch. */
+export interface ClickMessageFacts {
+  tenantId: number
+  publicId: string
+  /** Recipients issued so far: a token claiming a higher index is a forgery. */
+  recipients: number
+  links: number
+  createdAt: number
+  /** The latest delivery report time of any of its recipients. */
+  lastDeliveryAt: number | null
+}
+
+/** Clicks counted whatever the unique tables say. */
+export interface ClickTally {
+  total: number
+  bots: number
+  previews: number
+}
+
+/**
+ * A recipient's first click on a message to try: inserted into the message's unique
+ * table unless the recipient already has one there ("insert or ignore"). The batch
+ * holds at most one per message and recipient.
+ */
+export interface FirstClickAttempt {
+  messageId: number
+  recipientIdx: number
+  /** The recipient's first click in the batch: stored as its first click when inserted. */
+  at: number
+  /** The recipient's latest click in the batch. */
+  lastAt: number
+  /**
+   * When inserted: the message's unique counter moves by one, the first-click delay
+   * breakdown counts `delayBucket`, and, when `linkId` is set (a message with one link),
+   * that link's unique counter moves by one too. When not inserted, or when the
+   * recipient clicked more than once in the batch (`repeated`), `lastAt` becomes its
+   * latest click (kept if later).
+   */
+  delayBucket: string
+  linkId: number | null
+  repeated: boolean
+}
+
+/** A recipient's first click on a link to try (messages with several links); when inserted, the link's unique counter moves by one. */
+export interface LinkFirstClickAttempt {
+  linkId: number
+  recipientIdx: number
+  at: number
+}
+
+/** An outbox row: a webhook event to deliver. */
+export interface NewWebhookEvent {
+  publicId: string
+  webhookId: number
+  type: WebhookEventType
+  body: string
+  at: number
+}
+
+/**
+ * A batch of clicks as a backend stores it, worked out by the click rules
+ * (src/clicks/click-batch.ts): the backend decides nothing, it inserts and adds.
+ */
+export interface ClickWrite {
+  /** The raw rows in the order given (a click's id is the export's cursor), each judged and its recipient checked. */
+  clicks: ClickRow[]
+  messageTallies: Map<number, ClickTally>
+  linkTallies: Map<number, ClickTally>
+  /** Clicks that are not human, per message and reason. */
+  reasons: Array<{ messageId: number; reason: string; clicks: number }>
+  /** Human clicks per message and breakdown value (first_click comes from firstClicks). */
+  breakdowns: Array<{ messageId: number } & BreakdownCount>
+  firstClicks: FirstClickAttempt[]
+  linkFirstClicks: LinkFirstClickAttempt[]
+  events: NewWebhookEvent[]
 }
 
 // ── Clicks and their counters ────────────────────────────────────────────────
 
 export interface ClickStore {
   /**
-   * Stores clicks and updates counters in one transaction. With rules, clicks the user
-   * agent left human are checked for too_fast and burst first.
+   * What the click rules (src/clicks/click-batch.ts) need of each message of a batch.
+   * Messages that do not exist are left out.
    */
-  recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void>
+  clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>>
+  /** When each of these recipients of a message last got a delivery report, for too_fast; those without one are left out. */
+  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>>
+  /**
+   * Stores a batch the click rules worked out, in one transaction: the raw rows, the
+   * first clicks tried with "insert or ignore" and the counters moved by what was
+   * really inserted (see ClickWrite), the counter deltas, breakdowns, reasons and
+   * webhook events. Rejects, storing nothing, on failure.
+   */
+  writeClicks(write: ClickWrite): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
   /**
    * A message's raw clicks in the order they were stored, after the click with internal
@@ -314,6 +389,8 @@ export interface OptOutStore {
 // ── Webhooks and their outbox ────────────────────────────────────────────────
 
 export interface WebhookStore {
+  /** Tenant → ids of its live webhooks subscribed to this event type. */
+  subscribedWebhooks(type: WebhookEventType): Promise<Map<number, number[]>>
   /** Registers a webhook and refreshes the store's in-memory view of subscriptions. */
   createWebhook(webhook: NewWebhook): Promise<Webhook>
   /** The tenant's webhooks that are not deleted, oldest first. */

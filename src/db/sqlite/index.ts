@@ -35,7 +35,7 @@ export class SqliteStore {
     const parts = [
       new SqliteTenants(connection),
       new SqliteMessages(connection),
-      new SqliteClicks(connection, this.subscribers),
+      new SqliteClicks(connection),
       new SqliteRollups(connection),
       new SqliteOptOuts(connection, this.subscribers),
       new SqliteWebhooks(connection, this.subscribers),
@@ -73,13 +73,5 @@ export class SqliteStore {
       throw err
     }
     return new SqliteStore(db)
-  }
-
-  /**
-   * For a second connection (the click writer thread): webhooks are created and
-   * deleted through the main one, so re-read the subscribers when the file changed.
-   */
-  refreshSubscribers(): void {
-    this.subscribers.refresh()
   }
 }

@@ -86,6 +86,8 @@ function prepare(db: SqliteDatabase) {
     ),
     setUnsubscribeCode: db.prepare('UPDATE messages SET unsubscribe_code = ? WHERE id = ?'),
     setMessageExpiry: db.prepare('UPDATE messages SET expires_at = ? WHERE id = ?'),
+    linkSummary: db.prepare('SELECT public_id AS publicId, url FROM links WHERE id = ?'),
+    recipientExternalId: db.prepare('SELECT external_id FROM recipients WHERE message_id = ? AND idx = ?').pluck(),
     messageTenant: db.prepare('SELECT tenant_id AS tenantId, public_id AS publicId FROM messages WHERE id = ?'),
   }
 }
@@ -210,6 +212,24 @@ export class SqliteMessages implements MessageStore {
 
   async recipientIndexOf(messageId: number, recipientId: string): Promise<number | null> {
     return (this.sql.recipientIndex.get(messageId, recipientId) as number | undefined) ?? null
+  }
+
+  async recipientIdsAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, string>> {
+    const ids = new Map<number, string>()
+    for (const idx of recipientIdxs) {
+      const id = this.sql.recipientExternalId.get(messageId, idx) as string | undefined
+      if (id !== undefined) ids.set(idx, id)
+    }
+    return ids
+  }
+
+  async linkSummaries(linkIds: number[]): Promise<Map<number, { publicId: string; url: string }>> {
+    const links = new Map<number, { publicId: string; url: string }>()
+    for (const id of linkIds) {
+      const link = this.sql.linkSummary.get(id) as { publicId: string; url: string } | undefined
+      if (link) links.set(id, link)
+    }
+    return links
   }
 
   #toMessage(row: MessageRow): Message {

@@ -128,6 +128,12 @@ export class SqliteWebhooks implements WebhookStore {
     this.write = connection.write
   }
 
+  async subscribedWebhooks(type: WebhookEventType): Promise<Map<number, number[]>> {
+    // Another connection (the service's, when this is the click writer thread's) may have changed them.
+    this.subscribers.refresh()
+    return this.subscribers[type]
+  }
+
   async createWebhook(webhook: NewWebhook): Promise<Webhook> {
     const id = Number(this.sql.insertWebhook.run({ ...webhook, events: webhook.events.join(',') }).lastInsertRowid)
     this.subscribers.load()
