@@ -26,19 +26,18 @@ export interface SqliteStore extends Store {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class SqliteStore {
   readonly db: SqliteDatabase
-  private readonly subscribers: WebhookSubscribers
 
   private constructor(db: SqliteDatabase) {
     this.db = db
     const connection = new SqliteConnection(db)
-    this.subscribers = new WebhookSubscribers(db)
+    const subscribers = new WebhookSubscribers(db)
     const parts = [
       new SqliteTenants(connection),
       new SqliteMessages(connection),
       new SqliteClicks(connection),
       new SqliteRollups(connection),
-      new SqliteOptOuts(connection, this.subscribers),
-      new SqliteWebhooks(connection, this.subscribers),
+      new SqliteOptOuts(connection, subscribers),
+      new SqliteWebhooks(connection, subscribers),
       new SqliteConversions(connection),
       new SqliteRetention(connection),
       new SqliteLifecycle(connection),

@@ -13,11 +13,9 @@ function prepare(db: SqliteDatabase) {
 /** The connection itself: the readiness write probe, online backup, closing. */
 export class SqliteLifecycle implements LifecycleStore {
   private readonly sql: ReturnType<typeof prepare>
-  private readonly write: SqliteConnection['write']
 
   constructor(private readonly connection: SqliteConnection) {
     this.sql = prepare(connection.db)
-    this.write = connection.write
   }
 
   async checkWritable(): Promise<void> {

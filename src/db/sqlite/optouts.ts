@@ -67,7 +67,7 @@ export class SqliteOptOuts implements OptOutStore {
   private readonly write: SqliteConnection['write']
 
   constructor(
-    private readonly connection: SqliteConnection,
+    connection: SqliteConnection,
     private readonly subscribers: WebhookSubscribers,
   ) {
     this.sql = prepare(connection.db)

@@ -41,11 +41,9 @@ function prepare(db: SqliteDatabase) {
 /** Counters summed over many messages: campaigns, variants, kinds; engaged recipients. */
 export class SqliteRollups implements RollupStore {
   private readonly sql: ReturnType<typeof prepare>
-  private readonly write: SqliteConnection['write']
 
-  constructor(private readonly connection: SqliteConnection) {
+  constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
-    this.write = connection.write
   }
 
   async campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals> {

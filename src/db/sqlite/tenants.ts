@@ -44,7 +44,7 @@ export class SqliteTenants implements TenantStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
 
-  constructor(private readonly connection: SqliteConnection) {
+  constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
   }

@@ -121,7 +121,7 @@ export class SqliteWebhooks implements WebhookStore {
   private readonly write: SqliteConnection['write']
 
   constructor(
-    private readonly connection: SqliteConnection,
+    connection: SqliteConnection,
     private readonly subscribers: WebhookSubscribers,
   ) {
     this.sql = prepare(connection.db)
