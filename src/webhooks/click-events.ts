@@ -1,10 +1,6 @@
-import { customAlphabet } from 'nanoid'
 import type { ClickRow } from '../click.js'
-import { BASE62 } from '../base62.js'
 import type { ClickMessageFacts, MessageStore, NewWebhookEvent, WebhookStore } from '../db/store.js'
-
-/** Event ids: `evt_` and 20 base62 characters, unique across webhooks and restarts. */
-const newEventId = customAlphabet(BASE62, 20)
+import { newWebhookEventId, webhookEventBody } from '../webhook-event.js'
 
 /**
  * The `click` events a batch raises: one per click and webhook of its tenant that
@@ -45,12 +41,12 @@ export async function clickEvents(
     const recipientId =
       click.recipientIdx === null ? null : (recipientIds.get(click.messageId)?.get(click.recipientIdx) ?? null)
     for (const webhookId of webhookIds) {
-      const id = `evt_${newEventId()}`
-      const body = JSON.stringify({
+      const id = newWebhookEventId()
+      const body = webhookEventBody({
         id,
         type: 'click',
-        time: new Date(click.at).toISOString(),
-        messageId: message.publicId,
+        at: click.at,
+        messagePublicId: message.publicId,
         recipientId,
         link: link ? { id: link.publicId, url: link.url } : null,
         click: { class: click.class, reason: click.reason },

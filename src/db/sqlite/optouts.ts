@@ -1,7 +1,6 @@
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
-import { customAlphabet } from 'nanoid'
-import { BASE62 } from '../../base62.js'
+import { newWebhookEventId, webhookEventBody } from '../../webhook-event.js'
 import type {
   DeliveryReport,
   DeliveryReportResult,
@@ -12,9 +11,6 @@ import type {
   UnsubscribeTarget,
 } from '../store.js'
 import type { WebhookSubscribers } from './webhooks.js'
-
-/** Event ids: `evt_` and 20 base62 characters, unique across webhooks and restarts. */
-const newEventId = customAlphabet(BASE62, 20)
 
 function prepare(db: SqliteDatabase) {
   return {
@@ -98,12 +94,12 @@ export class SqliteOptOuts implements OptOutStore {
       const message = this.sql.messageTenant.get(messageId) as { tenantId: number; publicId: string }
       this.sql.insertOptOut.run(message.tenantId, recipientId, messageId, at)
       for (const webhookId of this.subscribers.unsubscribe.get(message.tenantId) ?? []) {
-        const id = `evt_${newEventId()}`
-        const body = JSON.stringify({
+        const id = newWebhookEventId()
+        const body = webhookEventBody({
           id,
           type: 'unsubscribe',
-          time: new Date(at).toISOString(),
-          messageId: message.publicId,
+          at,
+          messagePublicId: message.publicId,
           recipientId,
           link: null,
           click: null,
