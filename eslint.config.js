@@ -20,7 +20,7 @@ export default tseslint.config(
     // The store is the bottom layer: every domain folder imports it, so it importing any
     // of them would make a loop. It may use its own files and the neutral modules at the
     // root of src/ (click.ts, base62.ts, first-click-delay.ts), nothing in another folder.
-    files: ['src/db/**/*.ts'],
+    files: ['src/db/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -28,6 +28,23 @@ export default tseslint.config(
           patterns: [
             {
               group: ['../*/*', '../app.js', '../services.js', '../server.js', '../cli.js'],
+              message: 'src/db imports only its own files and the neutral modules at the root of src/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The same for each backend's folder (src/db/sqlite/, src/db/postgres/), one level deeper.
+    files: ['src/db/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../*/*', '../../app.js', '../../services.js', '../../server.js', '../../cli.js'],
               message: 'src/db imports only its own files and the neutral modules at the root of src/.',
             },
           ],

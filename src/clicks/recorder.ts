@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import type { CheckedTap, ClickRow, Tap, TapBatch } from '../click.js'
-import type { ClickTimingRules, Store } from '../db/store.js'
+import type { Store } from '../db/store.js'
+import { recordClicks, type ClickTimingRules } from './click-batch.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../duration-histogram.js'
 import { batchRows, ClickQueue } from './click-queue.js'
 import { classifyClick } from './classify.js'
@@ -37,7 +38,7 @@ export class InlineClickSink implements ClickSink {
   }
 
   write(batch: TapBatch): Promise<void> {
-    return this.store.recordClicks(batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
+    return recordClicks(this.store, batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
   }
 
   async close(): Promise<void> {}
