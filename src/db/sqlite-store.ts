@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { customAlphabet } from 'nanoid'
 import type { ClickRow, ExportedClick } from '../click.js'
 import { firstClickBucket } from '../first-click-delay.js'
+import { clickSeriesBucket } from '../click-series.js'
 import { BASE62 } from '../base62.js'
 import { migrate } from './migrate.js'
 import { openDatabase, type SqliteDatabase } from './open.js'
@@ -22,6 +23,7 @@ import {
   type MessageCounters,
   type MessageKind,
   type MessagePage,
+  type MessageFilter,
   type MessageTotals,
   type NewConversion,
   type StoredConversion,
@@ -176,6 +178,12 @@ function prepareStatements(db: SqliteDatabase) {
     getMessageByPublicId: db.prepare('SELECT * FROM messages WHERE public_id = ? AND tenant_id = ?'),
     getMessageByExternalId: db.prepare('SELECT * FROM messages WHERE tenant_id = ? AND external_id = ?'),
     listMessages: db.prepare('SELECT * FROM messages WHERE tenant_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+    listMessagesFiltered: db.prepare(
+      `SELECT * FROM messages WHERE tenant_id = @tenantId AND id < @before
+         AND (@campaign IS NULL OR campaign = @campaign) AND (@kind IS NULL OR kind = @kind)
+         AND created_at >= @from AND created_at < @to
+       ORDER BY id DESC LIMIT @limit`,
+    ),
     linksOfMessage: db.prepare(
       'SELECT id, public_id, position, code, url FROM links WHERE message_id = ? ORDER BY position',
     ),
@@ -377,6 +385,23 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     reasonCounters: db.prepare('SELECT reason, clicks FROM message_reason_counters WHERE message_id = ?'),
     breakdownCounters: db.prepare('SELECT dimension, value, clicks FROM message_breakdowns WHERE message_id = ?'),
+    addSeriesClicks: db.prepare(
+      `INSERT INTO message_click_series (message_id, bucket, clicks) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    clickSeries: db.prepare(
+      'SELECT bucket, clicks FROM message_click_series WHERE message_id = ? AND clicks > 0 ORDER BY bucket',
+    ),
+    endDashboardSession: db.prepare(
+      'INSERT INTO dashboard_session_ends (session_id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    ),
+    forgetEndedSessions: db.prepare('DELETE FROM dashboard_session_ends WHERE expires_at <= ?'),
+    dashboardSessionLive: db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM dashboard_session_ends WHERE session_id = ?)`,
+      )
+      .pluck(),
     listClicks: db.prepare(
       `SELECT c.id, c.at, l.public_id AS linkPublicId, r.external_id AS recipientId, c.class, c.reason, u.ua AS userAgent
        FROM clicks c JOIN links l ON l.id = c.link_id
@@ -626,8 +651,25 @@ export class SqliteStore implements Store {
     return row ? this.toMessage(row) : null
   }
 
-  async listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage> {
-    const rows = this.sql.listMessages.all(tenantId, before ?? Number.MAX_SAFE_INTEGER, limit + 1) as MessageRow[]
+  async listMessages(
+    tenantId: number,
+    before: number | null,
+    limit: number,
+    filter?: MessageFilter,
+  ): Promise<MessagePage> {
+    const rows = (
+      filter === undefined
+        ? this.sql.listMessages.all(tenantId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+        : this.sql.listMessagesFiltered.all({
+            tenantId,
+            before: before ?? Number.MAX_SAFE_INTEGER,
+            campaign: filter.campaign ?? null,
+            kind: filter.kind ?? null,
+            from: filter.from ?? 0,
+            to: filter.to ?? Number.MAX_SAFE_INTEGER,
+            limit: limit + 1,
+          })
+    ) as MessageRow[]
     const page = rows.slice(0, limit)
     return {
       messages: page.map((row) => this.toMessage(row)),
@@ -660,6 +702,7 @@ export class SqliteStore implements Store {
       // Aggregated per batch in memory: one UPSERT per distinct key, not one per click.
       const reasons = new Map<number, Map<string, number>>()
       const breakdowns = new Map<number, Map<string, number>>()
+      const series = new Map<number, Map<string, number>>()
       // message → recipient → latest repeat: one UPDATE per repeating recipient per batch.
       const repeats = new Map<number, Map<number, number>>()
       const tally = (map: Map<number, ClickCounters>, id: number): ClickCounters => {
@@ -716,6 +759,7 @@ export class SqliteStore implements Store {
         if (click.browser !== null) add(breakdowns, click.messageId, `browser\u0000${click.browser}`)
         add(breakdowns, click.messageId, `hour\u0000${Math.floor(click.at / HOUR_MS) % 24}`)
         add(breakdowns, click.messageId, `day\u0000${Math.max(0, Math.floor((click.at - message.createdAt) / DAY_MS))}`)
+        add(series, click.messageId, String(clickSeriesBucket(click.at - message.createdAt)))
         if (recipientIdx === null) continue
         const first = this.sql.insertMessageUnique.run(click.messageId, recipientIdx, click.at).changes === 1
         if (first) {
@@ -746,7 +790,28 @@ export class SqliteStore implements Store {
           this.sql.addBreakdownClicks.run(id, key.slice(0, cut), key.slice(cut + 1), n)
         }
       }
+      this.addClickSeries(series)
     })
+  }
+
+  /** Adds a batch's human clicks per message and series bucket (src/click-series.ts), inside the flush. */
+  private addClickSeries(series: Map<number, Map<string, number>>): void {
+    for (const [id, counts] of series) for (const [bucket, n] of counts) this.sql.addSeriesClicks.run(id, bucket, n)
+  }
+
+  async messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {
+    return this.sql.clickSeries.all(messageId) as Array<{ bucket: number; clicks: number }>
+  }
+
+  async endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void> {
+    this.write(() => {
+      this.sql.forgetEndedSessions.run(now)
+      if (expiresAt > now) this.sql.endDashboardSession.run(sessionId, expiresAt)
+    })
+  }
+
+  async dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean> {
+    return this.sql.dashboardSessionLive.get(keyId, sessionId) === 1
   }
 
   /**

@@ -216,8 +216,11 @@ export interface Store {
   addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients>
   getMessage(tenantId: number, publicId: string): Promise<Message | null>
   findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null>
-  /** Newest first; `before` is the internal id the previous page ended at. */
-  listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
+  /**
+   * Newest first; `before` is the internal id the previous page ended at. A filter
+   * keeps only the messages matching every field it sets.
+   */
+  listMessages(tenantId: number, before: number | null, limit: number, filter?: MessageFilter): Promise<MessagePage>
 
   findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
   /**
@@ -226,6 +229,8 @@ export interface Store {
    */
   recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
+  /** A message's human clicks per time bucket since its creation (src/click-series.ts), buckets with clicks only. */
+  messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>>
 
   close(): Promise<void>
 
@@ -348,6 +353,24 @@ export interface Store {
    * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
    */
   engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
+
+  /**
+   * Ends a dashboard session before it expires (sign-out): remembered until
+   * `expiresAt`; ended sessions already past their expiry are forgotten in the same call.
+   */
+  endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void>
+  /** Whether a dashboard session still holds: not ended, and its API key not revoked. */
+  dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean>
+}
+
+/** What the message list can be narrowed to; every field optional. */
+export interface MessageFilter {
+  campaign?: string
+  kind?: MessageKind
+  /** Created at or after (ms since the epoch). */
+  from?: number
+  /** Created before (ms since the epoch). */
+  to?: number
 }
 
 export interface NewConversion {
