@@ -180,3 +180,4 @@ export function captureLogs() {
 
 export * from './fixtures/webhook-receiver.js'
 export * from './fixtures/server-process.js'
+export * from './fixtures/dashboard.js'

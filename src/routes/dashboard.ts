@@ -76,7 +76,8 @@ const onOwnHosts = { hosts: 'api' as const }
 
 /** A path inside the dashboard to return to after signing in; anything else is dropped (no open redirect). */
 function safeNext(next: unknown): string | undefined {
-  return typeof next === 'string' && /^\/dashboard(\/[\w%.~-]+)*\/?(\?[\w%=&.~+-]*)?$/.test(next) ? next : undefined
+  if (typeof next !== 'string' || next.includes('..')) return undefined
+  return /^\/dashboard(\/[\w%.~-]+)*\/?(\?[\w%=&.~+-]*)?$/.test(next) ? next : undefined
 }
 
 /**
