@@ -157,6 +157,44 @@ function campaignLabel(message: Message): Html {
     }`
 }
 
+/** A table of messages with their figures, newest first: the list, and a campaign's messages. */
+export function messagesTable(rows: MessageRow[], label: string): Html {
+  return html`<div class="scroll" tabindex="0" role="region" aria-label="${label}">
+    <table class="list">
+      <thead>
+        <tr>
+          <th scope="col">Sent</th>
+          <th scope="col">Message</th>
+          <th scope="col">Campaign</th>
+          <th scope="col" class="n">Recipients</th>
+          <th scope="col" class="n">Delivered</th>
+          <th scope="col" class="n">Unique clickers</th>
+          <th scope="col" class="n">CTR</th>
+          <th scope="col" class="n">Unsubscribe rate</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          ({ message, stats }) =>
+            html`<tr>
+              <td>${time(message.createdAt)}</td>
+              <td>
+                <a href="/dashboard/messages/${message.publicId}">${message.externalId ?? message.publicId}</a>
+                <span class="kind">${message.kind}</span>
+              </td>
+              <td>${campaignLabel(message)}</td>
+              <td class="n">${figure(stats.recipients, 'count')}</td>
+              <td class="n">${figure(stats.delivered, 'count')}</td>
+              <td class="n">${figure(stats.clicks.unique, 'count')}</td>
+              <td class="n">${figure(stats.ctr, 'percent')}</td>
+              <td class="n">${figure(stats.unsubscribeRate, 'percent')}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </div>`
+}
+
 export function messagesPage(chrome: Chrome, filter: ListFilter, rows: MessageRow[], nextPage: string | null): string {
   const body = html`<h1>Messages</h1>
     <form method="get" action="/dashboard" class="filters" role="search" aria-label="Filter messages">
@@ -175,44 +213,7 @@ export function messagesPage(chrome: Chrome, filter: ListFilter, rows: MessageRo
       >
       <button type="submit">Filter</button>
     </form>
-    ${
-      rows.length === 0
-        ? html`<p>No messages match.</p>`
-        : html`<div class="scroll" tabindex="0" role="region" aria-label="Messages">
-            <table class="list">
-              <thead>
-                <tr>
-                  <th scope="col">Sent</th>
-                  <th scope="col">Message</th>
-                  <th scope="col">Campaign</th>
-                  <th scope="col" class="n">Recipients</th>
-                  <th scope="col" class="n">Delivered</th>
-                  <th scope="col" class="n">Unique clickers</th>
-                  <th scope="col" class="n">CTR</th>
-                  <th scope="col" class="n">Unsubscribe rate</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows.map(
-                  ({ message, stats }) =>
-                    html`<tr>
-                      <td>${time(message.createdAt)}</td>
-                      <td>
-                        <a href="/dashboard/messages/${message.publicId}">${message.externalId ?? message.publicId}</a>
-                        <span class="kind">${message.kind}</span>
-                      </td>
-                      <td>${campaignLabel(message)}</td>
-                      <td class="n">${figure(stats.recipients, 'count')}</td>
-                      <td class="n">${figure(stats.delivered, 'count')}</td>
-                      <td class="n">${figure(stats.clicks.unique, 'count')}</td>
-                      <td class="n">${figure(stats.ctr, 'percent')}</td>
-                      <td class="n">${figure(stats.unsubscribeRate, 'percent')}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-    }
+    ${rows.length === 0 ? html`<p>No messages match.</p>` : messagesTable(rows, 'Messages')}
     ${nextPage === null ? '' : html`<p class="pager"><a href="${nextPage}" rel="next">Older messages</a></p>`}`
   return page('Messages', chrome, body)
 }

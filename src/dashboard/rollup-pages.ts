@@ -1,7 +1,7 @@
 import type { campaignVariants } from '../analytics/ab-test.js'
 import type { campaignRollUp, kindRollUp } from '../analytics/rollups.js'
 import { html, type Html } from './html.js'
-import { bandChart, figure, page, time, type Chrome, type MessageRow } from './pages.js'
+import { bandChart, figure, messagesTable, page, type Chrome, type MessageRow } from './pages.js'
 
 type CampaignRollUp = Awaited<ReturnType<typeof campaignRollUp>>
 type KindRollUp = Awaited<ReturnType<typeof kindRollUp>>
@@ -115,36 +115,7 @@ export function campaignPage(
     </section>
     <section class="card">
       <h2>Messages</h2>
-      <div class="scroll" tabindex="0" role="region" aria-label="Messages of the campaign">
-        <table class="small">
-          <thead>
-            <tr>
-              <th scope="col">Sent</th>
-              <th scope="col">Message</th>
-              <th scope="col" class="n">Recipients</th>
-              <th scope="col" class="n">Unique clickers</th>
-              <th scope="col" class="n">CTR</th>
-              <th scope="col" class="n">Unsubscribe rate</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${rows.map(
-              ({ message, stats }) =>
-                html`<tr>
-                  <td>${time(message.createdAt)}</td>
-                  <td>
-                    <a href="/dashboard/messages/${message.publicId}">${message.externalId ?? message.publicId}</a
-                    >${message.variant === null ? '' : html` <span class="variant">${message.variant}</span>`}
-                  </td>
-                  <td class="n">${figure(stats.recipients, 'count')}</td>
-                  <td class="n">${figure(stats.clicks.unique, 'count')}</td>
-                  <td class="n">${figure(stats.ctr, 'percent')}</td>
-                  <td class="n">${figure(stats.unsubscribeRate, 'percent')}</td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>
-      </div>
+      ${messagesTable(rows, 'Messages of the campaign')}
       ${data.more === null ? '' : html`<p><a href="${data.more}">All messages of the campaign</a></p>`}
     </section>`
   return page(`Campaign ${rollUp.campaign}`, chrome, body)

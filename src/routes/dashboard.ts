@@ -25,7 +25,7 @@ import {
   type Period,
 } from '../dashboard/pages.js'
 import { SESSION_COOKIE, SessionCookies, type DashboardSession } from '../dashboard/session.js'
-import type { MessageKind, Store } from '../db/store.js'
+import type { Message, MessageKind, Store } from '../db/store.js'
 import { ApiError } from '../errors.js'
 import { AddressRateLimit } from '../links/address-rate-limit.js'
 import { hashApiKey } from '../tenants/api-keys.js'
@@ -159,6 +159,14 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<{
     request.dashboardSession = session
   }
   const tenantOf = (request: FastifyRequest) => request.dashboardSession!.tenantId
+  /** Each message with the figures its stats show, from its counters. */
+  const withStats = (messages: Message[]) =>
+    Promise.all(
+      messages.map(async (message) => ({
+        message,
+        stats: statsFromCounters(message, await store.messageCounters(message.id)),
+      })),
+    )
 
   app.get('/dashboard/assets/:file', { schema: hidden, config: onOwnHosts }, async (request, reply) => {
     const asset = assets.get((request.params as { file: string }).file)
@@ -280,12 +288,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<{
           from: span === null ? undefined : config.now() - span,
         },
       )
-      const rows = await Promise.all(
-        page.messages.map(async (message) => ({
-          message,
-          stats: statsFromCounters(message, await store.messageCounters(message.id)),
-        })),
-      )
+      const rows = await withStats(page.messages)
       let nextPage: string | null = null
       if (page.nextBefore !== null) {
         const params = new URLSearchParams()
@@ -356,12 +359,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox<{
       const rollUp = await campaignRollUp(store, tenantId, campaign)
       const variants = await campaignVariants(store, config, tenantId, campaign)
       const page = await store.listMessages(tenantId, null, PAGE_SIZE, { campaign })
-      const rows = await Promise.all(
-        page.messages.map(async (message) => ({
-          message,
-          stats: statsFromCounters(message, await store.messageCounters(message.id)),
-        })),
-      )
+      const rows = await withStats(page.messages)
       const more = page.nextBefore === null ? null : `/dashboard?campaign=${encodeURIComponent(campaign)}`
       return send(reply, 200, campaignPage(chrome(request, reply), { rollUp, variants, rows, more }))
     },
