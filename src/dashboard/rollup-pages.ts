@@ -1,4 +1,4 @@
-import type { campaignVariants } from '../analytics/ab-test.js'
+import { PLANNED_POWER, recipientsPerVariant, type campaignVariants } from '../analytics/ab-test.js'
 import type { campaignRollUp, kindRollUp } from '../analytics/rollups.js'
 import { html, type Html } from './html.js'
 import { bandChart, figure, messagesTable, page, type Chrome, type MessageRow } from './pages.js'
@@ -58,11 +58,30 @@ function verdict(variants: Variants): Html {
       ${figure(variants.significanceLevel, 'percent')} significance level.
     </p>`
   }
+  const best = variants.variants.find((v) => v.variant === variants.best)
+  if (best === undefined || best.ctr === null) {
+    return html`<p class="verdict"><strong>Not significant yet.</strong> No variant has recipients yet.</p>`
+  }
+  // The closest challenger decides how far the test still has to go.
+  const challenger = variants.variants
+    .filter((v) => v.pValue !== null && v.ctr !== null)
+    .sort((a, b) => b.pValue! - a.pValue!)[0]
+  const needed =
+    challenger === undefined ? null : recipientsPerVariant(best.ctr, challenger.ctr!, variants.significanceLevel)
+  const reach = (v: Variants['variants'][number]) => v.delivered ?? v.recipients
   return html`<p class="verdict">
-    <strong>Not significant yet.</strong> ${
-      variants.best === null
-        ? 'No variant has recipients yet.'
-        : html`${variants.best} leads, but the difference could still be chance: it needs more recipients.`
+    <strong>Not significant yet.</strong> ${best.variant} leads, but the difference could still be chance.
+    ${
+      challenger === undefined
+        ? ''
+        : needed === null
+          ? html`${best.variant} and ${challenger.variant} have the same CTR so far: more recipients alone will not tell
+            them apart.`
+          : html`At the CTRs seen so far, telling ${best.variant} from ${challenger.variant} at the
+              ${figure(variants.significanceLevel, 'percent')} level (${figure(PLANNED_POWER, 'percent')} power) takes
+              about <span data-needed>${figure(needed, 'count')}</span> recipients per variant:
+              ${figure(Math.max(0, needed - reach(best)), 'count')} more for ${best.variant},
+              ${figure(Math.max(0, needed - reach(challenger)), 'count')} more for ${challenger.variant}.`
     }
   </p>`
 }

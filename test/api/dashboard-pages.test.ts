@@ -248,6 +248,12 @@ t.test('the campaign page shows the roll-up, the variants and the verdict; the o
   t.equal(page.statusCode, 200)
   t.match(page.body, new RegExp(`data-value="${rollUp.ctr}"`), 'the CTR of the roll-up')
   t.match(page.body, /Not significant yet/, 'four recipients each cannot decide')
+  t.match(
+    page.body,
+    /<span data-needed><span[^>]*data-value="15"/,
+    'CTRs of 25 % and 75 % need 15 recipients per variant at 5 % and 80 % power',
+  )
+  t.match(page.body, /data-value="11"[^<]*<\/span\s*>\s*more for B/, '11 more than the 4 B had')
   t.match(page.body, new RegExp(`data-value="${variants.variants[0].pValue}"`), 'the p-value')
   t.match(page.body, /<svg class="band"[^>]+aria-label="CTR 50% against the benchmark band 8.9% to 14.5%"/)
 
