@@ -88,7 +88,22 @@
           },
         ],
         axes: [
-          {},
+          {
+            space: 70,
+            values: function (u, ticks) {
+              var range = u.scales.x.max - u.scales.x.min
+              var format = new Intl.DateTimeFormat(undefined, {
+                month: range > 86400 ? 'short' : undefined,
+                day: range > 86400 ? 'numeric' : undefined,
+                hour: '2-digit',
+                minute: '2-digit',
+                timeZone: utc ? 'UTC' : undefined,
+              })
+              return ticks.map(function (t) {
+                return format.format(new Date(t * 1000))
+              })
+            },
+          },
           {
             values: function (_u, ticks) {
               return ticks.map(function (t) {

@@ -81,6 +81,11 @@ export function cumulativeSeries(
     times.push(Math.min(createdAt + end, Math.max(now, createdAt + seriesBucketSpan(bucket)[0] + 1)))
     totals.push(sum)
   }
+  // The line runs on to now, so the chart spans the time since sending even without clicks.
+  if (now > times[times.length - 1]!) {
+    times.push(now)
+    totals.push(sum)
+  }
   return [times, totals]
 }
 
