@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { admin, bearer, flushClicks, json, postMessage, startApp, stats, UA } from '../helpers.js'
+import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, UA } from '../helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 /** Screenshots of every page at phone and desktop width: test artefacts, not committed (.gitignore). */
@@ -25,26 +25,8 @@ async function world(t: Test) {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   const base = `http://127.0.0.1:${port}`
-  const tenant = async (host: string, name: string) => {
-    const created = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name } }))
-    await app.inject({
-      method: 'POST',
-      url: `/v1/tenants/${created.id}/domains`,
-      headers: admin,
-      payload: { host, scheme: 'http' },
-    })
-    const { key } = json(
-      await app.inject({
-        method: 'POST',
-        url: `/v1/tenants/${created.id}/api-keys`,
-        headers: admin,
-        payload: { name: 'ops' },
-      }),
-    )
-    return key as string
-  }
-  const key = await tenant(`links.test:${port}`, 'Shop')
-  const otherKey = await tenant(`other.test:${port}`, 'Other')
+  const { key } = await createTenant(app, `links.test:${port}`, 'Shop', 'http')
+  const { key: otherKey } = await createTenant(app, `other.test:${port}`, 'Other', 'http')
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
