@@ -53,6 +53,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page script runs in the browser, as it is written (no build step).
+    files: ['assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', Intl: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // Tests and benchmarks read JSON answers as `any` and let their assertions check the shape.

@@ -510,7 +510,10 @@ async function main(): Promise<void> {
       `${figures.clicks.bots.toLocaleString('en')} bots, CTR ${figures.ctr}.`,
     '',
   ]
-  writeFileSync('bench/RESULTS.md', lines.join('\n'))
+  // The dashboard's section is written by bench/dashboard.ts: kept as it is.
+  const previous = existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''
+  const dashboard = previous.indexOf('## Dashboard pages')
+  writeFileSync('bench/RESULTS.md', lines.join('\n') + (dashboard === -1 ? '' : '\n' + previous.slice(dashboard)))
   console.log(lines.join('\n'))
 }
 

@@ -20,6 +20,7 @@ import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
 import { analyticsRoutes } from './routes/analytics.js'
 import { clickRoutes } from './routes/clicks.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { conversionRoutes } from './routes/conversions.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
@@ -270,6 +271,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(analyticsRoutes, { store, config })
   await app.register(conversionRoutes, { store, recorder, config })
   await app.register(recipientRoutes, { store, recorder, suppressionKeys })
+  await app.register(dashboardRoutes, { store, secret, config })
 
   await recorder.start()
   unsubscribeVisits.start()

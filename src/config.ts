@@ -86,6 +86,10 @@ export interface Config {
   abSignificance: number
   /** A conversion is attributed to the last human click at most this many days before it. */
   attributionWindowDays: number
+  /** How long a dashboard session lasts after signing in. */
+  dashboardSessionHours: number
+  /** Dashboard sign-in attempts per minute per client address; 0 = no limit. */
+  dashboardSignInPerMinute: number
   /**
    * The clock the time rules read (too_fast, burst, link expiry, retention): Date.now,
    * except in tests that move time instead of waiting for it.
@@ -292,6 +296,8 @@ export function loadConfig(env: Env = process.env): Config {
     burstWindowMs: integer(env, 'BURST_WINDOW_MS', 10_000, 0, 3_600_000),
     abSignificance: fraction(env, 'AB_SIGNIFICANCE', 0.05),
     attributionWindowDays: integer(env, 'ATTRIBUTION_WINDOW_DAYS', 5, 1, 365),
+    dashboardSessionHours: integer(env, 'DASHBOARD_SESSION_HOURS', 12, 1, 720),
+    dashboardSignInPerMinute: integer(env, 'DASHBOARD_SIGN_IN_PER_MINUTE', 10, 0, 10_000),
     now: Date.now,
   }
 }

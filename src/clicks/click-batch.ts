@@ -5,6 +5,7 @@
  * store answers a few narrow reads and stores the result (a ClickWrite) in one
  * transaction; it decides nothing (docs/adr/0070).
  */
+import { clickSeriesBucket } from '../click-series.js'
 import type { ClickRow } from '../click.js'
 import type {
   ClickMessageFacts,
@@ -122,6 +123,7 @@ export function planClickWrite(
   // Aggregated per batch in memory: one upsert per distinct key, not one per click.
   const reasons = new Map<number, Map<string, number>>()
   const breakdowns = new Map<number, Map<string, number>>()
+  const series = new Map<number, Map<string, number>>()
   const firstClicks = new Map<number, Map<number, FirstClickAttempt>>()
   const linkFirstClicks = new Map<number, Map<number, LinkFirstClickAttempt>>()
   for (let i = 0; i < clicks.length; i++) {
@@ -153,6 +155,7 @@ export function planClickWrite(
     if (click.browser !== null) add(breakdowns, click.messageId, `browser\u0000${click.browser}`)
     add(breakdowns, click.messageId, `hour\u0000${Math.floor(click.at / HOUR_MS) % 24}`)
     add(breakdowns, click.messageId, `day\u0000${Math.max(0, Math.floor((click.at - message.createdAt) / DAY_MS))}`)
+    add(series, click.messageId, String(clickSeriesBucket(click.at - message.createdAt)))
     if (recipientIdx === null) continue
     let ofMessage = firstClicks.get(click.messageId)
     if (!ofMessage) firstClicks.set(click.messageId, (ofMessage = new Map()))
@@ -183,6 +186,7 @@ export function planClickWrite(
     linkTallies,
     reasons: [],
     breakdowns: [],
+    series: [],
     firstClicks: [],
     linkFirstClicks: [],
     events: [],
@@ -196,6 +200,9 @@ export function planClickWrite(
       const dimension = key.slice(0, cut) as ClickWrite['breakdowns'][number]['dimension']
       write.breakdowns.push({ messageId, dimension, value: key.slice(cut + 1), clicks: n })
     }
+  }
+  for (const [messageId, counts] of series) {
+    for (const [bucket, n] of counts) write.series.push({ messageId, bucket: Number(bucket), clicks: n })
   }
   for (const ofMessage of firstClicks.values()) for (const first of ofMessage.values()) write.firstClicks.push(first)
   for (const ofLink of linkFirstClicks.values()) for (const first of ofLink.values()) write.linkFirstClicks.push(first)

@@ -200,6 +200,13 @@ export interface TenantStore {
    * tenant has no key with this public id. Revoking a revoked key keeps its first revocation time.
    */
   revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean>
+  /**
+   * Ends a dashboard session before it expires (sign-out): remembered until
+   * `expiresAt`; ended sessions already past their expiry are forgotten in the same call.
+   */
+  endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void>
+  /** Whether a dashboard session still holds: not ended, and its API key not revoked. */
+  dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean>
 
   /** The tenant's allow-list of destination host patterns, sorted; empty when anything is allowed. */
   allowedHosts(tenantId: number): Promise<string[]>
@@ -224,8 +231,11 @@ export interface MessageStore {
   addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients>
   getMessage(tenantId: number, publicId: string): Promise<Message | null>
   findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null>
-  /** Newest first; `before` is the internal id the previous page ended at. */
-  listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
+  /**
+   * Newest first; `before` is the internal id the previous page ended at. A filter
+   * keeps only the messages matching every field it sets.
+   */
+  listMessages(tenantId: number, before: number | null, limit: number, filter?: MessageFilter): Promise<MessagePage>
   findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
   /** The tenant and public id of a message known by its internal id. */
   messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
@@ -309,6 +319,8 @@ export interface ClickWrite {
   reasons: Array<{ messageId: number; reason: string; clicks: number }>
   /** Human clicks per message and breakdown value (first_click comes from firstClicks). */
   breakdowns: Array<{ messageId: number } & BreakdownCount>
+  /** Human clicks per message and time bucket since its creation (src/click-series.ts). */
+  series: Array<{ messageId: number; bucket: number; clicks: number }>
   firstClicks: FirstClickAttempt[]
   linkFirstClicks: LinkFirstClickAttempt[]
   events: NewWebhookEvent[]
@@ -341,6 +353,8 @@ export interface ClickStore {
   findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
   /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
   lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
+  /** A message's human clicks per time bucket since its creation (src/click-series.ts), buckets with clicks only. */
+  messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>>
 }
 
 // ── Roll-ups over many messages ──────────────────────────────────────────────
@@ -453,6 +467,16 @@ export interface RetentionStore {
   eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
   /** Whether the tenant has opt-outs kept under a suppression key (erased recipients). */
   hasErasedOptOuts(tenantId: number): Promise<boolean>
+}
+
+/** What the message list can be narrowed to; every field optional. */
+export interface MessageFilter {
+  campaign?: string
+  kind?: MessageKind
+  /** Created at or after (ms since the epoch). */
+  from?: number
+  /** Created before (ms since the epoch). */
+  to?: number
 }
 
 // ── The connection itself ────────────────────────────────────────────────────

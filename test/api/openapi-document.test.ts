@@ -273,3 +273,12 @@ t.test('examples show what the service answers: the same fields as a real answer
     t.same(both(realPaths, examplePaths), realPaths, `${operation.operationId}: the example leaves no field out`)
   }
 })
+
+t.test("the dashboard's pages are not API operations: the document leaves them out", async (t) => {
+  const { doc } = await servedDocument(t)
+  t.same(
+    Object.keys(doc.paths).filter((path) => path.startsWith('/dashboard')),
+    [],
+    'HTML pages for people, documented in docs/dashboard.md',
+  )
+})

@@ -82,6 +82,13 @@ function prepare(db: SqliteDatabase) {
       `INSERT INTO message_breakdowns (message_id, dimension, value, clicks) VALUES (?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
     ),
+    addSeriesClicks: db.prepare(
+      `INSERT INTO message_click_series (message_id, bucket, clicks) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    clickSeries: db.prepare(
+      'SELECT bucket, clicks FROM message_click_series WHERE message_id = ? AND clicks > 0 ORDER BY bucket',
+    ),
     reasonCounters: db.prepare('SELECT reason, clicks FROM message_reason_counters WHERE message_id = ?'),
     breakdownCounters: db.prepare('SELECT dimension, value, clicks FROM message_breakdowns WHERE message_id = ?'),
     listClicks: db.prepare(
@@ -189,6 +196,7 @@ export class SqliteClicks implements ClickStore {
     }
     for (const r of write.reasons) sql.addReasonClicks.run(r.messageId, r.reason, r.clicks)
     for (const b of write.breakdowns) sql.addBreakdownClicks.run(b.messageId, b.dimension, b.value, b.clicks)
+    for (const s of write.series) sql.addSeriesClicks.run(s.messageId, s.bucket, s.clicks)
     for (const [id, buckets] of delays) {
       for (const [bucket, n] of buckets) sql.addBreakdownClicks.run(id, 'first_click', bucket, n)
     }
@@ -230,6 +238,10 @@ export class SqliteClicks implements ClickStore {
       deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
       unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
     }
+  }
+
+  async messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {
+    return this.sql.clickSeries.all(messageId) as Array<{ bucket: number; clicks: number }>
   }
 
   async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {

@@ -5,6 +5,7 @@ import type {
   LinkTarget,
   Message,
   MessageKind,
+  MessageFilter,
   MessagePage,
   MessageStore,
   MessageText,
@@ -66,6 +67,12 @@ function prepare(db: SqliteDatabase) {
     getMessageByPublicId: db.prepare('SELECT * FROM messages WHERE public_id = ? AND tenant_id = ?'),
     getMessageByExternalId: db.prepare('SELECT * FROM messages WHERE tenant_id = ? AND external_id = ?'),
     listMessages: db.prepare('SELECT * FROM messages WHERE tenant_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+    listMessagesFiltered: db.prepare(
+      `SELECT * FROM messages WHERE tenant_id = @tenantId AND id < @before
+         AND (@campaign IS NULL OR campaign = @campaign) AND (@kind IS NULL OR kind = @kind)
+         AND created_at >= @from AND created_at < @to
+       ORDER BY id DESC LIMIT @limit`,
+    ),
     linksOfMessage: db.prepare(
       'SELECT id, public_id, position, code, url FROM links WHERE message_id = ? ORDER BY position',
     ),
@@ -191,8 +198,25 @@ export class SqliteMessages implements MessageStore {
     return row ? this.#toMessage(row) : null
   }
 
-  async listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage> {
-    const rows = this.sql.listMessages.all(tenantId, before ?? Number.MAX_SAFE_INTEGER, limit + 1) as MessageRow[]
+  async listMessages(
+    tenantId: number,
+    before: number | null,
+    limit: number,
+    filter?: MessageFilter,
+  ): Promise<MessagePage> {
+    const rows = (
+      filter === undefined
+        ? this.sql.listMessages.all(tenantId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+        : this.sql.listMessagesFiltered.all({
+            tenantId,
+            before: before ?? Number.MAX_SAFE_INTEGER,
+            campaign: filter.campaign ?? null,
+            kind: filter.kind ?? null,
+            from: filter.from ?? 0,
+            to: filter.to ?? Number.MAX_SAFE_INTEGER,
+            limit: limit + 1,
+          })
+    ) as MessageRow[]
     const page = rows.slice(0, limit)
     return {
       messages: page.map((row) => this.#toMessage(row)),

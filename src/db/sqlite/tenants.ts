@@ -26,6 +26,16 @@ function prepare(db: SqliteDatabase) {
     revokeApiKey: db.prepare(
       'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND public_id = ?',
     ),
+    endDashboardSession: db.prepare(
+      'INSERT INTO dashboard_session_ends (session_id, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    ),
+    forgetEndedSessions: db.prepare('DELETE FROM dashboard_session_ends WHERE expires_at <= ?'),
+    dashboardSessionLive: db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM dashboard_session_ends WHERE session_id = ?)`,
+      )
+      .pluck(),
     listTenants: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants ORDER BY id'),
     allowedHosts: db.prepare('SELECT pattern FROM destination_hosts WHERE tenant_id = ? ORDER BY pattern').pluck(),
     deleteAllowedHosts: db.prepare('DELETE FROM destination_hosts WHERE tenant_id = ?'),
@@ -102,6 +112,17 @@ export class SqliteTenants implements TenantStore {
 
   async revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean> {
     return this.sql.revokeApiKey.run(now, tenantId, keyPublicId).changes === 1
+  }
+
+  async endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void> {
+    this.write(() => {
+      this.sql.forgetEndedSessions.run(now)
+      if (expiresAt > now) this.sql.endDashboardSession.run(sessionId, expiresAt)
+    })
+  }
+
+  async dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean> {
+    return this.sql.dashboardSessionLive.get(keyId, sessionId) === 1
   }
 
   async allowedHosts(tenantId: number): Promise<string[]> {
