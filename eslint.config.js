@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', '.tap/', 'node_modules/', 'bench/out/'] },
+  { ignores: ['dist/', 'coverage/', '.tap/', '.build/', 'node_modules/', 'bench/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
