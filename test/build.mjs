@@ -10,5 +10,7 @@ rmSync('.build', { recursive: true, force: true })
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 const { status } = spawnSync(process.execPath, [tsc, '-p', 'test/tsconfig.json'], { stdio: 'inherit' })
 if (status !== 0) process.exit(status ?? 1)
-// src/db/migrate.ts finds the migrations at ../../migrations/ from itself.
+// src/db/migrate.ts finds the migrations at ../../migrations/ from itself, and
+// src/dashboard/assets.ts the dashboard's files at ../../assets/.
 symlinkSync('../migrations', '.build/migrations', 'dir')
+symlinkSync('../assets', '.build/assets', 'dir')

@@ -5,10 +5,13 @@ import { createServer } from 'node:http'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, UA } from '../helpers.js'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ROOT } from '../fixtures/paths.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 /** Screenshots of every page at phone and desktop width: test artefacts, not committed (.gitignore). */
-const ARTIFACTS = new URL('../artifacts/', import.meta.url)
+const ARTIFACTS = pathToFileURL(join(ROOT, 'test/artifacts/'))
 const LOCALE = 'da-DK'
 const TIME_ZONE = 'America/New_York'
 
