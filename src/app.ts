@@ -167,6 +167,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       connectTimeoutMs: config.webhookConnectTimeoutMs,
       responseMaxBytes: config.webhookResponseMaxBytes,
       concurrencyPerTenant: config.webhookConcurrencyPerTenant,
+      track: loopWatch.track,
     },
     receiverPolicy,
     app.log,

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DueWebhookEvent, Store } from '../db/store.js'
+import { untracked, type TrackWork } from '../loop-watch.js'
 import { DeliveryError, postWebhook, type PostLimits } from './post-webhook.js'
 import { RefusedReceiver, type ReceiverPolicy } from './receiver-address.js'
 import { signWebhookBody, standardWebhookHeaders } from './signature.js'
@@ -11,6 +12,8 @@ export interface WebhookDeliveryOptions extends PostLimits {
   giveUpAfterMs: number
   /** Deliveries in flight at once per tenant. */
   concurrencyPerTenant: number
+  /** Names the outbox rounds for the event-loop watch (the posts themselves wait on the network). */
+  track?: TrackWork
 }
 
 /** Deliveries in flight at most, all tenants together. */
@@ -69,7 +72,7 @@ export class WebhookDeliveryWorker {
     if (this.timer) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = null
-      this.round = this.runRound()
+      this.round = (this.options.track ?? untracked)('webhook outbox', () => this.runRound())
         .catch((err: unknown) => this.log.error({ err }, 'webhook delivery round failed; will retry'))
         .then(() => {
           this.round = null
