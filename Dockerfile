@@ -48,6 +48,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+# dist/dashboard/assets.js reads ../../assets/dashboard/ (the dashboard's page script and style).
+COPY assets ./assets
 COPY package.json ./
 
 # The database lives on a volume owned by the unprivileged user. The folder is made

@@ -94,6 +94,13 @@ export function fillClicks(databasePath: string, messagePublicId: string, clicks
       buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1)
     }
     for (const [bucket, n] of buckets) breakdown.run(message.id, 'first_click', String(bucket), n)
+    // The clicks-over-time series (migration 007, src/click-series.ts), in the same buckets.
+    db.prepare(
+      `INSERT INTO message_click_series (message_id, bucket, clicks)
+       SELECT ?, CASE WHEN at - ? < 3600000 THEN max(0, CAST((at - ?) / 60000 AS INTEGER))
+                      ELSE min(227, 59 + CAST((at - ?) / 3600000 AS INTEGER)) END AS bucket, count(*) ${humans}
+       GROUP BY bucket ON CONFLICT DO UPDATE SET clicks = excluded.clicks`,
+    ).run(message.id, message.created_at, message.created_at, message.created_at, message.id)
   })()
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()

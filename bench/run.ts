@@ -11,7 +11,8 @@
  * the clicks queued during it are written, and reports how long that took.
  *
  * Environment (for quicker runs): BENCH_RECIPIENTS (1000000), BENCH_DURATION (10 s
- * per round), BENCH_ROUNDS (5), BENCH_CONNECTIONS (64), BENCH_STATS_CLICKS (10000000), BENCH_NODE_ARGS.
+ * per round), BENCH_ROUNDS (5), BENCH_CONNECTIONS (64), BENCH_STATS_CLICKS (10000000), BENCH_NODE_ARGS,
+ * BENCH_STEADY_RATE (4000 taps a second in the mixed and transactional scenarios).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
@@ -139,13 +140,17 @@ async function wrk(port: number, seconds: number, watch?: number): Promise<WrkRe
   }, 100)
   await new Promise((resolve) => child.once('close', resolve))
   clearInterval(sampler)
+  const stat = output.trim().split('\n').pop()!.split(') ')[1]!.split(' ')
+  // Fields 16 and 17 of /proc/<pid>/stat (cutime, cstime), counted after the ") ".
+  const ticks = Number(stat[13]) + Number(stat[14])
+  return { ...parseWrk(output), loaderCpu: ticks / 100 / seconds, maxRssMb }
+}
+
+function parseWrk(output: string): Omit<WrkResult, 'loaderCpu'> {
   const latency = (label: string) => {
     const match = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(output)
     return match ? ms(match[1]!, match[2]!) : NaN
   }
-  const stat = output.trim().split('\n').pop()!.split(') ')[1]!.split(' ')
-  // Fields 16 and 17 of /proc/<pid>/stat (cutime, cstime), counted after the ") ".
-  const ticks = Number(stat[13]) + Number(stat[14])
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? NaN),
@@ -153,9 +158,68 @@ async function wrk(port: number, seconds: number, watch?: number): Promise<WrkRe
     p99: latency('99'),
     errors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
     non3xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
-    loaderCpu: ticks / 100 / seconds,
-    maxRssMb,
   }
+}
+
+/** Taps a second in the mixed and transactional scenarios: a steady rate, well below saturation. */
+const STEADY_RATE = env('BENCH_STEADY_RATE', 4000)
+
+/**
+ * wrk from the loader core at a steady STEADY_RATE (steady-paths.lua: each connection
+ * waits between its requests) for exactly as long as `work` takes: it is stopped with
+ * SIGINT (on which it prints its figures) when the work is done.
+ */
+async function wrkDuring<T>(
+  port: number,
+  work: () => Promise<T>,
+): Promise<{ load: Omit<WrkResult, 'loaderCpu'>; result: T }> {
+  const args = ['-t1', `-c${CONNECTIONS}`, '-d600s', '--latency', '-s', 'bench/steady-paths.lua']
+  const child = spawn('taskset', ['-c', LOADER_CORE, 'wrk', ...args, `http://127.0.0.1:${port}/`], {
+    env: { ...process.env, PATHS_FILE: PATHS, DELAY_MS: String(Math.round((CONNECTIONS * 1000) / STEADY_RATE)) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  const closed = new Promise((resolve) => child.once('close', resolve))
+  await sleep(300)
+  try {
+    const result = await work()
+    return { load: parseWrk((child.kill('SIGINT'), await closed, output)), result }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  }
+}
+
+/** The event-loop delay since the last scrape (prom-client resets it on each), in ms. */
+async function loopDelay(): Promise<{ p99: number; max: number; stalls: number }> {
+  const metrics = await (await fetch(METRICS)).text()
+  const seconds = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(metrics)?.[1] ?? NaN)
+  return {
+    p99: round(seconds('nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+    max: round(seconds('nodejs_eventloop_lag_max_seconds') * 1000, 1),
+    stalls: seconds('smslinks_event_loop_stall_seconds_count'),
+  }
+}
+
+/** Runs bench/transactional.ts on the loader core and returns its figures. */
+async function transactionalFlow(key: string, seconds: number): Promise<TransactionalResult> {
+  const child = spawn('taskset', ['-c', LOADER_CORE, 'node', '--import', 'tsx', 'bench/transactional.ts'], {
+    env: { ...process.env, SERVICE, API_KEY: key, CALLERS: '16', SECONDS: String(seconds) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  await new Promise((resolve) => child.once('close', resolve))
+  return JSON.parse(output.trim().split('\n').pop()!) as TransactionalResult
+}
+
+interface TransactionalResult {
+  created: number
+  seconds: number
+  rate: number
+  p50: number
+  p99: number
+  failures: Record<string, number>
 }
 
 const metric = (metrics: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)
@@ -186,6 +250,8 @@ async function main(): Promise<void> {
   need('wrk', 'apt-get install -y wrk')
   need('taskset', 'apt-get install -y util-linux')
   if (cpus().length < 2) throw new Error('needs two cores: one for the servers, one for wrk')
+  // The bench's own work (building request bodies, reading 10 MB answers) stays off the service's core.
+  execFileSync('taskset', ['-a', '-p', '-c', LOADER_CORE, String(process.pid)], { stdio: 'ignore' })
   rmSync(OUT, { recursive: true, force: true })
   mkdirSync(OUT, { recursive: true })
   console.log('building…')
@@ -271,6 +337,45 @@ async function main(): Promise<void> {
   // Let the last clicks flush, then check what the service recorded.
   await sleep(500)
   const loadStats = await call('GET', `/v1/messages/${message.id}/stats`, key)
+
+  // Mixed: redirects on the live message while three 100,000-recipient messages are
+  // created back to back, against redirects alone for as long and the creations alone.
+  console.log('mixed: redirects while three 100,000-recipient messages are created…')
+  const threeMessages = async (tag: string) => {
+    const started = performance.now()
+    for (let i = 0; i < 3; i++) {
+      await call('POST', '/v1/messages', key, {
+        links: [{ url: 'https://shop.example.dk/next' }],
+        recipients: Array.from({ length: PER_CALL }, (_, j) => `${tag}-${i}-${j}`),
+      })
+    }
+    return (performance.now() - started) / 1000
+  }
+  const createAlone = await threeMessages('alone')
+  await drained()
+  const redirectsAlone = (await wrkDuring(SERVICE_PORT, () => sleep(createAlone * 1000))).load
+  await drained()
+  const stallsBefore = (await loopDelay()).stalls
+  const mixed = await wrkDuring(SERVICE_PORT, () => threeMessages('loaded'))
+  const mixedDelay = await loopDelay()
+  const createLoaded = mixed.result
+  const mixedStalls = mixedDelay.stalls - stallsBefore
+  await drained()
+  console.log(
+    `  creating 3 × 100,000: ${round(createAlone)} s alone, ${round(createLoaded)} s with redirects; redirect p99 ` +
+      `${redirectsAlone.p99} ms alone, ${mixed.load.p99} ms during creation; event-loop delay p99 ${mixedDelay.p99} ms, ` +
+      `max ${mixedDelay.max} ms`,
+  )
+
+  console.log('transactional: 16 callers creating single-recipient text messages, with redirects running…')
+  await loopDelay()
+  const flow = await wrkDuring(SERVICE_PORT, () => transactionalFlow(key, DURATION))
+  const flowDelay = await loopDelay()
+  await drained()
+  console.log(
+    `  ${Math.round(flow.result.rate)} messages/s (p50 ${flow.result.p50} ms, p99 ${flow.result.p99} ms), ` +
+      `failures ${JSON.stringify(flow.result.failures)}; redirects ${Math.round(flow.load.rps)} req/s p99 ${flow.load.p99} ms`,
+  )
 
   console.log(`stopping the service and filling ${STATS_CLICKS.toLocaleString('en')} clicks…`)
   service.kill('SIGTERM')
@@ -371,6 +476,30 @@ async function main(): Promise<void> {
     `| \`GET /v1/messages/:id/stats\` after ${STATS_CLICKS.toLocaleString('en')} clicks ≤ 10 ms | p50 ${round(statsP50)} ms, p99 ${round(statsP99)} ms (200 sequential calls, client side) | ${verdict(statsP50 <= 10)} |`,
     `| service RSS under load ≤ 250 MB (default cache size) | ${rssUnderLoad} MB (highest 100 ms sample during the measured rounds) | ${verdict(rssUnderLoad <= 250)} |`,
     '',
+    '## Redirects while the API works',
+    '',
+    `Mixed: wrk at a steady ${STEADY_RATE.toLocaleString('en')} taps a second (\`steady-paths.lua\`: each of ` +
+      `${CONNECTIONS} connections waits between its requests; BENCH_STEADY_RATE) on the live message while three messages of 100,000 recipients are created ` +
+      'back to back (the bench stops wrk when the third answer is read), against wrk alone for as long as the creations took ' +
+      'alone. Event-loop delay from prom-client (`nodejs_eventloop_lag_*`, reset at the scrape before the creations). ' +
+      `Transactional: 16 callers with keep-alive creating single-recipient text messages (\`bench/transactional.ts\`, on the ` +
+      `loader core with wrk) for ${DURATION} s, redirects running.`,
+    '',
+    '| target | figure | |',
+    '|---|---|---|',
+    `| redirect p99 during creation ≤ 2 × redirect-only p99 | ${mixed.load.p99} ms against ${redirectsAlone.p99} ms ` +
+      `(${round(mixed.load.p99 / redirectsAlone.p99)} ×); ${Math.round(mixed.load.rps)} against ${Math.round(redirectsAlone.rps)} req/s | ` +
+      `${verdict(mixed.load.p99 <= 2 * redirectsAlone.p99)} |`,
+    `| event-loop delay max during creation ≤ 20 ms | max ${mixedDelay.max} ms, p99 ${mixedDelay.p99} ms; ${mixedStalls} stalls ` +
+      `of 50 ms or more logged | ${verdict(mixedDelay.max <= 20)} |`,
+    `| 100,000-recipient creation under redirect load ≤ 1.5 × unloaded | ${round(createLoaded / 3)} s against ` +
+      `${round(createAlone / 3)} s per message (${round(createLoaded / createAlone)} ×) | ${verdict(createLoaded <= 1.5 * createAlone)} |`,
+    `| transactional ≥ 1,000 single-recipient text messages/s with redirects running | ${Math.round(flow.result.rate)}/s ` +
+      `(p50 ${flow.result.p50} ms, p99 ${flow.result.p99} ms; failed calls ${JSON.stringify(flow.result.failures)}) | ` +
+      `${verdict(flow.result.rate >= 1000)} |`,
+    `| redirect p99 meanwhile ≤ 2 × redirect-only p99 | ${flow.load.p99} ms (${round(flow.load.p99 / redirectsAlone.p99)} ×), ` +
+      `${Math.round(flow.load.rps)} req/s; event-loop delay max ${flowDelay.max} ms | ${verdict(flow.load.p99 <= 2 * redirectsAlone.p99)} |`,
+    '',
     `Memory: ${afterCreate.rssMb} MB resident before the load rounds; the process's high-water mark over the whole run, ` +
       `creation of the ${RECIPIENTS.toLocaleString('en')} recipients included (100,000-recipient bodies and responses of ~8 MB each), ` +
       `is ${rssPeak} MB.`,
@@ -381,7 +510,10 @@ async function main(): Promise<void> {
       `${figures.clicks.bots.toLocaleString('en')} bots, CTR ${figures.ctr}.`,
     '',
   ]
-  writeFileSync('bench/RESULTS.md', lines.join('\n'))
+  // The dashboard's section is written by bench/dashboard.ts: kept as it is.
+  const previous = existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''
+  const dashboard = previous.indexOf('## Dashboard pages')
+  writeFileSync('bench/RESULTS.md', lines.join('\n') + (dashboard === -1 ? '' : '\n' + previous.slice(dashboard)))
   console.log(lines.join('\n'))
 }
 

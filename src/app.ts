@@ -10,15 +10,17 @@ import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder, InlineClickSink } from './clicks/recorder.js'
 import { ThreadClickSink } from './clicks/thread-sink.js'
 import { randomSecret, type Config } from './config.js'
-import { SqliteStore } from './db/sqlite-store.js'
+import { SqliteStore } from './db/sqlite/index.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
 import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
+import { LoopWatch } from './loop-watch.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
 import { analyticsRoutes } from './routes/analytics.js'
 import { clickRoutes } from './routes/clicks.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { conversionRoutes } from './routes/conversions.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
@@ -33,6 +35,7 @@ import { metricsRoutes } from './routes/metrics.js'
 import { lazyMetricsRegistry } from './operations/metrics.js'
 import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
 import { robotsRoutes } from './routes/robots.js'
+import { tlsCheckRoutes } from './routes/tls-check.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
 import { sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
@@ -45,6 +48,7 @@ import { DomainRegistry } from './tenants/domain-registry.js'
 import { bootstrapDefaultTenant } from './tenants/tenants.js'
 import { UnsubscribeVisitCounter } from './unsubscribe/visit-counter.js'
 import { WebhookDeliveryWorker } from './webhooks/delivery-worker.js'
+import { systemResolver, type ReceiverPolicy, type ResolveHost } from './webhooks/receiver-address.js'
 
 /** Recipient tokens the burst rule remembers (about 100 bytes each). */
 const BURST_MEMORY = 100_000
@@ -68,6 +72,8 @@ export interface BuildOptions {
    * there is no file to share (an injected store or `:memory:`).
    */
   clickWriter?: 'thread' | 'inline'
+  /** How webhook receivers' host names are resolved (tests inject their own DNS); the system's resolver by default. */
+  resolveHost?: ResolveHost
 }
 
 /** The secret for recipient tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
@@ -106,6 +112,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   app.log = log
   installRequestLogging(app, log)
+  const loopWatch = new LoopWatch({ thresholdMs: config.eventLoopStallWarnMs }, log)
+  loopWatch.installRoutes(app)
   installHostKinds(app, ownHosts)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
@@ -133,10 +141,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       : new InlineClickSink(store, tokens, addressPolicy(config.ipStorage, secret), new BurstRule(burst))
   const recorder = new ClickRecorder(
     sink,
-    { flushIntervalMs: config.clickFlushIntervalMs, batchSize: config.clickFlushBatch, maxQueue: config.clickQueueMax },
+    {
+      flushIntervalMs: config.clickFlushIntervalMs,
+      batchSize: config.clickFlushBatch,
+      maxQueue: config.clickQueueMax,
+      // Batches written by the thread do not hold this event loop.
+      track: clickWriter === 'inline' ? loopWatch.track : undefined,
+    },
     app.log,
   )
-  const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log)
+  const unsubscribeVisits = new UnsubscribeVisitCounter(store, config.clickFlushIntervalMs, app.log, loopWatch.track)
+  const receiverPolicy: ReceiverPolicy = {
+    allowHttp: config.webhookAllowHttp,
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+    resolve: options.resolveHost ?? systemResolver,
+  }
   const webhookWorker = new WebhookDeliveryWorker(
     store,
     {
@@ -145,15 +164,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       retryMaxMs: config.webhookRetryMaxMs,
       giveUpAfterMs: config.webhookGiveUpAfterMs,
       timeoutMs: config.webhookTimeoutMs,
+      connectTimeoutMs: config.webhookConnectTimeoutMs,
+      responseMaxBytes: config.webhookResponseMaxBytes,
+      concurrencyPerTenant: config.webhookConcurrencyPerTenant,
+      track: loopWatch.track,
     },
+    receiverPolicy,
     app.log,
   )
   const retention = new RetentionJob(
     store,
-    { retentionDays: config.clickRetentionDays, intervalMs: config.retentionIntervalMs, now: config.now },
+    {
+      retentionDays: config.clickRetentionDays,
+      intervalMs: config.retentionIntervalMs,
+      now: config.now,
+      track: loopWatch.track,
+    },
     app.log,
   )
   app.addHook('onClose', async () => {
+    loopWatch.stop()
     await retention.stop()
     // Posts in flight are abandoned, not lost: their events stay pending in the outbox.
     await webhookWorker.stop()
@@ -167,7 +197,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const redirects = new RedirectCounters()
   const allowedHosts = new AllowedHosts(store)
   const suppressionKeys = new SuppressionKeys(secret)
-  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store })
+  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch })
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
@@ -210,7 +240,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sendNotFoundPage(reply)
   })
 
-  await installApiRateLimit(app, config.apiRateLimitPerMinute)
+  await installApiRateLimit(app, {
+    perKey: config.apiRateLimitPerMinute,
+    perAddress: config.apiUnauthenticatedRateLimitPerMinute,
+  })
   await registerApiDocs(app, config.publicUrl)
   await app.register(healthRoutes, { store, recorder })
   // On the main port only when the operator asks for it with a token (docs/adr/0013).
@@ -218,6 +251,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(metricsRoutes, { metricsRegistry, config })
   }
   await app.register(robotsRoutes)
+  await app.register(tlsCheckRoutes, { domains })
   await app.register(adminRoutes, { store, domains, config, allowedHosts })
   await app.register(messageRoutes, {
     store,
@@ -233,15 +267,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
   await app.register(deliveryRoutes, { store, config })
   await app.register(optOutRoutes, { store })
-  await app.register(webhookRoutes, { store })
+  await app.register(webhookRoutes, { store, receiverPolicy })
   await app.register(clickRoutes, { store })
   await app.register(analyticsRoutes, { store, config })
   await app.register(conversionRoutes, { store, recorder, config })
   await app.register(recipientRoutes, { store, recorder, suppressionKeys })
+  await app.register(dashboardRoutes, { store, secret, config })
 
   await recorder.start()
   unsubscribeVisits.start()
   webhookWorker.start()
   retention.start()
+  // From ready on: compiling the routes at start-up blocks the loop before any tap can wait.
+  app.addHook('onReady', async () => loopWatch.start())
   return app
 }

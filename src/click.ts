@@ -78,9 +78,10 @@ export interface CheckedTap {
 }
 
 /**
- * Stage 3, what a backend stores (Store.recordClicks): a click classified, its
- * address cut down, its user agent parsed. The store adds too_fast and burst and
- * updates the counters in the same transaction.
+ * Stage 3, what the click rules judge and a backend stores: a click classified, its
+ * address cut down, its user agent parsed. recordClicks (src/clicks/click-batch.ts)
+ * adds too_fast and burst and works out the counters; Store.writeClicks stores the
+ * rows and moves the counters in one transaction.
  */
 export interface ClickRow {
   at: number

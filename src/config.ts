@@ -48,8 +48,18 @@ export interface Config {
   webhookRetryMaxMs: number
   /** An event still undelivered this long after it happened is marked failed. */
   webhookGiveUpAfterMs: number
-  /** How long one delivery may take before it counts as failed. */
+  /** How long one delivery may take before it counts as failed, from the start to the answer's last byte read. */
   webhookTimeoutMs: number
+  /** How long a delivery may take to connect (DNS, TCP and TLS) before it counts as failed. */
+  webhookConnectTimeoutMs: number
+  /** Bytes of a receiver's answer read at most; the rest is not read and the connection is closed. */
+  webhookResponseMaxBytes: number
+  /** Deliveries in flight at once per tenant: one tenant's slow receiver cannot hold the others' back. */
+  webhookConcurrencyPerTenant: number
+  /** Whether webhook URLs may be plain http (otherwise https only). */
+  webhookAllowHttp: boolean
+  /** Whether webhooks may go to private, loopback, link-local and carrier-grade NAT addresses (never metadata). */
+  webhookAllowPrivateNetworks: boolean
   /**
    * When set, GET /metrics requires it as a bearer token wherever it answers, and answers
    * on the service's own hosts of the main port too.
@@ -59,8 +69,12 @@ export interface Config {
   metricsPort: number | null
   /** Address that listener binds; loopback unless the operator opens it. */
   metricsHost: string
-  /** /v1 requests per minute per API key (per client address without a valid key); 0 = no limit. */
+  /** /v1 requests per minute per API key (and for the admin token); 0 = no limit. */
   apiRateLimitPerMinute: number
+  /** /v1 requests per minute per client address without valid credentials; 0 = no limit. */
+  apiUnauthenticatedRateLimitPerMinute: number
+  /** A stretch that blocks the event loop this long is logged with what was running; 0 = off. */
+  eventLoopStallWarnMs: number
   /** Counted redirects per minute per client address; taps beyond it still redirect but are not counted; 0 = no limit. */
   redirectRateLimitPerMinute: number
   /** network: the /24 or /48; hash: a keyed hash whose key changes every UTC day; none: nothing. */
@@ -77,6 +91,10 @@ export interface Config {
   abSignificance: number
   /** A conversion is attributed to the last human click at most this many days before it. */
   attributionWindowDays: number
+  /** How long a dashboard session lasts after signing in. */
+  dashboardSessionHours: number
+  /** Dashboard sign-in attempts per minute per client address; 0 = no limit. */
+  dashboardSignInPerMinute: number
   /**
    * The clock the time rules read (too_fast, burst, link expiry, retention): Date.now,
    * except in tests that move time instead of waiting for it.
@@ -107,6 +125,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}`, raw)
   }
   return value
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = read(env, name)
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  throw new ConfigError(name, 'must be true or false', raw)
 }
 
 function secret(env: Env, name: string, minLength: number): string | null {
@@ -243,6 +268,8 @@ export function loadConfig(env: Env = process.env): Config {
     )
   }
 
+  const webhookTimeoutMs = integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000)
+
   const ipStorage = (read(env, 'IP_STORAGE') ?? 'network') as IpStorage
   if (!IP_STORAGE.includes(ipStorage)) {
     throw new ConfigError('IP_STORAGE', `must be one of ${IP_STORAGE.join(', ')}`, ipStorage)
@@ -279,11 +306,18 @@ export function loadConfig(env: Env = process.env): Config {
     webhookRetryBaseMs,
     webhookRetryMaxMs,
     webhookGiveUpAfterMs: integer(env, 'WEBHOOK_GIVE_UP_AFTER_MS', 86_400_000, 1, 30 * 86_400_000),
-    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 1, 120_000),
+    webhookTimeoutMs,
+    webhookConnectTimeoutMs: Math.min(integer(env, 'WEBHOOK_CONNECT_TIMEOUT_MS', 5_000, 1, 120_000), webhookTimeoutMs),
+    webhookResponseMaxBytes: integer(env, 'WEBHOOK_RESPONSE_MAX_BYTES', 65_536, 0, 10_485_760),
+    webhookConcurrencyPerTenant: integer(env, 'WEBHOOK_CONCURRENCY_PER_TENANT', 4, 1, 50),
+    webhookAllowHttp: flag(env, 'WEBHOOK_ALLOW_HTTP'),
+    webhookAllowPrivateNetworks: flag(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'),
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
     metricsPort: metricsPort(env),
     metricsHost: read(env, 'METRICS_HOST') ?? '127.0.0.1',
-    apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 120_000, 0, 100_000_000),
+    apiUnauthenticatedRateLimitPerMinute: integer(env, 'API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    eventLoopStallWarnMs: integer(env, 'EVENT_LOOP_STALL_WARN_MS', 50, 0, 60_000),
     redirectRateLimitPerMinute: integer(env, 'REDIRECT_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
     ipStorage,
     clickRetentionDays: integer(env, 'CLICK_RETENTION_DAYS', 400, 1, 36_500),
@@ -292,6 +326,8 @@ export function loadConfig(env: Env = process.env): Config {
     burstWindowMs: integer(env, 'BURST_WINDOW_MS', 10_000, 0, 3_600_000),
     abSignificance: fraction(env, 'AB_SIGNIFICANCE', 0.05),
     attributionWindowDays: integer(env, 'ATTRIBUTION_WINDOW_DAYS', 5, 1, 365),
+    dashboardSessionHours: integer(env, 'DASHBOARD_SESSION_HOURS', 12, 1, 720),
+    dashboardSignInPerMinute: integer(env, 'DASHBOARD_SIGN_IN_PER_MINUTE', 10, 0, 10_000),
     now: Date.now,
   }
 }

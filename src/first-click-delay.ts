@@ -48,3 +48,23 @@ export function quantileSeconds(counts: Map<number, number>, q: number): number 
   /* c8 ignore next */
   return null
 }
+
+/**
+ * The share (0–1) of the histogram's recipients whose first click came within
+ * `seconds`, interpolated inside the bucket that holds it as quantileSeconds does.
+ * Null when the histogram is empty.
+ */
+export function shareWithin(counts: Map<number, number>, seconds: number): number | null {
+  let total = 0
+  let within = 0
+  for (const [bucket, n] of counts) {
+    total += n
+    const [low, high] = bucketEdges(bucket)
+    if (seconds >= high) within += n
+    else if (seconds > low) {
+      within +=
+        bucket === 0 ? (n * (seconds - low)) / (high - low) : (n * Math.log(seconds / low)) / Math.log(high / low)
+    }
+  }
+  return total === 0 ? null : Math.round((within / total) * 10_000) / 10_000
+}

@@ -78,10 +78,11 @@ export async function startApp(t: Test, options: StartOptions = {}): Promise<Fas
 
 export const json = <T = any>(response: LightMyRequestResponse): T => response.json() as T
 
-/** A tenant with one domain and one API key. */
-export async function createTenant(app: FastifyInstance, host = 's.shop.dk', name = 'Shop') {
+/** A tenant with one domain (its short links on `scheme`, https unless told) and one API key. */
+export async function createTenant(app: FastifyInstance, host = 's.shop.dk', name = 'Shop', scheme?: 'http' | 'https') {
   const tenant = json(await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name } }))
-  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: { host } })
+  const domain = scheme === undefined ? { host } : { host, scheme }
+  await app.inject({ method: 'POST', url: `/v1/tenants/${tenant.id}/domains`, headers: admin, payload: domain })
   const { key } = json(
     await app.inject({
       method: 'POST',
@@ -180,3 +181,4 @@ export function captureLogs() {
 
 export * from './fixtures/webhook-receiver.js'
 export * from './fixtures/server-process.js'
+export * from './fixtures/dashboard.js'

@@ -2,7 +2,7 @@ import { notFound } from '../errors.js'
 import type { Config } from '../config.js'
 import type { MessageTotals, Store } from '../db/store.js'
 import { rate } from '../clicks/stats.js'
-import { twoSidedP } from './normal-distribution.js'
+import { normalQuantile, twoSidedP } from './normal-distribution.js'
 
 /**
  * Two-proportion z-test (pooled): are x1/n1 and x2/n2 different? Returns the z
@@ -15,6 +15,24 @@ export function twoProportionTest(x1: number, n1: number, x2: number, n2: number
   if (!(se > 0)) return { z: 0, pValue: 1 }
   const z = (x1 / n1 - x2 / n2) / se
   return { z, pValue: twoSidedP(z) }
+}
+
+/** The power sample sizes are planned for: an 80 % chance of seeing a difference that is there. */
+export const PLANNED_POWER = 0.8
+
+/**
+ * Recipients each of two variants needs for a two-sided two-proportion test at
+ * significance `alpha` to tell CTRs p1 and p2 apart with PLANNED_POWER (the usual
+ * normal-approximation formula, pooled under the null). Null when the CTRs are equal:
+ * no number of recipients tells equal rates apart.
+ */
+export function recipientsPerVariant(p1: number, p2: number, alpha: number): number | null {
+  if (p1 === p2) return null
+  const pooled = (p1 + p2) / 2
+  const zAlpha = normalQuantile(1 - alpha / 2)
+  const zPower = normalQuantile(PLANNED_POWER)
+  const spread = zAlpha * Math.sqrt(2 * pooled * (1 - pooled)) + zPower * Math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+  return Math.ceil((spread * spread) / ((p1 - p2) * (p1 - p2)))
 }
 
 const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places

@@ -19,3 +19,15 @@ export function normalCdf(z: number): number {
 export function twoSidedP(z: number): number {
   return Math.min(1, Math.max(0, 2 * (1 - normalCdf(Math.abs(z)))))
 }
+
+/** The z with normalCdf(z) = p (0 < p < 1), by bisection: exact to well below what any verdict shows. */
+export function normalQuantile(p: number): number {
+  let low = -40
+  let high = 40
+  for (let i = 0; i < 100; i++) {
+    const mid = (low + high) / 2
+    if (normalCdf(mid) < p) low = mid
+    else high = mid
+  }
+  return (low + high) / 2
+}

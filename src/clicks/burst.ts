@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { ClickTimingRules } from '../db/store.js'
+import type { ClickTimingRules } from './click-batch.js'
 
 export interface BurstOptions {
   tooFastMs: number

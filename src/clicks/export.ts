@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { idCursor } from '../cursor.js'
 import type { ExportedClick } from '../click.js'
 import type { Message, Store } from '../db/store.js'
@@ -43,11 +44,40 @@ export function clickLines(store: Store, message: Message, cursor: string | unde
   return linesAfter(store, message, cursor === undefined ? 0 : ClickCursor.decode(cursor))
 }
 
-async function* linesAfter(store: Store, message: Message, after: number): AsyncGenerator<string> {
+const CSV_COLUMNS = ['at', 'link', 'recipient', 'class', 'reason', 'device', 'os', 'browser'] as const
+
+/**
+ * A CSV cell: quoted when it holds a separator, quote or line break; a leading =, +, -,
+ * @, tab or carriage return is prefixed with ' so a spreadsheet never runs it as a formula.
+ */
+function csvCell(value: string | null): string {
+  if (value === null) return ''
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+}
+
+/** Every raw click of a message as CSV (RFC 4180, a header line first), streamed like clickLines. */
+export async function* clickCsvLines(store: Store, message: Message): AsyncGenerator<string> {
+  yield CSV_COLUMNS.join(',') + '\r\n'
+  const toCsv = (row: ExportedClick) => {
+    const click = presentClick(row)
+    return CSV_COLUMNS.map((column) => csvCell(click[column])).join(',') + '\r\n'
+  }
+  yield* linesAfter(store, message, 0, toCsv)
+}
+
+async function* linesAfter(
+  store: Store,
+  message: Message,
+  after: number,
+  line: (row: ExportedClick) => string = (row) => JSON.stringify(presentClick(row)) + '\n',
+): AsyncGenerator<string> {
   for (;;) {
     const rows = await store.listClicks(message.id, after, STREAM_CHUNK)
-    if (rows.length > 0) yield rows.map((row) => JSON.stringify(presentClick(row)) + '\n').join('')
+    if (rows.length > 0) yield rows.map(line).join('')
     if (rows.length < STREAM_CHUNK) return
     after = rows[rows.length - 1]!.id
+    // However fast the reader, taps get their turn between chunks.
+    await nextTurn()
   }
 }

@@ -1,8 +1,10 @@
+import { untracked, type TrackWork } from '../loop-watch.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import type { CheckedTap, ClickRow, Tap, TapBatch } from '../click.js'
-import type { ClickTimingRules, Store } from '../db/store.js'
+import type { Store } from '../db/store.js'
+import { recordClicks, type ClickTimingRules } from './click-batch.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../duration-histogram.js'
 import { batchRows, ClickQueue } from './click-queue.js'
 import { classifyClick } from './classify.js'
@@ -36,7 +38,7 @@ export class InlineClickSink implements ClickSink {
   }
 
   write(batch: TapBatch): Promise<void> {
-    return this.store.recordClicks(batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
+    return recordClicks(this.store, batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
   }
 
   async close(): Promise<void> {}
@@ -49,6 +51,8 @@ export interface RecorderOptions {
   batchSize: number
   /** Clicks held at most; beyond it a tap still redirects but its count is lost. */
   maxQueue: number
+  /** Names the batch writes for the event-loop watch; only when they run on the event loop. */
+  track?: TrackWork
 }
 
 const DROP_WARNING_INTERVAL_MS = 10_000
@@ -114,7 +118,10 @@ export class ClickRecorder {
 
   /** Writes everything queued so far; flushes run one after another, never side by side. */
   flush(): Promise<void> {
-    this.running = this.running.then(() => this.drain())
+    const track = this.options.track ?? untracked
+    this.running = this.running.then(() =>
+      this.queue.length === 0 ? undefined : track('click writing', () => this.drain()),
+    )
     return this.running
   }
 

@@ -1,4 +1,4 @@
-import type { BreakdownCount, ClickCounters, Message, Store } from '../db/store.js'
+import type { BreakdownCount, ClickCounters, Message, MessageCounters, Store } from '../db/store.js'
 import { CLICK_REASONS, type ClickReason } from './classify.js'
 import { quantileSeconds } from '../first-click-delay.js'
 
@@ -89,7 +89,11 @@ export function presentBreakdowns(rows: BreakdownCount[]): Breakdowns {
 
 /** A message's figures, read from its counters: constant time however many clicks it has. */
 export async function messageStats(store: Store, message: Message): Promise<MessageStats> {
-  const counters = await store.messageCounters(message.id)
+  return statsFromCounters(message, await store.messageCounters(message.id))
+}
+
+/** The figures of a message from its counters as read (for pages that use the counters for more). */
+export function statsFromCounters(message: Message, counters: MessageCounters): MessageStats {
   const { deliveries } = counters
   // Any report leaves a recipient delivered or failed, so an empty sum means "none came".
   const reported = deliveries.delivered + deliveries.failed > 0

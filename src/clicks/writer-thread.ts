@@ -8,12 +8,13 @@
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
-import { SqliteStore } from '../db/sqlite-store.js'
+import { SqliteStore } from '../db/sqlite/index.js'
 import type { ClickRow, TapBatch } from '../click.js'
 import { BurstRule, type BurstOptions } from './burst.js'
 import { addressPolicy } from './network.js'
 import type { IpStorage } from '../config.js'
 import { batchRows } from './click-queue.js'
+import { recordClicks } from './click-batch.js'
 import { toClickRow } from './recorder.js'
 import { RecipientTokens } from '../links/tokens.js'
 
@@ -63,8 +64,7 @@ port.on('message', async (request: WriterRequest) => {
   const batch = slices
   slices = []
   try {
-    store.refreshSubscribers()
-    await store.recordClicks(batch, rules)
+    await recordClicks(store, batch, rules)
     port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
   } catch (err) {
     port.postMessage({

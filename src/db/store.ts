@@ -1,7 +1,10 @@
 /**
- * The one storage interface. Everything outside src/db talks to this; nothing
- * else writes SQL. Methods are async so that a PostgreSQL store can implement
- * the same contract; the SQLite store answers synchronously underneath.
+ * The storage contract. Everything outside src/db talks to `Store`; nothing else
+ * writes SQL. It is split into one small interface per concept (tenants, messages,
+ * clicks, roll-ups, opt-outs, webhooks, conversions, retention, lifecycle), and each
+ * backend implements them in one file per concept with the same name. Methods are
+ * async so that a PostgreSQL store can implement the same contract; the SQLite store
+ * answers synchronously underneath.
  */
 import type { ClickRow, ExportedClick } from '../click.js'
 
@@ -127,21 +130,6 @@ export interface LinkTarget {
   expiresAt: number | null
 }
 
-/**
- * The reasons that depend on time and on other clicks, decided inside the flush for
- * clicks the user agent left human: `too_fast` from the message's and the recipient's
- * times, then `burst` from what this rule has seen of the same token.
- */
-export interface ClickTimingRules {
-  /** A click sooner than this after the recipient's delivery report (or the message's creation) is too fast; 0: off. */
-  tooFastMs: number
-  /**
-   * Called for each click still human after too_fast, with a recipient and a network;
-   * true when the token was fetched from another network within the burst window.
-   */
-  isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean
-}
-
 export interface ClickCounters {
   total: number
   unique: number
@@ -185,7 +173,9 @@ export class ConflictError extends Error {
   }
 }
 
-export interface Store {
+// ── Tenants, domains, API keys, allow-lists, settings ─────────────────────────
+
+export interface TenantStore {
   getSetting(key: string): Promise<string | null>
   /** Stores the value unless the key already has one; returns the value that is kept. */
   setSettingOnce(key: string, value: string): Promise<string>
@@ -193,15 +183,40 @@ export interface Store {
   createTenant(publicId: string, name: string, now: number): Promise<Tenant>
   getTenant(publicId: string): Promise<Tenant | null>
   countTenants(): Promise<number>
+  /** Every tenant, oldest first. */
+  listTenants(): Promise<Tenant[]>
 
   /** Throws ConflictError when the host already belongs to a tenant. */
   addDomain(tenantId: number, host: string, baseUrl: string, now: number): Promise<Domain>
   listDomains(): Promise<Domain[]>
+  /** Sets or clears a tenant's domain's fallback URL; null when the tenant has no such host. */
+  setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null>
 
   createApiKey(tenantId: number, publicId: string, name: string, keyHash: Buffer, now: number): Promise<void>
   /** The tenant owning the unrevoked key with this hash. */
   findApiKey(keyHash: Buffer): Promise<ApiKeyOwner | null>
+  /**
+   * Marks the tenant's key revoked; it stops authenticating at once. False when the
+   * tenant has no key with this public id. Revoking a revoked key keeps its first revocation time.
+   */
+  revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean>
+  /**
+   * Ends a dashboard session before it expires (sign-out): remembered until
+   * `expiresAt`; ended sessions already past their expiry are forgotten in the same call.
+   */
+  endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void>
+  /** Whether a dashboard session still holds: not ended, and its API key not revoked. */
+  dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean>
 
+  /** The tenant's allow-list of destination host patterns, sorted; empty when anything is allowed. */
+  allowedHosts(tenantId: number): Promise<string[]>
+  /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
+  setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
+}
+
+// ── Messages, links, recipients ──────────────────────────────────────────────
+
+export interface MessageStore {
   /**
    * Creates the message with its links and counters, or, when the tenant already has
    * a message with the same externalId, returns that one with created=false. Atomic.
@@ -216,19 +231,151 @@ export interface Store {
   addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients>
   getMessage(tenantId: number, publicId: string): Promise<Message | null>
   findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null>
-  /** Newest first; `before` is the internal id the previous page ended at. */
-  listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage>
-
-  findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
   /**
-   * Stores clicks and updates counters in one transaction. With rules, clicks the user
-   * agent left human are checked for too_fast and burst first.
+   * Newest first; `before` is the internal id the previous page ended at. A filter
+   * keeps only the messages matching every field it sets.
    */
-  recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void>
+  listMessages(tenantId: number, before: number | null, limit: number, filter?: MessageFilter): Promise<MessagePage>
+  findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null>
+  /** The tenant and public id of a message known by its internal id. */
+  messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
+  /** The index of a recipient of a message, by the sender's id. */
+  recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
+  /** The sender's ids of a message's recipients, by index; indexes it does not have are left out. */
+  recipientIdsAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, string>>
+  /** Public id and destination of links, by internal id (webhook bodies). */
+  linkSummaries(linkIds: number[]): Promise<Map<number, { publicId: string; url: string }>>
+}
+
+/** What the click rules need to know of a message, read once per message per batch. */
+export interface ClickMessageFacts {
+  tenantId: number
+  publicId: string
+  /** Recipients issued so far: a token claiming a higher index is a forgery. */
+  recipients: number
+  links: number
+  createdAt: number
+  /** The latest delivery report time of any of its recipients. */
+  lastDeliveryAt: number | null
+}
+
+/** Clicks counted whatever the unique tables say. */
+export interface ClickTally {
+  total: number
+  bots: number
+  previews: number
+}
+
+/**
+ * A recipient's first click on a message to try: inserted into the message's unique
+ * table unless the recipient already has one there ("insert or ignore"). The batch
+ * holds at most one per message and recipient.
+ */
+export interface FirstClickAttempt {
+  messageId: number
+  recipientIdx: number
+  /** The recipient's first click in the batch: stored as its first click when inserted. */
+  at: number
+  /** The recipient's latest click in the batch. */
+  lastAt: number
+  /**
+   * When inserted: the message's unique counter moves by one, the first-click delay
+   * breakdown counts `delayBucket`, and, when `linkId` is set (a message with one link),
+   * that link's unique counter moves by one too. When not inserted, or when the
+   * recipient clicked more than once in the batch (`repeated`), `lastAt` becomes its
+   * latest click (kept if later).
+   */
+  delayBucket: string
+  linkId: number | null
+  repeated: boolean
+}
+
+/** A recipient's first click on a link to try (messages with several links); when inserted, the link's unique counter moves by one. */
+export interface LinkFirstClickAttempt {
+  linkId: number
+  recipientIdx: number
+  at: number
+}
+
+/** An outbox row: a webhook event to deliver. */
+export interface NewWebhookEvent {
+  publicId: string
+  webhookId: number
+  type: WebhookEventType
+  body: string
+  at: number
+}
+
+/**
+ * A batch of clicks as a backend stores it, worked out by the click rules
+ * (src/clicks/click-batch.ts): the backend decides nothing, it inserts and adds.
+ */
+export interface ClickWrite {
+  /** The raw rows in the order given (a click's id is the export's cursor), each judged and its recipient checked. */
+  clicks: ClickRow[]
+  messageTallies: Map<number, ClickTally>
+  linkTallies: Map<number, ClickTally>
+  /** Clicks that are not human, per message and reason. */
+  reasons: Array<{ messageId: number; reason: string; clicks: number }>
+  /** Human clicks per message and breakdown value (first_click comes from firstClicks). */
+  breakdowns: Array<{ messageId: number } & BreakdownCount>
+  /** Human clicks per message and time bucket since its creation (src/click-series.ts). */
+  series: Array<{ messageId: number; bucket: number; clicks: number }>
+  firstClicks: FirstClickAttempt[]
+  linkFirstClicks: LinkFirstClickAttempt[]
+  events: NewWebhookEvent[]
+}
+
+// ── Clicks and their counters ────────────────────────────────────────────────
+
+export interface ClickStore {
+  /**
+   * What the click rules (src/clicks/click-batch.ts) need of each message of a batch.
+   * Messages that do not exist are left out.
+   */
+  clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>>
+  /** When each of these recipients of a message last got a delivery report, for too_fast; those without one are left out. */
+  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>>
+  /**
+   * Stores a batch the click rules worked out, in one transaction: the raw rows, the
+   * first clicks tried with "insert or ignore" and the counters moved by what was
+   * really inserted (see ClickWrite), the counter deltas, breakdowns, reasons and
+   * webhook events. Rejects, storing nothing, on failure.
+   */
+  writeClicks(write: ClickWrite): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
+  /**
+   * A message's raw clicks in the order they were stored, after the click with internal
+   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
+   */
+  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
+  /** The click a landing page reported by its click id (see clickIdParam), once written. */
+  findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
+  /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
+  lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
+  /** A message's human clicks per time bucket since its creation (src/click-series.ts), buckets with clicks only. */
+  messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>>
+}
 
-  close(): Promise<void>
+// ── Roll-ups over many messages ──────────────────────────────────────────────
 
+export interface RollupStore {
+  /** Sums of the counters of the tenant's messages with this campaign name, one read of the campaign index. */
+  campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals>
+  /** The same sums per variant label of the campaign (messages without a variant left out), by label. */
+  variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
+  /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
+  kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
+  /**
+   * The tenant's recipient ids with a human click at or after `since`, each once, in id
+   * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
+   */
+  engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
+}
+
+// ── Unsubscribes, opt-outs and delivery reports ──────────────────────────────
+
+export interface OptOutStore {
   /** Whether an unsubscribe code is taken on a domain. */
   unsubscribeCodeExists(domainId: number, code: string): Promise<boolean>
   /** The message an unsubscribe code on a domain belongs to, with what its page shows. */
@@ -251,7 +398,13 @@ export interface Store {
    * with it. Recipient ids the message does not have are returned, not applied.
    */
   applyDeliveryReports(messageId: number, reports: DeliveryReport[]): Promise<DeliveryReportResult>
+}
 
+// ── Webhooks and their outbox ────────────────────────────────────────────────
+
+export interface WebhookStore {
+  /** Tenant → ids of its live webhooks subscribed to this event type. */
+  subscribedWebhooks(type: WebhookEventType): Promise<Map<number, number[]>>
   /** Registers a webhook and refreshes the store's in-memory view of subscriptions. */
   createWebhook(webhook: NewWebhook): Promise<Webhook>
   /** The tenant's webhooks that are not deleted, oldest first. */
@@ -259,56 +412,52 @@ export interface Store {
   getWebhook(tenantId: number, publicId: string): Promise<Webhook | null>
   /** Deletes a webhook and cancels its pending events; false when the tenant has no such webhook. */
   deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean>
-  /** Pending events whose next attempt is due, oldest first, with what signing them needs. */
-  dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]>
+  /**
+   * Pending events whose next attempt is due, oldest first, with what signing them needs;
+   * none of the tenants in `skipTenants` (those with as many deliveries in flight as they may have).
+   */
+  dueWebhookEvents(now: number, limit: number, skipTenants?: readonly number[]): Promise<DueWebhookEvent[]>
   /** Stores an attempt's outcome and moves the event on: delivered, retried at `nextAttemptAt`, or failed. */
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>
   /** A webhook's latest attempts, newest first. */
   webhookAttempts(webhookId: number, limit: number): Promise<WebhookAttemptRecord[]>
-  /** The click a landing page reported by its click id (see clickIdParam), once written. */
-  findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
   /** Webhook events not yet delivered, failed or cancelled: the outbox backlog. */
   pendingWebhookEvents(): Promise<number>
-  /**
-   * Commits a tiny write (a settings row), so readiness sees what a click flush would:
-   * a closed connection, a read-only or full disk, a lock held too long. Throws if not writable.
-   */
-  checkWritable(): Promise<void>
-  /**
-   * Marks the tenant's key revoked; it stops authenticating at once. False when the
-   * tenant has no key with this public id. Revoking a revoked key keeps its first revocation time.
-   */
-  revokeApiKey(tenantId: number, keyPublicId: string, now: number): Promise<boolean>
-  /** Every tenant, oldest first. */
-  listTenants(): Promise<Tenant[]>
-  /**
-   * Writes a consistent copy of the whole database to a new file while it stays in
-   * use (SQLite's online backup). Readers and the writer are not stopped.
-   */
-  backup(path: string): Promise<void>
-  /** The tenant's allow-list of destination host patterns, sorted; empty when anything is allowed. */
-  allowedHosts(tenantId: number): Promise<string[]>
-  /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
-  setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
-  /** Sets or clears a tenant's domain's fallback URL; null when the tenant has no such host. */
-  setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null>
-  /**
-   * Deletes up to `limit` raw clicks older than `before`, oldest first, in one
-   * transaction; returns how many. Counters and unique tables are not touched.
-   */
-  deleteClicksBefore(before: number, limit: number): Promise<number>
   /**
    * Deletes up to `limit` webhook attempts, and up to `limit` finished (delivered,
    * failed, cancelled) events, older than `before`; returns how many rows went.
    */
   pruneWebhookOutbox(before: number, limit: number): Promise<number>
+}
+
+// ── Conversions ──────────────────────────────────────────────────────────────
+
+export interface ConversionStore {
+  /** The tenant's conversion with this id (the sender's), as first recorded. */
+  findConversion(tenantId: number, id: string): Promise<StoredConversion | null>
+  /**
+   * Stores an attributed conversion and adds it to the message's conversions and revenue,
+   * in one transaction; when the tenant already has one with this id, that one is
+   * returned with created=false and nothing changes.
+   */
+  recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
+}
+
+// ── Retention and erasure ────────────────────────────────────────────────────
+
+export interface RetentionStore {
+  /**
+   * Deletes up to `limit` raw clicks older than `before`, oldest first, in one
+   * transaction; returns how many. Counters and unique tables are not touched.
+   */
+  deleteClicksBefore(before: number, limit: number): Promise<number>
+  /** The tenant's messages that have this recipient id. */
+  messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]>
   /**
    * Erases a recipient id from one message: the recipient row gets `tombstone` instead,
    * its raw clicks lose user agent, network and click id. Counters stay. One transaction.
    */
   eraseRecipientFromMessage(messageId: number, recipientId: string, tombstone: string): Promise<void>
-  /** The tenant's messages that have this recipient id. */
-  messagesWithRecipient(tenantId: number, recipientId: string): Promise<number[]>
   /**
    * Removes what else names the recipient in the tenant's data, in one transaction:
    * webhook outbox events (with their attempts) whose body carries the id, and the
@@ -318,37 +467,49 @@ export interface Store {
   eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
   /** Whether the tenant has opt-outs kept under a suppression key (erased recipients). */
   hasErasedOptOuts(tenantId: number): Promise<boolean>
-  /**
-   * A message's raw clicks in the order they were stored, after the click with internal
-   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
-   */
-  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
-  /** Sums of the counters of the tenant's messages with this campaign name, one read of the campaign index. */
-  campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals>
-  /** The same sums per variant label of the campaign (messages without a variant left out), by label. */
-  variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>>
-  /** Sums of the counters of the tenant's messages of one kind created in [from, to). */
-  kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals>
-  /** The tenant and public id of a message known by its internal id. */
-  messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null>
-  /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
-  lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
-  /** The index of a recipient of a message, by the sender's id. */
-  recipientIndexOf(messageId: number, recipientId: string): Promise<number | null>
-  /** The tenant's conversion with this id (the sender's), as first recorded. */
-  findConversion(tenantId: number, id: string): Promise<StoredConversion | null>
-  /**
-   * Stores an attributed conversion and adds it to the message's conversions and revenue,
-   * in one transaction; when the tenant already has one with this id, that one is
-   * returned with created=false and nothing changes.
-   */
-  recordConversion(conversion: NewConversion): Promise<{ conversion: StoredConversion; created: boolean }>
-  /**
-   * The tenant's recipient ids with a human click at or after `since`, each once, in id
-   * order after `after`; at most `limit`. Reads the uniques tables, never raw clicks.
-   */
-  engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]>
 }
+
+/** What the message list can be narrowed to; every field optional. */
+export interface MessageFilter {
+  campaign?: string
+  kind?: MessageKind
+  /** Created at or after (ms since the epoch). */
+  from?: number
+  /** Created before (ms since the epoch). */
+  to?: number
+}
+
+// ── The connection itself ────────────────────────────────────────────────────
+
+export interface LifecycleStore {
+  /**
+   * Commits a tiny write (a settings row), so readiness sees what a click flush would:
+   * a closed connection, a read-only or full disk, a lock held too long. Throws if not writable.
+   */
+  checkWritable(): Promise<void>
+  /**
+   * Writes a consistent copy of the whole database to a new file while it stays in
+   * use (SQLite's online backup). Readers and the writer are not stopped.
+   */
+  backup(path: string): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * The whole storage contract: one small interface per concept, and each backend
+ * one file per concept with the same names (src/db/sqlite/tenants.ts …).
+ */
+export interface Store
+  extends
+    TenantStore,
+    MessageStore,
+    ClickStore,
+    RollupStore,
+    OptOutStore,
+    WebhookStore,
+    ConversionStore,
+    RetentionStore,
+    LifecycleStore {}
 
 export interface NewConversion {
   tenantId: number
@@ -455,6 +616,7 @@ export interface DueWebhookEvent {
   id: number
   publicId: string
   webhookId: number
+  tenantId: number
   url: string
   secret: string
   body: string

@@ -17,6 +17,7 @@ import type { DomainRegistry } from '../tenants/domain-registry.js'
 import { newPublicId } from '../ids.js'
 import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
+import { inSlices } from '../slices.js'
 import { optedOutRecipients, type SuppressionKeys } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
@@ -110,6 +111,12 @@ async function freshUnsubscribeCode(store: Store, domainId: number): Promise<str
   }
   throw new Error(`no free unsubscribe code on domain ${domainId} after ${CODE_ATTEMPTS} attempts`)
 }
+
+/**
+ * Recipients stored per transaction, between two turns of the event loop: a few
+ * milliseconds of inserts, so that taps are not kept waiting by a large send.
+ */
+const RECIPIENTS_PER_SLICE = 2_000
 
 /**
  * Creates a message with its links and recipients. A message whose externalId the
@@ -286,11 +293,19 @@ async function withRecipients(
   created: boolean,
 ): Promise<MessageWithRecipients> {
   const unique = [...new Set(recipientIds)]
-  const added = await services.store.addRecipients(message.id, unique)
+  // Each slice is a transaction of its own, as the message row already is: a call cut
+  // short leaves the recipients added so far, which a retry keeps with their tokens.
+  const recipients: RecipientIndex[] = []
+  let recipientCount = message.recipientCount
+  await inSlices(unique, RECIPIENTS_PER_SLICE, async (slice) => {
+    const added = await services.store.addRecipients(message.id, slice)
+    for (const recipient of added.recipients) recipients.push(recipient)
+    recipientCount = added.recipientCount
+  })
   return {
-    message: { ...message, recipientCount: added.recipientCount },
+    message: { ...message, recipientCount },
     domain: domainOf(services.domains, message),
-    recipients: added.recipients,
+    recipients,
     created,
     optedOut: await optedOutRecipients(services, message.tenantId, unique),
   }

@@ -20,6 +20,20 @@ const linkify = new LinkifyIt({}, { fuzzyLink: true, fuzzyEmail: false, fuzzyIP:
   // common in shop links today.
   .tlds(['app', 'dev', 'online', 'store', 'site', 'xyz', 'club', 'tech', 'travel'], true)
 
+/**
+ * Chinese, Japanese and Korean characters, and the full-width and CJK punctuation used
+ * with them (`，。！？：；（）「」`). Those texts put no space around a link
+ * (`点击https://shop.cn/sale查看详情`): a URL may touch them on either side, and ends
+ * at the first of them.
+ */
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/gu
+
+/**
+ * The text with every CJK character replaced by spaces (as many as its UTF-16 units),
+ * so that linkify-it sees the word boundaries it needs and offsets stay the same.
+ */
+const withCjkAsSpaces = (text: string): string => text.replace(CJK, (char) => ' '.repeat(char.length))
+
 /** Punctuation linkify-it keeps at the end of a URL but SMS writers put after one. */
 const TRAILING_PUNCTUATION = /[…”’»›:*]+$/u
 
@@ -52,7 +66,7 @@ export function parseMessageText(body: string, maxLinks: number): ParsedText {
   const pieces = body.split(UNSUBSCRIBE_PLACEHOLDER)
   let offset = 0
   pieces.forEach((piece, i) => {
-    for (const match of linkify.match(piece) ?? []) {
+    for (const match of linkify.match(withCjkAsSpaces(piece)) ?? []) {
       const raw = match.raw.replace(TRAILING_PUNCTUATION, '')
       const fuzzy = match.schema === ''
       if (fuzzy && looksLikeSentence(raw.split(/[/?#:]/, 1)[0]!)) continue

@@ -4,6 +4,7 @@ import type { Store } from '../db/store.js'
 import type { LinkCache } from '../links/link-cache.js'
 import type { RedirectCounters } from '../links/redirect-counters.js'
 import type { DurationHistogram } from '../duration-histogram.js'
+import type { LoopWatch } from '../loop-watch.js'
 
 /**
  * A prom-client histogram fed from a DurationHistogram at scrape time. prom-client's
@@ -63,6 +64,7 @@ export interface MetricSources {
   recorder: ClickRecorder
   redirects: RedirectCounters
   store: Store
+  loopWatch: LoopWatch
 }
 
 /**
@@ -82,7 +84,7 @@ export function lazyMetricsRegistry(sources: MetricSources): () => Registry {
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
 export function buildMetricsRegistry(services: MetricSources): Registry {
-  const { cache, recorder, redirects, store } = services
+  const { cache, recorder, redirects, store, loopWatch } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
@@ -103,6 +105,14 @@ export function buildMetricsRegistry(services: MetricSources): Registry {
       'smslinks_redirect_duration_seconds',
       'Time from the redirect handler starting (after routing) to its 302 being written, database lookup on a cache miss included',
       redirects.latency,
+    ),
+  )
+
+  registry.registerMetric(
+    histogramMetric(
+      'smslinks_event_loop_stall_seconds',
+      'Stretches that blocked the event loop for EVENT_LOOP_STALL_WARN_MS or longer (each one is also logged with what was running); redirects waited that long',
+      loopWatch.stalls,
     ),
   )
 

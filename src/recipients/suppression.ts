@@ -1,5 +1,9 @@
 import { createHmac } from 'node:crypto'
 import type { Store } from '../db/store.js'
+import { inSlices } from '../slices.js'
+
+/** Recipient ids looked up (or hashed) between two turns of the event loop. */
+const IDS_PER_SLICE = 5_000
 
 /**
  * Keys that stand for an erased recipient on the tenant's opt-out list: `erased:` and
@@ -28,10 +32,17 @@ export async function optedOutRecipients(
   tenantId: number,
   ids: string[],
 ): Promise<Set<string>> {
-  const out = await store.optedOutRecipients(tenantId, ids)
+  const out = new Set<string>()
+  await inSlices(ids, IDS_PER_SLICE, async (slice) => {
+    for (const id of await store.optedOutRecipients(tenantId, slice)) out.add(id)
+  })
   if (ids.length === 0 || !(await store.hasErasedOptOuts(tenantId))) return out
   const byKey = new Map<string, string>()
-  for (const id of ids) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
-  for (const key of await store.optedOutRecipients(tenantId, [...byKey.keys()])) out.add(byKey.get(key)!)
+  await inSlices(ids, IDS_PER_SLICE, async (slice) => {
+    for (const id of slice) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
+  })
+  await inSlices([...byKey.keys()], IDS_PER_SLICE, async (slice) => {
+    for (const key of await store.optedOutRecipients(tenantId, slice)) out.add(byKey.get(key)!)
+  })
   return out
 }

@@ -1,3 +1,4 @@
+import { untracked, type TrackWork } from '../loop-watch.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Store } from '../db/store.js'
@@ -11,6 +12,8 @@ export interface RetentionOptions {
   batchSize?: number
   /** The clock a scheduled run reads; Date.now when unset. */
   now?: () => number
+  /** Names the runs for the event-loop watch. */
+  track?: TrackWork
 }
 
 const DAY_MS = 86_400_000
@@ -63,7 +66,8 @@ export class RetentionJob {
 
   /** Deletes everything older than the window as of `now`; runs one after another, never side by side. */
   run(now: number = (this.options.now ?? Date.now)()): Promise<RetentionRun> {
-    const run = this.running.then(() => this.prune(now - this.options.retentionDays * DAY_MS))
+    const track = this.options.track ?? untracked
+    const run = this.running.then(() => track('retention', () => this.prune(now - this.options.retentionDays * DAY_MS)))
     this.running = run.catch(() => undefined)
     return run
   }

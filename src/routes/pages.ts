@@ -1,18 +1,35 @@
+import { escapeHtml } from '../pages/html.js'
+import { fromAcceptLanguage, PAGE_LANGUAGES, type PageLanguage } from '../pages/languages.js'
+import { PAGE_TEXTS } from '../pages/texts/index.js'
 import type { FastifyReply } from 'fastify'
 
-/** A small page for people who follow a link that does not exist; no scripts, no external assets. */
-const NOT_FOUND_PAGE = `<!doctype html>
-<html lang="en">
+/** A small page for people who follow a link that does not work; no scripts, no external assets. */
+function infoPage(language: PageLanguage, texts: { title: string; heading: string; text: string }): string {
+  return `<!doctype html>
+<html lang="${language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>Link not found</title>
+<title>${escapeHtml(texts.title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f6f6;color:#222}main{max-width:22rem;padding:2rem;text-align:center}h1{font-size:1.25rem}</style>
 </head>
-<body><main><h1>This link does not work</h1><p>It may be mistyped or no longer in use. Check the message you received.</p></main></body>
+<body><main><h1>${escapeHtml(texts.heading)}</h1><p>${escapeHtml(texts.text)}</p></main></body>
 </html>
 `
+}
+
+/** Built once per language. */
+const pages = <K extends 'notFound' | 'expired'>(kind: K) =>
+  Object.fromEntries(
+    PAGE_LANGUAGES.map((language) => [language, infoPage(language, PAGE_TEXTS[language][kind])]),
+  ) as Record<PageLanguage, string>
+const NOT_FOUND_PAGES = pages('notFound')
+const EXPIRED_PAGES = pages('expired')
+
+/** The language a page is shown in when nothing better is known: what the phone asks for, else English. */
+export const requestLanguage = (reply: FastifyReply): PageLanguage =>
+  fromAcceptLanguage(reply.request.headers['accept-language']) ?? 'en'
 
 /**
  * The headers @fastify/helmet sets by default, with this page's own policy, written
@@ -40,16 +57,12 @@ const NOT_FOUND_HEADERS = {
   'x-robots-tag': 'noindex, nofollow',
 }
 
-export function sendNotFoundPage(reply: FastifyReply): void {
-  reply.code(404).headers(NOT_FOUND_HEADERS).send(NOT_FOUND_PAGE)
+/** The 404 page, in `language` (the tenant's, when the host is known) or the one the phone asks for. */
+export function sendNotFoundPage(reply: FastifyReply, language: PageLanguage = requestLanguage(reply)): void {
+  reply.code(404).headers(NOT_FOUND_HEADERS).header('content-language', language).send(NOT_FOUND_PAGES[language])
 }
 
 /** For a link whose message has expired and whose domain has no fallback URL; like the 404 page. */
-const EXPIRED_PAGE = NOT_FOUND_PAGE.replace('<title>Link not found</title>', '<title>Link expired</title>').replace(
-  '<h1>This link does not work</h1><p>It may be mistyped or no longer in use. Check the message you received.</p>',
-  '<h1>This link has expired</h1><p>The offer or page it led to is no longer available.</p>',
-)
-
-export function sendExpiredPage(reply: FastifyReply): void {
-  reply.code(410).headers(NOT_FOUND_HEADERS).send(EXPIRED_PAGE)
+export function sendExpiredPage(reply: FastifyReply, language: PageLanguage = requestLanguage(reply)): void {
+  reply.code(410).headers(NOT_FOUND_HEADERS).header('content-language', language).send(EXPIRED_PAGES[language])
 }

@@ -63,8 +63,8 @@ const ERROR_CODES = {
   unsupported_media_type: [415, 'The body is not application/json', 'Unsupported Media Type'],
   rate_limited: [
     429,
-    'More than API_RATE_LIMIT_PER_MINUTE calls in a minute with this key (or from this address without valid credentials); Retry-After says how many seconds to wait',
-    'more than 600 requests a minute with this API key (or from this address without one): retry in 12 seconds',
+    'More than API_RATE_LIMIT_PER_MINUTE calls in a minute with this key, or API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE from this address without valid credentials; Retry-After says how many seconds to wait',
+    'more than 120000 requests a minute with this API key: retry in 12 seconds',
   ],
 } as const satisfies Record<string, readonly [number, string, string]>
 

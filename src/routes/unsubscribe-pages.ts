@@ -1,20 +1,21 @@
+import { escapeHtml } from '../pages/html.js'
+import { PAGE_LANGUAGES, type PageLanguage } from '../pages/languages.js'
+import { PAGE_TEXTS } from '../pages/texts/index.js'
+import { requestLanguage } from './pages.js'
 import type { FastifyReply } from 'fastify'
 
 /** The form field the confirmation page posts; a POST without it unsubscribes nobody. */
 export const CONFIRM_FIELD = 'confirm'
 export const CONFIRM_VALUE = 'unsubscribe'
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
-
 const STYLE =
   'body{font:17px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f6f6;color:#222}' +
   'main{max-width:22rem;padding:2rem;text-align:center}h1{font-size:1.3rem}' +
   'button{font:inherit;font-weight:600;width:100%;padding:.9rem 1rem;border:0;border-radius:.5rem;background:#222;color:#fff;cursor:pointer}'
 
-function page(title: string, body: string): string {
+function page(language: PageLanguage, title: string, body: string): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -29,28 +30,34 @@ function page(title: string, body: string): string {
 }
 
 /** The page a GET shows: one button, a plain form, no script. Only its POST unsubscribes. */
-export function confirmationPage(tenantName: string): string {
-  const name = escapeHtml(tenantName)
+export function confirmationPage(tenantName: string, language: PageLanguage): string {
+  const texts = PAGE_TEXTS[language].confirm
   return page(
-    `Unsubscribe from ${tenantName}`,
-    `<h1>Stop texts from ${name}?</h1><p>Press the button to stop receiving marketing texts from ${name}.</p>` +
+    language,
+    texts.title(tenantName),
+    `<h1>${escapeHtml(texts.heading(tenantName))}</h1><p>${escapeHtml(texts.text(tenantName))}</p>` +
       `<form method="post"><input type="hidden" name="${CONFIRM_FIELD}" value="${CONFIRM_VALUE}">` +
-      `<button type="submit">Unsubscribe</button></form>`,
+      `<button type="submit">${escapeHtml(texts.button)}</button></form>`,
   )
 }
 
-export function unsubscribedPage(tenantName: string): string {
-  const name = escapeHtml(tenantName)
+export function unsubscribedPage(tenantName: string, language: PageLanguage): string {
+  const texts = PAGE_TEXTS[language].unsubscribed
   return page(
-    'You are unsubscribed',
-    `<h1>You are unsubscribed</h1><p>${name} will not send you marketing texts any more. You can close this page.</p>`,
+    language,
+    texts.title,
+    `<h1>${escapeHtml(texts.heading)}</h1><p>${escapeHtml(texts.text(tenantName))}</p>`,
   )
 }
 
-const INVALID_PAGE = page(
-  'Link not valid',
-  '<h1>This link is not valid</h1><p>It may be mistyped or incomplete. Check the message you received.</p>',
-)
+const invalidPage = (language: PageLanguage) => {
+  const texts = PAGE_TEXTS[language].invalidLink
+  return page(language, texts.title, `<h1>${escapeHtml(texts.heading)}</h1><p>${escapeHtml(texts.text)}</p>`)
+}
+const INVALID_PAGES = Object.fromEntries(PAGE_LANGUAGES.map((language) => [language, invalidPage(language)])) as Record<
+  PageLanguage,
+  string
+>
 
 /**
  * What @fastify/helmet sets on the unsubscribe pages (see src/routes/unsubscribe.ts):
@@ -73,15 +80,24 @@ export const UNSUBSCRIBE_PAGE_HELMET = {
 }
 
 /** Sends an unsubscribe page: never cached (each one is for one person), never indexed. */
-export function sendUnsubscribePage(reply: FastifyReply, status: number, html: string): FastifyReply {
+export function sendUnsubscribePage(
+  reply: FastifyReply,
+  status: number,
+  html: string,
+  language: PageLanguage,
+): FastifyReply {
   return reply
     .code(status)
+    .header('content-language', language)
     .header('cache-control', 'private, max-age=0')
     .header('x-robots-tag', 'noindex, nofollow')
     .type('text/html; charset=utf-8')
     .send(html)
 }
 
-export function sendInvalidLinkPage(reply: FastifyReply): FastifyReply {
-  return sendUnsubscribePage(reply, 404, INVALID_PAGE)
+export function sendInvalidLinkPage(
+  reply: FastifyReply,
+  language: PageLanguage = requestLanguage(reply),
+): FastifyReply {
+  return sendUnsubscribePage(reply, 404, INVALID_PAGES[language], language)
 }

@@ -16,6 +16,7 @@ import {
   sendUnsubscribePage,
   unsubscribedPage,
 } from './unsubscribe-pages.js'
+import { requestLanguage } from './pages.js'
 
 type UnsubscribeRequest = FastifyRequest<{ Params: { slug: string } }>
 
@@ -40,22 +41,24 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
   app.get('/u/:slug', { config: { hosts: 'links' } }, async (request: UnsubscribeRequest, reply) => {
     const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)
     if (link === null) return sendInvalidLinkPage(reply)
+    const language = requestLanguage(reply)
     // HEAD, bots and previews are not visits; counting is a Map increment, written later.
     if (classifyClick(request.method === 'HEAD', request.headers['user-agent']).class === 'human') {
       services.unsubscribeVisits.record(link.target.messageId)
     }
-    return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName))
+    return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName, language), language)
   })
 
   app.post('/u/:slug', { config: { hosts: 'links' }, bodyLimit: 1024 }, async (request: UnsubscribeRequest, reply) => {
     const link = await resolveUnsubscribeLink(services, request.host, request.params.slug)
     if (link === null) return sendInvalidLinkPage(reply)
+    const language = requestLanguage(reply)
     const body = request.body as Record<string, unknown> | null | undefined
     // A POST that did not come from the page's button (no hidden field) only shows the page.
     if (typeof body !== 'object' || body === null || body[CONFIRM_FIELD] !== CONFIRM_VALUE) {
-      return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName))
+      return sendUnsubscribePage(reply, 200, confirmationPage(link.target.tenantName, language), language)
     }
     if (!(await confirmUnsubscribe(services.store, link))) return sendInvalidLinkPage(reply)
-    return sendUnsubscribePage(reply, 200, unsubscribedPage(link.target.tenantName))
+    return sendUnsubscribePage(reply, 200, unsubscribedPage(link.target.tenantName, language), language)
   })
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
+import type { ReceiverPolicy } from '../webhooks/receiver-address.js'
 import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from '../webhooks/webhooks.js'
 import { apiKeyErrors, bodyErrors, errorResponses, Id, notFoundError } from './schemas.js'
 
@@ -20,22 +21,39 @@ const WebhookParams = Type.Object({ id: Id('Webhook id, whk_…') })
 
 /** What the endpoint receives, and how deliveries are retried. */
 const DELIVERY = [
+  '**Where events may go.** `https://` only (plain `http://` only when the service runs with ' +
+    'WEBHOOK_ALLOW_HTTP=true), to a host that is, or resolves to, public addresses only: loopback, private, ' +
+    'link-local, carrier-grade NAT, multicast, unspecified, reserved and documentation addresses, IPv4 inside ' +
+    'IPv6, 6to4 and Teredo, and cloud metadata addresses are refused with a 422. A name that does not resolve ' +
+    'yet is accepted. Every delivery resolves the host again, checks every address, and connects to the one ' +
+    "it checked (Host and TLS server name stay the URL's host); one that now resolves to a refused address " +
+    'is a failed attempt (`refused: …`). WEBHOOK_ALLOW_PRIVATE_NETWORKS=true lets private networks in, never ' +
+    'metadata addresses.',
   '**What the endpoint receives.** One POST per event, JSON: `{ "id": "evt_…", "type": "click" | "unsubscribe", ' +
     '"time", "messageId", "recipientId", "link": { "id", "url" } | null, "click": { "class", "reason" } | null }`. ' +
-    '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message. Headers: ' +
-    "`smslinks-event-id` (the body's id) and `smslinks-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, " +
-    't + "." + body)>`: verify it over the raw body, and refuse old t values if you fear replays:\n\n' +
+    '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message.',
+  '**Signatures.** Each delivery is signed twice with the secret. The [Standard Webhooks](https://www.standardwebhooks.com) ' +
+    'headers `webhook-id` (the event id), `webhook-timestamp` (unix seconds) and `webhook-signature: v1,<base64>` ' +
+    'verify with an off-the-shelf library in any language, which also refuses timestamps older than 5 minutes:\n\n' +
+    '```js\n' +
+    "import { Webhook } from 'standardwebhooks'\n" +
+    'const event = new Webhook(secret).verify(rawBody, req.headers) // throws when not valid\n' +
+    '```\n\n' +
+    'And `smslinks-event-id` with `smslinks-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`, ' +
+    'kept for receivers written against it: verify it over the raw body, and refuse old t values if you fear replays:\n\n' +
     '```js\n' +
     "const [, t, v1] = /^t=(\\d+),v1=([0-9a-f]{64})$/.exec(req.headers['smslinks-signature'])\n" +
     "const expected = crypto.createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex')\n" +
     'const valid = crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(v1))\n' +
     '```',
-  '**Retries.** Answer any 2xx within WEBHOOK_TIMEOUT_MS (10 s). Anything else (another status, a redirect, which ' +
-    'is not followed, a timeout, a refused connection) is retried with exponential backoff and jitter ' +
-    '(WEBHOOK_RETRY_BASE_MS 30 s, doubling, at most WEBHOOK_RETRY_MAX_MS 1 h apart) until the event is ' +
-    'WEBHOOK_GIVE_UP_AFTER_MS (24 h) old; then it is marked failed. Delivery is at least once, always with the ' +
-    'same id: de-duplicate on it. Order is not guaranteed. Events are written in the same transaction as the ' +
-    'click or opt-out, so a restart loses none.',
+  '**Retries.** Answer any 2xx within WEBHOOK_TIMEOUT_MS (10 s; connecting within WEBHOOK_CONNECT_TIMEOUT_MS, 5 s); ' +
+    'only the status is read, and at most WEBHOOK_RESPONSE_MAX_BYTES (64 KiB) of the body. Anything else (another ' +
+    'status, a redirect, which is not followed, a timeout, a refused connection or address) is retried with ' +
+    'exponential backoff and jitter (WEBHOOK_RETRY_BASE_MS 30 s, doubling, at most WEBHOOK_RETRY_MAX_MS 1 h apart) ' +
+    'until the event is WEBHOOK_GIVE_UP_AFTER_MS (24 h) old; then it is marked failed. At most ' +
+    'WEBHOOK_CONCURRENCY_PER_TENANT (4) deliveries of a tenant are in flight at once. Delivery is at least once, ' +
+    'always with the same id: de-duplicate on it. Order is not guaranteed. Events are written in the same ' +
+    'transaction as the click or opt-out, so a restart loses none.',
 ].join('\n\n')
 
 const docs = { tags: ['webhooks'], security: [{ apiKey: [] }] }
@@ -48,7 +66,10 @@ const webhookExample = {
 }
 
 /** Event webhooks: registration, removal and a view of delivery attempts. */
-export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, services) => {
+export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store; receiverPolicy: ReceiverPolicy }> = async (
+  app,
+  services,
+) => {
   app.addHook('onRequest', requireApiKey(services.store))
 
   app.post(
@@ -66,7 +87,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
             url: Type.String({
               minLength: 1,
               maxLength: 2048,
-              description: 'http(s) URL that receives a POST per event',
+              description: 'https URL on a public host that receives a POST per event',
             }),
             events: Type.Array(EventType, { minItems: 1, maxItems: 2, description: 'The event types to receive' }),
           },
@@ -79,7 +100,13 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
           201: Type.Intersect(
             [
               WebhookBody,
-              Type.Object({ secret: Type.String({ description: 'HMAC key of smslinks-signature; shown only here' }) }),
+              Type.Object({
+                secret: Type.String({
+                  description:
+                    'Signing secret, whsec_ and base64: the key of webhook-signature (Standard Webhooks) and of ' +
+                    'smslinks-signature; shown only here',
+                }),
+              }),
             ],
             {
               description: 'Registered',
@@ -92,6 +119,21 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
             'invalid_url',
             ...apiKeyErrors,
             [
+              'webhook_url_not_https',
+              422,
+              'The URL is plain http:// and the service runs without WEBHOOK_ALLOW_HTTP',
+              'url must start with https:// (plain http:// only with WEBHOOK_ALLOW_HTTP=true)',
+            ],
+            [
+              'webhook_url_not_public',
+              422,
+              'The host is, or resolves to, an address webhooks may not go to: loopback, private, link-local, ' +
+                'carrier-grade NAT, multicast, unspecified, reserved or documentation, IPv4 inside IPv6, 6to4, ' +
+                'Teredo, or cloud metadata (private networks are allowed with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)',
+              'hooks.brand.dk resolves to 10.0.0.7, a private address: webhooks are sent to public addresses only ' +
+                '(WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows private networks)',
+            ],
+            [
               'webhook_limit',
               409,
               'The tenant already has 10 webhooks',
@@ -102,7 +144,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await createWebhook(services.store, request.tenantId, request.body)),
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await createWebhook(services.store, services.receiverPolicy, request.tenantId, request.body)),
   )
 
   app.get(
@@ -176,7 +221,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async 
                   statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
                   error: Type.Union([Type.String(), Type.Null()], {
                     description:
-                      'null on success, else e.g. answered HTTP 500, ECONNREFUSED, no answer within 10000 ms',
+                      'null on success, else e.g. answered HTTP 500, ECONNREFUSED, no answer within 10000 ms, ' +
+                      'refused: hooks.brand.dk resolves to 10.0.0.7, a private address: …',
                   }),
                   outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retrying'), Type.Literal('failed')], {
                     description:

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import type { Store } from '../db/store.js'
 import { ApiError } from '../errors.js'
+import { ADDRESS_KEY_PREFIX } from '../limits/api-rate-limit.js'
 import { hashApiKey } from './api-keys.js'
 
 declare module 'fastify' {
@@ -20,7 +21,7 @@ function bearer(request: FastifyRequest): string | null {
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest()
 
 /** The rate-limit key of a request without valid credentials: its client address. */
-const byAddress = (request: FastifyRequest): string => `address:${request.ip}`
+const byAddress = (request: FastifyRequest): string => `${ADDRESS_KEY_PREFIX}${request.ip}`
 
 /**
  * onRequest hook for tenant routes: a valid, unrevoked API key, or 401. Also applies

@@ -1,3 +1,4 @@
+import { untracked, type TrackWork } from '../loop-watch.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Store } from '../db/store.js'
 
@@ -15,6 +16,7 @@ export class UnsubscribeVisitCounter {
     private readonly store: Store,
     private readonly intervalMs: number,
     private readonly log: FastifyBaseLogger,
+    private readonly track: TrackWork = untracked,
   ) {}
 
   start(): void {
@@ -27,7 +29,9 @@ export class UnsubscribeVisitCounter {
 
   /** Writes the visits counted so far; flushes run one after another. */
   flush(): Promise<void> {
-    this.running = this.running.then(() => this.write())
+    this.running = this.running.then(() =>
+      this.pending.size === 0 ? undefined : this.track('unsubscribe visit counts', () => this.write()),
+    )
     return this.running
   }
 

@@ -1,38 +1,53 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DueWebhookEvent, Store } from '../db/store.js'
-import { signWebhookBody } from './signature.js'
+import { untracked, type TrackWork } from '../loop-watch.js'
+import { DeliveryError, postWebhook, type PostLimits } from './post-webhook.js'
+import { RefusedReceiver, type ReceiverPolicy } from './receiver-address.js'
+import { signWebhookBody, standardWebhookHeaders } from './signature.js'
 
-export interface WebhookDeliveryOptions {
+export interface WebhookDeliveryOptions extends PostLimits {
   pollIntervalMs: number
   retryBaseMs: number
   retryMaxMs: number
   giveUpAfterMs: number
-  timeoutMs: number
+  /** Deliveries in flight at once per tenant. */
+  concurrencyPerTenant: number
+  /** Names the outbox rounds for the event-loop watch (the posts themselves wait on the network). */
+  track?: TrackWork
 }
 
-/** Events posted at most per round; a full round starts the next one at once. */
-const BATCH = 50
+/** Deliveries in flight at most, all tenants together. */
+const MAX_IN_FLIGHT = 50
 /** Stored error texts are cut to this length. */
 const ERROR_LENGTH = 300
 
 /**
- * Delivers the webhook outbox: every poll interval it takes the due events, posts
- * each signed, and stores the outcome. A 2xx answer delivers an event; anything else
- * (another status, a timeout, a refused connection) schedules a retry with
- * exponential backoff and jitter, until the event is older than giveUpAfterMs, when
- * it is marked failed. At-least-once: an event is pending until a 2xx is stored, so
- * a crash between the post and the store sends it again (same id). Runs in this
+ * Delivers the webhook outbox: every poll interval (and whenever a delivery ends) it
+ * takes the due events and starts a delivery for each, at most
+ * `concurrencyPerTenant` per tenant and MAX_IN_FLIGHT in all, so one tenant's slow
+ * receiver holds back only that tenant's events. Each post is signed, goes only to a
+ * checked public address (receiver-address.ts) and is bounded in time and bytes
+ * (post-webhook.ts). A 2xx answer delivers an event; anything else (another status, a
+ * redirect, a timeout, a refused connection or address) schedules a retry with
+ * exponential backoff and jitter, until the event is older than giveUpAfterMs, when it
+ * is marked failed. At-least-once: an event is pending until a 2xx is stored, so a
+ * crash between the post and the store sends it again (same id). Runs in this
  * process, off every request path.
  */
 export class WebhookDeliveryWorker {
   private timer: NodeJS.Timeout | null = null
   private stopped = true
-  private round: Promise<void> = Promise.resolve()
+  private round: Promise<void> | null = null
+  /** A round was asked for while one ran: run another right after it. */
+  private again = false
   private readonly abort = new AbortController()
+  private readonly inFlight = new Map<number, Promise<void>>()
+  private readonly perTenant = new Map<number, number>()
 
   constructor(
     private readonly store: Store,
     private readonly options: WebhookDeliveryOptions,
+    private readonly policy: ReceiverPolicy,
     private readonly log: FastifyBaseLogger,
   ) {}
 
@@ -49,67 +64,96 @@ export class WebhookDeliveryWorker {
     this.timer = null
     this.abort.abort()
     await this.round
+    await Promise.all(this.inFlight.values())
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return
+    if (this.timer) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = null
-      this.round = this.runRound().then(
-        (full) => this.schedule(full ? 0 : this.options.pollIntervalMs),
-        (err: unknown) => {
-          this.log.error({ err }, 'webhook delivery round failed; will retry')
-          this.schedule(this.options.pollIntervalMs)
-        },
-      )
+      this.round = (this.options.track ?? untracked)('webhook outbox', () => this.runRound())
+        .catch((err: unknown) => this.log.error({ err }, 'webhook delivery round failed; will retry'))
+        .then(() => {
+          this.round = null
+          this.schedule(this.again ? 0 : this.options.pollIntervalMs)
+          this.again = false
+        })
     }, delayMs).unref()
   }
 
-  /** One round: posts the due events side by side; true when there may be more due. */
-  private async runRound(): Promise<boolean> {
-    const due = await this.store.dueWebhookEvents(Date.now(), BATCH)
-    await Promise.all(due.map((event) => this.deliver(event)))
-    return due.length === BATCH && !this.stopped
+  /** Looks for due events at once (after the round running now, if any). */
+  private wake(): void {
+    if (this.stopped) return
+    if (this.round !== null) this.again = true
+    else this.schedule(0)
+  }
+
+  /**
+   * One round: starts a delivery for each due event there is room for. Events left
+   * waiting are taken by the round that the end of a delivery starts.
+   */
+  private async runRound(): Promise<void> {
+    const limit = this.options.concurrencyPerTenant
+    const full = [...this.perTenant].filter(([, count]) => count >= limit).map(([tenant]) => tenant)
+    const want = MAX_IN_FLIGHT + this.inFlight.size
+    const due = await this.store.dueWebhookEvents(Date.now(), want, full)
+    for (const event of due) {
+      if (this.stopped || this.inFlight.size >= MAX_IN_FLIGHT) return
+      if (this.inFlight.has(event.id) || (this.perTenant.get(event.tenantId) ?? 0) >= limit) continue
+      this.perTenant.set(event.tenantId, (this.perTenant.get(event.tenantId) ?? 0) + 1)
+      const delivery = this.deliver(event)
+        .catch((err: unknown) => this.log.error({ err, event: event.publicId }, 'webhook delivery not recorded'))
+        .finally(() => {
+          this.inFlight.delete(event.id)
+          const count = (this.perTenant.get(event.tenantId) ?? 1) - 1
+          if (count === 0) this.perTenant.delete(event.tenantId)
+          else this.perTenant.set(event.tenantId, count)
+          this.wake()
+        })
+      this.inFlight.set(event.id, delivery)
+    }
   }
 
   private async deliver(event: DueWebhookEvent): Promise<void> {
     let statusCode: number | null = null
     let error: string | null = null
+    const now = Math.floor(Date.now() / 1000)
     try {
-      const response = await fetch(event.url, {
-        method: 'POST',
-        headers: {
+      statusCode = await postWebhook(
+        new URL(event.url),
+        {
           'content-type': 'application/json',
           'user-agent': 'smslinks-webhooks',
           'smslinks-event-id': event.publicId,
-          'smslinks-signature': signWebhookBody(event.secret, event.body, Math.floor(Date.now() / 1000)),
+          'smslinks-signature': signWebhookBody(event.secret, event.body, now),
+          ...standardWebhookHeaders(event.secret, event.publicId, event.body, now),
         },
-        body: event.body,
-        redirect: 'manual',
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
-      })
-      statusCode = response.status
-      await response.body?.cancel()
+        event.body,
+        this.options,
+        this.policy,
+        this.abort.signal,
+      )
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`
     } catch (err) {
       if (this.abort.signal.aborted) return
-      error = describe(err, this.options.timeoutMs)
+      error = describe(err)
     }
-    const now = Date.now()
+    const at = Date.now()
     const attempt = event.attempts + 1
     const outcome =
-      error === null ? 'delivered' : now - event.createdAt >= this.options.giveUpAfterMs ? 'failed' : 'retrying'
+      error === null ? 'delivered' : at - event.createdAt >= this.options.giveUpAfterMs ? 'failed' : 'retrying'
     if (outcome === 'failed') {
       this.log.warn({ event: event.publicId, attempts: attempt, error }, 'webhook event given up after retrying')
     }
     await this.store.recordWebhookAttempt({
       eventId: event.id,
       webhookId: event.webhookId,
-      at: now,
+      at,
       statusCode,
       error,
       outcome,
-      nextAttemptAt: outcome === 'retrying' ? now + this.backoff(attempt) : null,
+      nextAttemptAt: outcome === 'retrying' ? at + this.backoff(attempt) : null,
     })
   }
 
@@ -120,12 +164,10 @@ export class WebhookDeliveryWorker {
   }
 }
 
-function describe(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`
-    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause
-    const text = cause?.code ?? cause?.message ?? err.message
-    return text.slice(0, ERROR_LENGTH)
-  }
-  return String(err).slice(0, ERROR_LENGTH)
+function describe(err: unknown): string {
+  if (err instanceof RefusedReceiver) return `refused: ${err.message}`.slice(0, ERROR_LENGTH)
+  if (err instanceof DeliveryError) return err.message.slice(0, ERROR_LENGTH)
+  const code = (err as NodeJS.ErrnoException | null)?.code
+  if (typeof code === 'string') return code
+  return (err instanceof Error ? err.message : String(err)).slice(0, ERROR_LENGTH)
 }

@@ -8,3 +8,23 @@ export function signWebhookBody(secret: string, body: string, unixSeconds: numbe
   const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')
   return `t=${unixSeconds},v1=${mac}`
 }
+
+/**
+ * The Standard Webhooks headers (standardwebhooks.com), which receivers verify with an
+ * off-the-shelf library: `webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." +
+ * timestamp + "." + body)>`, the key being the base64 after `whsec_` in the secret.
+ */
+export function standardWebhookHeaders(
+  secret: string,
+  eventId: string,
+  body: string,
+  unixSeconds: number,
+): Record<string, string> {
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64')
+  const mac = createHmac('sha256', key).update(`${eventId}.${unixSeconds}.${body}`).digest('base64')
+  return {
+    'webhook-id': eventId,
+    'webhook-timestamp': String(unixSeconds),
+    'webhook-signature': `v1,${mac}`,
+  }
+}

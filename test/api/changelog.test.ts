@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import t from 'tap'
 import { startApp } from '../helpers.js'
+import { ROOT } from '../fixtures/paths.js'
 
-const CHANGELOG = resolve(import.meta.dirname, '../../docs/CHANGELOG.md')
+const CHANGELOG = resolve(ROOT, 'docs/CHANGELOG.md')
 
 t.test("the document's version has an entry in docs/CHANGELOG.md", async (t) => {
   const app = await startApp(t)

@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { ADMIN_TOKEN, startApp } from '../helpers.js'
+import { ROOT } from '../fixtures/paths.js'
 
-const ROOT = resolve(import.meta.dirname, '../..')
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
 const run = promisify(execFile)
 
@@ -42,7 +42,7 @@ t.test('a client generated from /openapi.json type-checks and runs a first sessi
   writeFileSync(join(dir, 'openapi.json'), (await app.inject({ url: '/openapi.json' })).body)
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }))
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
-  copyFileSync(join(import.meta.dirname, '../fixtures/client/first-session.ts'), join(dir, 'first-session.ts'))
+  copyFileSync(join(ROOT, 'test/fixtures/client/first-session.ts'), join(dir, 'first-session.ts'))
 
   const generated = await command(bin('openapi-typescript'), ['openapi.json', '--output', 'schema.d.ts'], { cwd: dir })
   t.equal(generated.code, 0, 'openapi-typescript generates the types', { output: generated.stderr })

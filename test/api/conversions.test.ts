@@ -1,5 +1,6 @@
 import t from 'tap'
 import { bearer, createTenant, flushClicks, json, startApp, stats, tap, UA, startWithMessage } from '../helpers.js'
+import { recordClicks } from '../../src/clicks/click-batch.js'
 
 type App = Awaited<ReturnType<typeof startApp>>
 
@@ -89,7 +90,7 @@ t.test('a click outside the attribution window does not convert', async (t) => {
   const { app, key, message } = await startWithMessage(t, SALE)
   const stored = await app.services.store.getMessage(1, message.id)
   // A human click six days ago, written as the flush would have written it then.
-  await app.services.store.recordClicks([
+  await recordClicks(app.services.store, [
     {
       at: Date.now() - 6 * 86_400_000,
       messageId: stored!.id,

@@ -75,6 +75,26 @@ t.test('unknown recipients are listed back; the known ones are applied', async (
   t.same([figures.delivered, figures.failed, figures.deliveryRate], [1, 1, 0.2])
 })
 
+t.test('a call of 10,000 reports answers as one, whatever the order of its reports', async (t) => {
+  const recipients = Array.from({ length: 5_000 }, (_, i) => `r${i}`)
+  const { app, key, message } = await startWithMessage(t, { links: [{ url: 'https://shop.dk' }], recipients })
+  const reports: Report[] = [
+    // The latest report of r0 comes first; its older one comes last, far behind.
+    { recipient: 'r0', status: 'failed', at: '2026-11-23T12:00:00Z' },
+    ...recipients.slice(1).map((recipient): Report => ({ recipient, status: 'delivered', at: '2026-11-23T10:00:00Z' })),
+    ...recipients.slice(2).map((recipient): Report => ({ recipient, status: 'delivered', at: '2026-11-23T10:00:00Z' })),
+    { recipient: 'stranger', status: 'delivered' },
+    { recipient: 'r0', status: 'delivered', at: '2026-11-23T09:00:00Z' },
+  ]
+  t.equal(reports.length, 10_000)
+  const response = await report(app, key, message.id, reports)
+  t.equal(response.statusCode, 200)
+  // A repeated report of the same time is applied again (and changes nothing); r0's older one, far behind, is not.
+  t.same(json(response), { applied: 9_998, outdated: 1, unknownRecipients: ['stranger'] })
+  const figures = await stats(app, key, message.id)
+  t.same([figures.delivered, figures.failed], [4_999, 1])
+})
+
 t.test('bad reports are refused and change nothing', async (t) => {
   const { app, key, message } = await startWithMessage(t, FIVE_RECIPIENTS)
   const bad: unknown[] = [

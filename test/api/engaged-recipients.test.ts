@@ -1,5 +1,6 @@
 import t from 'tap'
 import { bearer, createTenant, json, postMessage, startApp, tap, UA } from '../helpers.js'
+import { recordClicks } from '../../src/clicks/click-batch.js'
 
 type App = Awaited<ReturnType<typeof startApp>>
 
@@ -53,13 +54,13 @@ t.test('clicks older than the window do not count; a later click does', async (t
     os: 'iOS',
     browser: 'Mobile Safari',
   })
-  await app.services.store.recordClicks([
+  await recordClicks(app.services.store, [
     click(0, Date.now() - 40 * 86_400_000),
     click(1, Date.now() - 20 * 86_400_000),
   ])
   t.same(json(await engaged(app, key, '?days=30')).recipients, ['new'])
   t.same(json(await engaged(app, key, '?days=60')).recipients, ['new', 'old'])
-  await app.services.store.recordClicks([click(0, Date.now() - 86_400_000)])
+  await recordClicks(app.services.store, [click(0, Date.now() - 86_400_000)])
   t.same(
     json(await engaged(app, key, '?days=30')).recipients,
     ['new', 'old'],

@@ -22,7 +22,15 @@ const OPEN_ROUTES: Record<string, 'links' | 'any'> = {
   'GET /healthz': 'any',
   'HEAD /healthz': 'any',
 }
-const API_PATHS = [/^\/v1\//, /^\/docs(\/|$)/, /^\/openapi\.json$/, /^\/readyz$/, /^\/metrics$/]
+const API_PATHS = [
+  /^\/v1\//,
+  /^\/dashboard(\/|$)/,
+  /^\/docs(\/|$)/,
+  /^\/openapi\.json$/,
+  /^\/readyz$/,
+  /^\/metrics$/,
+  /^\/tls\/check$/,
+]
 
 interface Route {
   method: string

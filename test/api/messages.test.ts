@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeBase62 } from '../../src/base62.js'
-import { admin, bearer, createTenant, json, postMessage, startApp } from '../helpers.js'
+import { admin, bearer, createTenant, json, postMessage, startApp, tap } from '../helpers.js'
 
 const body = {
   domain: 's.shop.dk',
@@ -250,8 +250,25 @@ t.test(
 t.test('100,000 recipients in one call', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
+  const earlier = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/earlier' }], recipients: ['a'] }))
   const recipients = Array.from({ length: 100_000 }, (_, i) => `customer-${i}`)
-  const response = await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients })
+  // Other work goes on while the call is answered: timers fire, and a tap on an
+  // earlier message is redirected before the large answer is complete.
+  let timerRuns = 0
+  const timer = setInterval(() => timerRuns++, 1)
+  const finished: string[] = []
+  const creating = postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients }).then((response) => {
+    finished.push('create')
+    return response
+  })
+  await new Promise((resolve) => setImmediate(resolve))
+  const tapped = await tap(app, earlier.recipients[0].links[0])
+  finished.push('tap')
+  const response = await creating
+  clearInterval(timer)
+  t.equal(tapped.statusCode, 302)
+  t.same(finished, ['tap', 'create'], 'the tap is answered while the message is being created')
+  t.ok(timerRuns >= 20, `a timer kept firing during the call (${timerRuns} times)`)
   t.equal(response.statusCode, 201)
   const message = json(response)
   t.equal(message.recipients.length, 100_000)

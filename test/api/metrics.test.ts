@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { buildMetricsListener } from '../../src/routes/metrics-listener.js'
 import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap } from '../helpers.js'
-import { startReceiver } from '../fixtures/webhook-receiver.js'
+import { LOCAL_RECEIVERS, startReceiver } from '../fixtures/webhook-receiver.js'
 
 const listeners = new WeakMap<FastifyInstance, FastifyInstance>()
 
@@ -46,6 +46,7 @@ t.test('/metrics is Prometheus text with the service and process metrics', async
     ['smslinks_clicks_dropped_total', 'counter'],
     ['smslinks_click_flush_duration_seconds', 'histogram'],
     ['smslinks_webhook_backlog', 'gauge'],
+    ['smslinks_event_loop_stall_seconds', 'histogram'],
     ['process_cpu_seconds_total', 'counter'],
     ['process_resident_memory_bytes', 'gauge'],
     ['nodejs_eventloop_lag_p99_seconds', 'gauge'],
@@ -124,7 +125,9 @@ t.test('METRICS_TOKEN must be long enough', async (t) => {
 t.test('the webhook backlog counts events waiting in the outbox', async (t) => {
   // A receiver that never answers 2xx, retried only after an hour: its events stay pending.
   const receiver = await startReceiver(t, () => 503)
-  const app = await startApp(t, { env: { WEBHOOK_POLL_INTERVAL_MS: '10', WEBHOOK_RETRY_BASE_MS: '3600000' } })
+  const app = await startApp(t, {
+    env: { ...LOCAL_RECEIVERS, WEBHOOK_POLL_INTERVAL_MS: '10', WEBHOOK_RETRY_BASE_MS: '3600000' },
+  })
   const { key } = await createTenant(app)
   t.equal((await scrape(app)).get('smslinks_webhook_backlog'), 0)
   await app.inject({

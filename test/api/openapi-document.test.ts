@@ -12,6 +12,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
 const OPERATION_IDS = [
   'addDomain',
   'addRecipients',
+  'checkTlsDomain',
   'confirmUnsubscribe',
   'createApiKey',
   'createMessage',
@@ -271,4 +272,13 @@ t.test('examples show what the service answers: the same fields as a real answer
     t.same(both(examplePaths, realPaths), examplePaths, `${operation.operationId}: the example has no invented field`)
     t.same(both(realPaths, examplePaths), realPaths, `${operation.operationId}: the example leaves no field out`)
   }
+})
+
+t.test("the dashboard's pages are not API operations: the document leaves them out", async (t) => {
+  const { doc } = await servedDocument(t)
+  t.same(
+    Object.keys(doc.paths).filter((path) => path.startsWith('/dashboard')),
+    [],
+    'HTML pages for people, documented in docs/dashboard.md',
+  )
 })

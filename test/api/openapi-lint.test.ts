@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import t from 'tap'
 import { startApp } from '../helpers.js'
-
-const ROOT = resolve(import.meta.dirname, '../..')
+import { ROOT } from '../fixtures/paths.js'
 
 interface LintReport {
   totals: { errors: number; warnings: number }

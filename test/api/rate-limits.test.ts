@@ -24,7 +24,7 @@ t.test('the API is limited per API key, with a JSON 429 and Retry-After', async 
 })
 
 t.test('without a valid key the limit is per client address, so made-up keys do not escape it', async (t) => {
-  const app = await startApp(t, { env: { API_RATE_LIMIT_PER_MINUTE: '3' } })
+  const app = await startApp(t, { env: { API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '3' } })
   const from = (address: string, key?: string) =>
     app.inject({ url: '/v1/messages', headers: key ? bearer(key) : {}, remoteAddress: address })
   t.equal((await from('192.0.2.1')).statusCode, 401)
@@ -32,8 +32,16 @@ t.test('without a valid key the limit is per client address, so made-up keys do 
   t.equal((await from('192.0.2.1', 'sl_madeup2')).statusCode, 401)
   const over = await from('192.0.2.1', 'sl_madeup3')
   t.equal(over.statusCode, 429)
-  t.equal(json(over).error, 'rate_limited')
+  t.match(json(over), {
+    error: 'rate_limited',
+    message: /3 requests a minute from this address without valid credentials/,
+  })
   t.equal((await from('192.0.2.2')).statusCode, 401, 'another address is not affected')
+  const { key } = await createTenant(app)
+  for (let i = 0; i < 5; i++) {
+    const valid = await app.inject({ url: '/v1/messages', headers: bearer(key), remoteAddress: '192.0.2.1' })
+    t.equal(valid.statusCode, 200, `a valid key from the limited address has its own budget (#${i + 1})`)
+  }
   const adminOver = await app.inject({
     method: 'GET',
     url: '/v1/tenants',
@@ -57,8 +65,25 @@ t.test('probes, metrics and docs are never limited', async (t) => {
 })
 
 t.test('0 turns the API limit off', async (t) => {
-  const app = await startApp(t, { env: { API_RATE_LIMIT_PER_MINUTE: '0' } })
+  const app = await startApp(t, {
+    env: { API_RATE_LIMIT_PER_MINUTE: '0', API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '2' },
+  })
   for (let i = 0; i < 30; i++) t.equal((await app.inject({ url: '/v1/tenants', headers: admin })).statusCode, 200)
+  const wrong = () => app.inject({ url: '/v1/tenants', headers: bearer('wrong'), remoteAddress: '192.0.2.9' })
+  t.equal((await wrong()).statusCode, 401)
+  t.equal((await wrong()).statusCode, 401)
+  t.equal((await wrong()).statusCode, 429, 'the limit for bad credentials is set on its own')
+})
+
+t.test('the default key budget takes a transactional flow of 1,000 messages a second in one burst', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const statuses = new Map<number, number>()
+  for (let i = 0; i < 1000; i++) {
+    const response = await app.inject({ url: '/v1/messages?limit=1', headers: bearer(key) })
+    statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1)
+  }
+  t.same([...statuses], [[200, 1000]])
 })
 
 t.test('over the redirect limit an address still gets its redirect, but the tap is not counted', async (t) => {
@@ -95,10 +120,14 @@ t.test('0 turns the redirect limit off', async (t) => {
 
 t.test('the limits are configured by environment variables, checked at start', async (t) => {
   const { loadConfig } = await import('../../src/config.js')
-  t.equal(loadConfig({}).apiRateLimitPerMinute, 600)
+  t.equal(loadConfig({}).apiRateLimitPerMinute, 120_000)
+  t.equal(loadConfig({}).apiUnauthenticatedRateLimitPerMinute, 600)
   t.equal(loadConfig({}).redirectRateLimitPerMinute, 6000)
   t.throws(() => loadConfig({ API_RATE_LIMIT_PER_MINUTE: '-1' }), {
     message: /^API_RATE_LIMIT_PER_MINUTE must be a whole number from 0/,
+  })
+  t.throws(() => loadConfig({ API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE: '1.5' }), {
+    message: /^API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE must be a whole number/,
   })
   t.throws(() => loadConfig({ REDIRECT_RATE_LIMIT_PER_MINUTE: 'lots' }), {
     message: /^REDIRECT_RATE_LIMIT_PER_MINUTE must be a whole number/,

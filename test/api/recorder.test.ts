@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { SqliteStore } from '../../src/db/sqlite-store.js'
-import type { ClickRow } from '../../src/click.js'
+import { SqliteStore } from '../../src/db/sqlite/index.js'
+import type { ClickWrite } from '../../src/db/store.js'
 import { createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from '../helpers.js'
 
 t.test('a full click queue still redirects every tap, and counts only what it kept', async (t) => {
@@ -22,10 +22,10 @@ t.test('a full click queue still redirects every tap, and counts only what it ke
 t.test('a failed write keeps the clicks and stores them on the next flush', async (t) => {
   const store = SqliteStore.open(tempDatabasePath(t))
   let failures = 1
-  const realRecord = store.recordClicks.bind(store)
-  store.recordClicks = async (clicks: ClickRow[]) => {
+  const realWrite = store.writeClicks.bind(store)
+  store.writeClicks = async (write: ClickWrite) => {
     if (failures-- > 0) throw new Error('SQLITE_BUSY: database is locked')
-    return realRecord(clicks)
+    return realWrite(write)
   }
   const app = await startApp(t, { store, logger: false })
   const { key } = await createTenant(app)
@@ -53,13 +53,13 @@ t.test('a batch larger than the batch size is written in several transactions', 
 
 t.test('a failed batch goes back in front of the clicks queued meanwhile, none lost or counted twice', async (t) => {
   const store = SqliteStore.open(tempDatabasePath(t))
-  const realRecord = store.recordClicks.bind(store)
+  const realWrite = store.writeClicks.bind(store)
   let failures = 1
   const written: number[] = []
-  store.recordClicks = async (clicks: ClickRow[]) => {
+  store.writeClicks = async (write: ClickWrite) => {
     if (failures-- > 0) throw new Error('SQLITE_BUSY: database is locked')
-    written.push(clicks.length)
-    return realRecord(clicks)
+    written.push(write.clicks.length)
+    return realWrite(write)
   }
   const app = await startApp(t, {
     store,
@@ -82,15 +82,15 @@ t.test('a failed batch goes back in front of the clicks queued meanwhile, none l
 t.test('a backlog that outgrows the queue while a batch is being written keeps every click as tapped', async (t) => {
   const path = tempDatabasePath(t)
   const store = SqliteStore.open(path)
-  const realRecord = store.recordClicks.bind(store)
+  const realWrite = store.writeClicks.bind(store)
   // The first batch's write waits until the test lets it go: meanwhile the queue,
   // its front already taken, fills up, moves and grows under the taps that follow.
   let release!: () => void
   const held = new Promise<void>((resolve) => (release = resolve))
   let calls = 0
-  store.recordClicks = async (clicks: ClickRow[], rules) => {
+  store.writeClicks = async (write: ClickWrite) => {
     if (calls++ === 0) await held
-    return realRecord(clicks, rules)
+    return realWrite(write)
   }
   const app = await startApp(t, { store, logger: false, env: { CLICK_FLUSH_BATCH: '2000' } })
   const { key } = await createTenant(app)

@@ -96,3 +96,59 @@ t.test('the rewriter already fills {unsubscribe} when given an unsubscribe link 
     'without one it is a bug, never a silent gap',
   )
 })
+
+t.test('URLs touching Chinese, Japanese and Korean text end at the first CJK character or mark', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const cases: Array<[string, string[], (links: string[]) => string]> = [
+    [
+      '限时优惠！点击https://shop.cn/sale查看详情，回T退订',
+      ['https://shop.cn/sale'],
+      ([a]) => `限时优惠！点击${a}查看详情，回T退订`,
+    ],
+    ['详情见shop.cn/x。谢谢', ['https://shop.cn/x'], ([a]) => `详情见${a}。谢谢`],
+    [
+      '新品上架：https://shop.cn/a?c=1，老客户（https://shop.cn/b）专享！',
+      ['https://shop.cn/a?c=1', 'https://shop.cn/b'],
+      ([a, b]) => `新品上架：${a}，老客户（${b}）专享！`,
+    ],
+    ['セール開催中https://shop.jp/sale「今すぐ」', ['https://shop.jp/sale'], ([a]) => `セール開催中${a}「今すぐ」`],
+    ['할인https://shop.kr/s에서 확인하세요', ['https://shop.kr/s'], ([a]) => `할인${a}에서 확인하세요`],
+    [
+      '訂單已發貨：https://shop.tw/t/123？如有問題請致電',
+      ['https://shop.tw/t/123'],
+      ([a]) => `訂單已發貨：${a}？如有問題請致電`,
+    ],
+  ]
+  for (const [text, urls, rewritten] of cases) {
+    const response = await postMessage(app, key, { text, recipients: ['a'] })
+    t.equal(response.statusCode, 201, text)
+    const message = json(response)
+    t.same(
+      message.links.map((link: { url: string }) => link.url),
+      urls,
+      text,
+    )
+    t.equal(message.recipients[0].text, rewritten(message.recipients[0].links), `${text}: rewritten in place`)
+    t.equal(message.recipients[0].segments.encoding, 'UCS-2', `${text}: counted as UCS-2`)
+  }
+})
+
+t.test('in CJK texts, e-mail addresses, phone numbers, times and decimals stay text', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const response = await postMessage(app, key, {
+    text: '联系service@shop.cn或致电400-123-4567，营业时间9:30至18:00，价格¥99.50起。详情https://shop.cn/p',
+    recipients: ['a'],
+  })
+  t.equal(response.statusCode, 201)
+  const message = json(response)
+  t.same(
+    message.links.map((link: { url: string }) => link.url),
+    ['https://shop.cn/p'],
+  )
+  t.match(
+    message.recipients[0].text,
+    /^联系service@shop\.cn或致电400-123-4567，营业时间9:30至18:00，价格¥99\.50起。详情https?:/,
+  )
+})

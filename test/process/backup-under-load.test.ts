@@ -4,14 +4,15 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import t from 'tap'
 import { tempDatabasePath, UA } from '../helpers.js'
+import { entryPoint, processEnv } from '../fixtures/paths.js'
 import { startServer } from '../fixtures/server-process.js'
 
 function backup(databasePath: string, file: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'backup', file],
-      { env: { ...process.env, DATABASE_PATH: databasePath, ADMIN_TOKEN: '' } },
+      [...entryPoint('cli'), 'backup', file],
+      { env: processEnv({ DATABASE_PATH: databasePath, ADMIN_TOKEN: '' }) },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })

@@ -15,6 +15,7 @@ import {
   tempDatabasePath,
   UA,
 } from '../helpers.js'
+import { entryPoint, processEnv } from '../fixtures/paths.js'
 
 interface Run {
   code: number
@@ -22,26 +23,18 @@ interface Run {
   stderr: string
 }
 
-const env = (databasePath: string) => ({
-  ...process.env,
-  DATABASE_PATH: databasePath,
-  ADMIN_TOKEN: '',
-  METRICS_TOKEN: '',
-})
+const env = (databasePath: string) => processEnv({ DATABASE_PATH: databasePath, ADMIN_TOKEN: '', METRICS_TOKEN: '' })
 
 /**
  * `smslinks <args>` as a separate process, as an operator runs it. Each process takes
- * seconds to start (TypeScript is compiled on the fly), so only help, migrate, backup
+ * a second or more to start, so only help, migrate, backup
  * and a failure run this way, for the exit code, stdout and stderr of a real process;
  * the other commands go through `inProcess`, the same runCli without the process around it.
  */
 function spawned(databasePath: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      { env: env(databasePath) },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(process.execPath, [...entryPoint('cli'), ...args], { env: env(databasePath) }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })
 }

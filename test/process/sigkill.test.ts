@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import t from 'tap'
 import { tempDatabasePath, UA } from '../helpers.js'
 import { startServer } from '../fixtures/server-process.js'
+import { eventually } from '../fixtures/webhook-receiver.js'
 
 const FLUSH_INTERVAL_MS = 50
 /**
@@ -37,21 +38,34 @@ t.test(
     const acknowledgedAt = new Map<number, number>()
     let next = 0
     let killed = false
+    const send = async (n: number) => {
+      const response = await fetch(links[n % links.length]!, {
+        redirect: 'manual',
+        headers: { 'user-agent': `${UA.androidChrome} tap/${n}` },
+      })
+      await response.arrayBuffer()
+      if (response.status === 302) acknowledgedAt.set(n, Date.now())
+    }
     const worker = async () => {
       while (!killed) {
-        const n = next++
         try {
-          const response = await fetch(links[n % links.length]!, {
-            redirect: 'manual',
-            headers: { 'user-agent': `${UA.androidChrome} tap/${n}` },
-          })
-          await response.arrayBuffer()
-          if (response.status === 302) acknowledgedAt.set(n, Date.now())
+          await send(next++)
         } catch {
           // The server is gone: this tap was never acknowledged.
         }
       }
     }
+    // The first tap starts the click writer thread; the load begins once it has stored
+    // that tap, so that a slow thread start on a busy machine is not taken for lost taps.
+    await send(next++)
+    const reader = new Database(databasePath, { readonly: true })
+    await eventually(
+      t,
+      'the first tap is stored',
+      () => reader.prepare('SELECT 1 FROM clicks').get() !== undefined,
+      60_000,
+    )
+    reader.close()
     const workers = Array.from({ length: CONCURRENCY }, worker)
     await new Promise((resolve) => setTimeout(resolve, LOAD_MS))
     const killAt = Date.now()

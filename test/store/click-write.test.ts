@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { ClickRow } from '../../src/click.js'
+import { recordClicks } from '../../src/clicks/click-batch.js'
 import { forEachBackend } from '../fixtures/store-backends.js'
 
 const PHONE = { userAgent: 'Mozilla/5.0 (iPhone)', device: 'mobile', os: 'iOS', browser: 'Mobile Safari' }
@@ -33,7 +34,7 @@ forEachBackend(t, (t, seed) => {
     const message = await seed.message(owner, { createdAt: 10_000 }, ['a', 'b', 'c'])
     const [l0, l1] = message.links.map((link) => link.id) as [number, number]
     const m = message.id
-    await store.recordClicks([
+    await recordClicks(store, [
       click({ at: 20_000, messageId: m, linkId: l0, recipientIdx: 0, clickId: 'k1', ...PHONE }),
       click({ at: 21_000, messageId: m, linkId: l1, recipientIdx: 0, ...PHONE }),
       click({ at: 22_000, messageId: m, linkId: l0, recipientIdx: 0, ...PHONE }),
@@ -59,6 +60,8 @@ forEachBackend(t, (t, seed) => {
       'first_click=14': 1, // a: 10 s after creation
       'first_click=17': 1, // b: 16 s
     })
+    // The five human clicks came 10 to 16 s after the message was created: the first minute's bucket.
+    t.same(await store.messageClickSeries(m), [{ bucket: 0, clicks: 5 }])
     t.equal(await store.lastHumanClick(m, 0), 22_000)
     t.equal(await store.lastHumanClick(m, 1), 26_000)
     t.equal(await store.lastHumanClick(m, 2), null)
@@ -123,7 +126,7 @@ forEachBackend(t, (t, seed) => {
     const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, ['a', 'b', 'c'])
     const m = message.id
     const l0 = message.links[0]!.id
-    await store.recordClicks([click({ at: 20_000, messageId: m, linkId: l0, recipientIdx: 1 })])
+    await recordClicks(store, [click({ at: 20_000, messageId: m, linkId: l0, recipientIdx: 1 })])
     await store.applyDeliveryReports(m, [{ recipientId: 'c', status: 'delivered', at: 30_000 }])
     const calls: unknown[] = []
     const rules = {
@@ -133,7 +136,8 @@ forEachBackend(t, (t, seed) => {
         return network === 'burst-net'
       },
     }
-    await store.recordClicks(
+    await recordClicks(
+      store,
       [
         click({ at: 31_000, messageId: m, linkId: l0, recipientIdx: 2 }), // 1 s after its delivery: too fast
         click({ at: 31_500, messageId: m, linkId: l0, recipientIdx: 1, network: 'n1' }), // no report of its own
@@ -161,11 +165,11 @@ forEachBackend(t, (t, seed) => {
       ['a'],
     )
     const l = message.links[0]!.id
-    await store.recordClicks([
+    await recordClicks(store, [
       click({ at: 20_000, messageId: message.id, linkId: l, recipientIdx: 0 }),
       click({ at: 20_001, messageId: message.id, linkId: l, recipientIdx: 0 }),
     ])
-    await store.recordClicks([click({ at: 20_002, messageId: message.id, linkId: l, recipientIdx: 0 })])
+    await recordClicks(store, [click({ at: 20_002, messageId: message.id, linkId: l, recipientIdx: 0 })])
     const counters = await store.messageCounters(message.id)
     t.same(counters.clicks, { total: 3, unique: 1, bots: 0, previews: 0 })
     t.same(counters.links, [{ linkId: l, clicks: { total: 3, unique: 1, bots: 0, previews: 0 } }])
@@ -175,9 +179,9 @@ forEachBackend(t, (t, seed) => {
     const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, ['z'])
     const [l0, l1] = message.links.map((link) => link.id) as [number, number]
     await Promise.all([
-      store.recordClicks([click({ at: 20_000, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE })]),
-      store.recordClicks([click({ at: 20_000, messageId: message.id, linkId: l1, recipientIdx: 0, ...PHONE })]),
-      store.recordClicks([click({ at: 20_000, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE })]),
+      recordClicks(store, [click({ at: 20_000, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE })]),
+      recordClicks(store, [click({ at: 20_000, messageId: message.id, linkId: l1, recipientIdx: 0, ...PHONE })]),
+      recordClicks(store, [click({ at: 20_000, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE })]),
     ])
     const counters = await store.messageCounters(message.id)
     t.same(counters.clicks, { total: 3, unique: 1, bots: 0, previews: 0 })
@@ -189,6 +193,6 @@ forEachBackend(t, (t, seed) => {
   })
 
   t.test('an empty batch writes nothing', async (t) => {
-    await t.resolves(store.recordClicks([]))
+    await t.resolves(recordClicks(store, []))
   })
 })

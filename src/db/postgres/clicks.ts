@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { ClickRow, ExportedClick } from '../../click.js'
-import type { BreakdownCount, ClickCounters, MessageCounters } from '../store.js'
+import type { BreakdownCount, ClickCounters, ClickMessageFacts, MessageCounters } from '../store.js'
 
 interface CounterRow {
   clicks_total: number
@@ -85,6 +85,34 @@ export class PostgresClicks {
        LEFT JOIN user_agents u ON u.id = c.user_agent_id
        WHERE c.message_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
       [messageId, after, limit],
+    )
+    return rows
+  }
+
+  async clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>> {
+    const { rows } = await this.pool.query<ClickMessageFacts & { id: number }>(
+      `SELECT m.id, m.tenant_id AS "tenantId", m.public_id AS "publicId", m.recipient_count AS recipients,
+         m.created_at AS "createdAt", c.last_delivery_at AS "lastDeliveryAt",
+         (SELECT count(*) FROM links WHERE message_id = m.id) AS links
+       FROM messages m LEFT JOIN message_counters c ON c.message_id = m.id WHERE m.id = ANY($1::bigint[])`,
+      [messageIds],
+    )
+    return new Map(rows.map(({ id, ...facts }) => [id, facts]))
+  }
+
+  async recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+    const { rows } = await this.pool.query<{ idx: number; delivery_at: number }>(
+      `SELECT idx, delivery_at FROM recipients
+       WHERE message_id = $1 AND idx = ANY($2::int[]) AND delivery_at IS NOT NULL`,
+      [messageId, recipientIdxs],
+    )
+    return new Map(rows.map((row) => [row.idx, row.delivery_at]))
+  }
+
+  async messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {
+    const { rows } = await this.pool.query<{ bucket: number; clicks: number }>(
+      'SELECT bucket, clicks FROM message_click_series WHERE message_id = $1 AND clicks > 0 ORDER BY bucket',
+      [messageId],
     )
     return rows
   }

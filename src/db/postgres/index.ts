@@ -3,7 +3,8 @@ import type { ClickRow, ExportedClick } from '../../click.js'
 import type {
   AddedRecipients,
   ApiKeyOwner,
-  ClickTimingRules,
+  ClickMessageFacts,
+  ClickWrite,
   DeliveryReport,
   DeliveryReportResult,
   Domain,
@@ -11,6 +12,7 @@ import type {
   LinkTarget,
   Message,
   MessageCounters,
+  MessageFilter,
   MessageKind,
   MessagePage,
   MessageTotals,
@@ -26,6 +28,7 @@ import type {
   Webhook,
   WebhookAttempt,
   WebhookAttemptRecord,
+  WebhookEventType,
 } from '../store.js'
 import { writeClicks } from './click-write.js'
 import { PostgresClicks } from './clicks.js'
@@ -104,8 +107,40 @@ export class PostgresStore implements Store {
     if (!this.pool.ended) await this.pool.end()
   }
 
-  async recordClicks(clicks: ClickRow[], rules?: ClickTimingRules): Promise<void> {
-    await writeClicks(this.pool, clicks, rules)
+  writeClicks(write: ClickWrite): Promise<void> {
+    return writeClicks(this.pool, write)
+  }
+
+  clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>> {
+    return this.clicks.clickMessageFacts(messageIds)
+  }
+
+  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+    return this.clicks.recipientsDeliveredAt(messageId, recipientIdxs)
+  }
+
+  messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {
+    return this.clicks.messageClickSeries(messageId)
+  }
+
+  recipientIdsAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, string>> {
+    return this.messages.recipientIdsAt(messageId, recipientIdxs)
+  }
+
+  linkSummaries(linkIds: number[]): Promise<Map<number, { publicId: string; url: string }>> {
+    return this.messages.linkSummaries(linkIds)
+  }
+
+  subscribedWebhooks(type: WebhookEventType): Promise<Map<number, number[]>> {
+    return this.webhooks.subscribedWebhooks(type)
+  }
+
+  endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void> {
+    return this.tenants.endDashboardSession(sessionId, expiresAt, now)
+  }
+
+  dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean> {
+    return this.tenants.dashboardSessionLive(sessionId, keyId)
   }
 
   async backup(_path: string): Promise<void> {
@@ -168,8 +203,8 @@ export class PostgresStore implements Store {
     return this.messages.findMessageByExternalId(tenantId, externalId)
   }
 
-  listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage> {
-    return this.messages.listMessages(tenantId, before, limit)
+  listMessages(tenantId: number, before: number | null, limit: number, filter?: MessageFilter): Promise<MessagePage> {
+    return this.messages.listMessages(tenantId, before, limit, filter)
   }
 
   findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null> {
@@ -224,8 +259,8 @@ export class PostgresStore implements Store {
     return this.webhooks.deleteWebhook(tenantId, publicId, now)
   }
 
-  dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]> {
-    return this.webhooks.dueWebhookEvents(now, limit)
+  dueWebhookEvents(now: number, limit: number, skipTenants?: readonly number[]): Promise<DueWebhookEvent[]> {
+    return this.webhooks.dueWebhookEvents(now, limit, skipTenants)
   }
 
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {

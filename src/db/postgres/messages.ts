@@ -4,6 +4,7 @@ import type {
   LinkTarget,
   Message,
   MessageKind,
+  MessageFilter,
   MessagePage,
   NewMessage,
   RecipientIndex,
@@ -165,10 +166,26 @@ export class PostgresMessages {
     return (await toMessages(this.pool, rows))[0] ?? null
   }
 
-  async listMessages(tenantId: number, before: number | null, limit: number): Promise<MessagePage> {
+  async listMessages(
+    tenantId: number,
+    before: number | null,
+    limit: number,
+    filter: MessageFilter = {},
+  ): Promise<MessagePage> {
     const { rows } = await this.pool.query<MessageRow>(
-      'SELECT * FROM messages WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3',
-      [tenantId, before ?? Number.MAX_SAFE_INTEGER, limit + 1],
+      `SELECT * FROM messages WHERE tenant_id = $1 AND id < $2
+         AND ($4::text IS NULL OR campaign = $4) AND ($5::text IS NULL OR kind = $5)
+         AND created_at >= $6 AND created_at < $7
+       ORDER BY id DESC LIMIT $3`,
+      [
+        tenantId,
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+        filter.campaign ?? null,
+        filter.kind ?? null,
+        filter.from ?? 0,
+        filter.to ?? Number.MAX_SAFE_INTEGER,
+      ],
     )
     const page = rows.slice(0, limit)
     return {
@@ -202,6 +219,22 @@ export class PostgresMessages {
       [messageId, recipientId],
     )
     return rows[0]?.idx ?? null
+  }
+
+  async recipientIdsAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, string>> {
+    const { rows } = await this.pool.query<{ idx: number; external_id: string }>(
+      'SELECT idx, external_id FROM recipients WHERE message_id = $1 AND idx = ANY($2::int[])',
+      [messageId, recipientIdxs],
+    )
+    return new Map(rows.map((row) => [row.idx, row.external_id]))
+  }
+
+  async linkSummaries(linkIds: number[]): Promise<Map<number, { publicId: string; url: string }>> {
+    const { rows } = await this.pool.query<{ id: number; public_id: string; url: string }>(
+      'SELECT id, public_id, url FROM links WHERE id = ANY($1::bigint[])',
+      [linkIds],
+    )
+    return new Map(rows.map((row) => [row.id, { publicId: row.public_id, url: row.url }]))
   }
 
   async unsubscribeCodeExists(domainId: number, code: string): Promise<boolean> {

@@ -104,6 +104,27 @@ export class PostgresTenants {
     return rowCount === 1
   }
 
+  async endDashboardSession(sessionId: string, expiresAt: number, now: number): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query('DELETE FROM dashboard_session_ends WHERE expires_at <= $1', [now])
+      if (expiresAt > now) {
+        await client.query(
+          'INSERT INTO dashboard_session_ends (session_id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+          [sessionId, expiresAt],
+        )
+      }
+    })
+  }
+
+  async dashboardSessionLive(sessionId: string, keyId: number): Promise<boolean> {
+    const { rows } = await this.pool.query<{ live: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM dashboard_session_ends WHERE session_id = $2) AS live`,
+      [keyId, sessionId],
+    )
+    return rows[0]!.live
+  }
+
   async allowedHosts(tenantId: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ pattern: string }>(
       'SELECT pattern FROM destination_hosts WHERE tenant_id = $1 ORDER BY pattern',

@@ -106,14 +106,30 @@ export class PostgresWebhooks {
     })
   }
 
-  async dueWebhookEvents(now: number, limit: number): Promise<DueWebhookEvent[]> {
+  async subscribedWebhooks(type: WebhookEventType): Promise<Map<number, number[]>> {
+    const { rows } = await this.pool.query<{ id: number; tenant_id: number }>(
+      `SELECT id, tenant_id FROM webhooks WHERE deleted_at IS NULL AND $1 = ANY(string_to_array(events, ','))
+       ORDER BY id`,
+      [type],
+    )
+    const byTenant = new Map<number, number[]>()
+    for (const row of rows) {
+      const ids = byTenant.get(row.tenant_id)
+      if (ids) ids.push(row.id)
+      else byTenant.set(row.tenant_id, [row.id])
+    }
+    return byTenant
+  }
+
+  async dueWebhookEvents(now: number, limit: number, skipTenants: readonly number[] = []): Promise<DueWebhookEvent[]> {
     const { rows } = await this.pool.query<DueWebhookEvent>(
-      `SELECT e.id, e.public_id AS "publicId", e.webhook_id AS "webhookId", w.url, w.secret, e.body, e.attempts,
-              e.created_at AS "createdAt"
+      `SELECT e.id, e.public_id AS "publicId", e.webhook_id AS "webhookId", w.tenant_id AS "tenantId", w.url,
+              w.secret, e.body, e.attempts, e.created_at AS "createdAt"
        FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
        WHERE e.state = 'pending' AND e.next_attempt_at <= $1 AND w.deleted_at IS NULL
+         AND w.tenant_id <> ALL($3::bigint[])
        ORDER BY e.next_attempt_at, e.id LIMIT $2`,
-      [now, limit],
+      [now, limit, skipTenants],
     )
     return rows
   }

@@ -1,0 +1,266 @@
+import { retryingWhileBusy, type SqliteConnection } from './connection.js'
+import type { SqliteDatabase } from '../open.js'
+import type { ClickRow, ExportedClick } from '../../click.js'
+import type {
+  BreakdownCount,
+  ClickCounters,
+  ClickMessageFacts,
+  ClickStore,
+  ClickWrite,
+  MessageCounters,
+} from '../store.js'
+
+interface CounterRow {
+  clicks_total: number
+  clicks_unique: number
+  clicks_bots: number
+  clicks_previews: number
+}
+
+interface MessageCounterRow extends CounterRow {
+  delivered: number
+  failed: number
+  unsubscribe_visits: number
+  unsubscribes: number
+  conversions: number
+}
+
+const counters = (row: CounterRow | undefined): ClickCounters => ({
+  total: row?.clicks_total ?? 0,
+  unique: row?.clicks_unique ?? 0,
+  bots: row?.clicks_bots ?? 0,
+  previews: row?.clicks_previews ?? 0,
+})
+
+/** User agents remembered by the writer, so a repeat costs no lookup. */
+const USER_AGENT_MEMORY = 10_000
+
+function prepare(db: SqliteDatabase) {
+  return {
+    findUserAgent: db.prepare('SELECT id FROM user_agents WHERE ua = ?'),
+    insertUserAgent: db.prepare('INSERT INTO user_agents (ua) VALUES (?)'),
+    insertClick: db.prepare(
+      `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertMessageUnique: db.prepare(
+      'INSERT INTO message_uniques (message_id, recipient_idx, first_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    insertLinkUnique: db.prepare(
+      'INSERT INTO link_uniques (link_id, recipient_idx, first_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    bumpMessageCounters: db.prepare(
+      `UPDATE message_counters SET clicks_total = clicks_total + ?, clicks_unique = clicks_unique + ?,
+       clicks_bots = clicks_bots + ?, clicks_previews = clicks_previews + ? WHERE message_id = ?`,
+    ),
+    bumpLinkCounters: db.prepare(
+      `UPDATE link_counters SET clicks_total = clicks_total + ?, clicks_unique = clicks_unique + ?,
+       clicks_bots = clicks_bots + ?, clicks_previews = clicks_previews + ? WHERE link_id = ?`,
+    ),
+    messageCounters: db.prepare('SELECT * FROM message_counters WHERE message_id = ?'),
+    linkCounters: db.prepare(
+      `SELECT l.id AS link_id, c.clicks_total, c.clicks_unique, c.clicks_bots, c.clicks_previews
+       FROM links l LEFT JOIN link_counters c ON c.link_id = l.id WHERE l.message_id = ? ORDER BY l.position`,
+    ),
+    findClick: db.prepare(
+      `SELECT click_id AS clickId, at, message_id AS messageId, link_id AS linkId, recipient_idx AS recipientIdx, class
+       FROM clicks WHERE click_id = ? ORDER BY id LIMIT 1`,
+    ),
+    // What the click rules need of a message, read once per message per batch.
+    messageFacts: db.prepare(
+      `SELECT m.tenant_id AS tenantId, m.public_id AS publicId, m.recipient_count AS recipients,
+         m.created_at AS createdAt, c.last_delivery_at AS lastDeliveryAt,
+         (SELECT count(*) FROM links WHERE message_id = m.id) AS links
+       FROM messages m LEFT JOIN message_counters c ON c.message_id = m.id WHERE m.id = ?`,
+    ),
+    recipientDeliveredAt: db.prepare('SELECT delivery_at FROM recipients WHERE message_id = ? AND idx = ?').pluck(),
+    addReasonClicks: db.prepare(
+      `INSERT INTO message_reason_counters (message_id, reason, clicks) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    addBreakdownClicks: db.prepare(
+      `INSERT INTO message_breakdowns (message_id, dimension, value, clicks) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    addSeriesClicks: db.prepare(
+      `INSERT INTO message_click_series (message_id, bucket, clicks) VALUES (?, ?, ?)
+       ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
+    ),
+    clickSeries: db.prepare(
+      'SELECT bucket, clicks FROM message_click_series WHERE message_id = ? AND clicks > 0 ORDER BY bucket',
+    ),
+    reasonCounters: db.prepare('SELECT reason, clicks FROM message_reason_counters WHERE message_id = ?'),
+    breakdownCounters: db.prepare('SELECT dimension, value, clicks FROM message_breakdowns WHERE message_id = ?'),
+    listClicks: db.prepare(
+      `SELECT c.id, c.at, l.public_id AS linkPublicId, r.external_id AS recipientId, c.class, c.reason, u.ua AS userAgent
+       FROM clicks c JOIN links l ON l.id = c.link_id
+       LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
+       LEFT JOIN user_agents u ON u.id = c.user_agent_id
+       WHERE c.message_id = ? AND c.id > ? ORDER BY c.id LIMIT ?`,
+    ),
+    setLastClick: db.prepare(
+      'UPDATE message_uniques SET last_at = max(coalesce(last_at, first_at), ?) WHERE message_id = ? AND recipient_idx = ?',
+    ),
+    lastHumanClick: db
+      .prepare('SELECT coalesce(last_at, first_at) FROM message_uniques WHERE message_id = ? AND recipient_idx = ?')
+      .pluck(),
+    revenueOf: db.prepare('SELECT currency, amount FROM message_revenue WHERE message_id = ? ORDER BY currency'),
+    insertWebhookEvent: db.prepare(
+      `INSERT INTO webhook_events (public_id, webhook_id, type, body, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+  }
+}
+
+/** Raw clicks, first clicks per recipient, and the counters and breakdowns the click write moves. */
+export class SqliteClicks implements ClickStore {
+  private readonly sql: ReturnType<typeof prepare>
+  private readonly write: SqliteConnection['write']
+
+  constructor(connection: SqliteConnection) {
+    this.sql = prepare(connection.db)
+    this.write = connection.write
+  }
+
+  private readonly userAgentIds = new Map<string, number>()
+
+  async clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>> {
+    const facts = new Map<number, ClickMessageFacts>()
+    for (const id of messageIds) {
+      const row = this.sql.messageFacts.get(id) as ClickMessageFacts | undefined
+      if (row) facts.set(id, row)
+    }
+    return facts
+  }
+
+  async recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+    const times = new Map<number, number>()
+    for (const idx of recipientIdxs) {
+      const at = this.sql.recipientDeliveredAt.get(messageId, idx) as number | null | undefined
+      if (at !== null && at !== undefined) times.set(idx, at)
+    }
+    return times
+  }
+
+  async writeClicks(write: ClickWrite): Promise<void> {
+    try {
+      this.write(() => this.#store(write))
+    } catch (err) {
+      // User agents the failed batch inserted were rolled back with it: forget their ids.
+      this.userAgentIds.clear()
+      throw err
+    }
+  }
+
+  /** The batch's statements, inside the transaction: rows, then first clicks, then counters. */
+  #store(write: ClickWrite): void {
+    const sql = this.sql
+    for (const click of write.clicks) {
+      sql.insertClick.run(
+        click.at,
+        click.messageId,
+        click.linkId,
+        click.recipientIdx,
+        click.class,
+        click.reason,
+        click.userAgent === null ? null : this.#userAgentId(click.userAgent),
+        click.network,
+        click.clickId,
+      )
+    }
+    // What the inserts that really happened add to the unique counters and the first-click breakdown.
+    const messageUniques = new Map<number, number>()
+    const linkUniques = new Map<number, number>()
+    const delays = new Map<number, Map<string, number>>()
+    for (const first of write.firstClicks) {
+      const inserted = sql.insertMessageUnique.run(first.messageId, first.recipientIdx, first.at).changes === 1
+      if (inserted) {
+        increment(messageUniques, first.messageId)
+        if (first.linkId !== null) increment(linkUniques, first.linkId)
+        let buckets = delays.get(first.messageId)
+        if (!buckets) delays.set(first.messageId, (buckets = new Map()))
+        buckets.set(first.delayBucket, (buckets.get(first.delayBucket) ?? 0) + 1)
+      }
+      if (!inserted || first.repeated) sql.setLastClick.run(first.lastAt, first.messageId, first.recipientIdx)
+    }
+    for (const first of write.linkFirstClicks) {
+      if (sql.insertLinkUnique.run(first.linkId, first.recipientIdx, first.at).changes === 1) {
+        increment(linkUniques, first.linkId)
+      }
+    }
+    for (const [id, t] of write.messageTallies) {
+      sql.bumpMessageCounters.run(t.total, messageUniques.get(id) ?? 0, t.bots, t.previews, id)
+    }
+    for (const [id, t] of write.linkTallies) {
+      sql.bumpLinkCounters.run(t.total, linkUniques.get(id) ?? 0, t.bots, t.previews, id)
+    }
+    for (const r of write.reasons) sql.addReasonClicks.run(r.messageId, r.reason, r.clicks)
+    for (const b of write.breakdowns) sql.addBreakdownClicks.run(b.messageId, b.dimension, b.value, b.clicks)
+    for (const s of write.series) sql.addSeriesClicks.run(s.messageId, s.bucket, s.clicks)
+    for (const [id, buckets] of delays) {
+      for (const [bucket, n] of buckets) sql.addBreakdownClicks.run(id, 'first_click', bucket, n)
+    }
+    for (const e of write.events) sql.insertWebhookEvent.run(e.publicId, e.webhookId, e.type, e.body, e.at, e.at)
+  }
+
+  #userAgentId(ua: string): number {
+    let id = this.userAgentIds.get(ua)
+    if (id !== undefined) return id
+    const row = this.sql.findUserAgent.get(ua) as { id: number } | undefined
+    id = row ? row.id : Number(this.sql.insertUserAgent.run(ua).lastInsertRowid)
+    if (this.userAgentIds.size >= USER_AGENT_MEMORY) this.userAgentIds.clear()
+    this.userAgentIds.set(ua, id)
+    return id
+  }
+
+  async messageCounters(messageId: number): Promise<MessageCounters> {
+    const links = this.sql.linkCounters.all(messageId) as Array<CounterRow & { link_id: number }>
+    const row = this.sql.messageCounters.get(messageId) as MessageCounterRow | undefined
+    const byReason: Record<string, number> = {}
+    for (const { reason, clicks } of this.sql.reasonCounters.all(messageId) as Array<{
+      reason: string
+      clicks: number
+    }>) {
+      byReason[reason] = clicks
+    }
+    return {
+      clicks: counters(row),
+      byReason,
+      breakdowns: this.sql.breakdownCounters.all(messageId) as BreakdownCount[],
+      conversions: row?.conversions ?? 0,
+      revenue: Object.fromEntries(
+        (this.sql.revenueOf.all(messageId) as Array<{ currency: string; amount: number }>).map((r) => [
+          r.currency,
+          r.amount,
+        ]),
+      ),
+      links: links.map((row) => ({ linkId: row.link_id, clicks: counters(row) })),
+      deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
+      unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
+    }
+  }
+
+  async messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {
+    return this.sql.clickSeries.all(messageId) as Array<{ bucket: number; clicks: number }>
+  }
+
+  async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
+    return this.sql.listClicks.all(messageId, after, limit) as ExportedClick[]
+  }
+
+  async findClick(
+    clickId: string,
+  ): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null> {
+    return (this.sql.findClick.get(clickId) as ClickRow | undefined) ?? null
+  }
+
+  async lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null> {
+    return (this.sql.lastHumanClick.get(messageId, recipientIdx) as number | undefined) ?? null
+  }
+}
+
+retryingWhileBusy(SqliteClicks)
+
+function increment(map: Map<number, number>, id: number): void {
+  map.set(id, (map.get(id) ?? 0) + 1)
+}
