@@ -17,10 +17,54 @@ const INSERT_CLICK = `INSERT INTO clicks (at, message_id, link_id, recipient_idx
   VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 const INSERT_UNIQUE = 'INSERT INTO message_uniques (message_id, recipient_idx, first_at, last_at) VALUES (?, ?, ?, ?)'
 
-// The click write is not in both backends yet: these reads are checked over rows
-// written with the same SQL on both.
+// These reads are checked over rows written with the same SQL on both backends, apart
+// from the click write (click-write.test.ts).
 forEachBackend(t, (t, seed) => {
   const { store } = seed
+
+  t.test('what the click rules read of messages and of recipients’ deliveries', async (t) => {
+    const owner = await seed.tenant()
+    const message = await seed.message(owner, { createdAt: 10_000 }, ['a', 'b', 'c'])
+    const plain = await seed.message(
+      owner,
+      { createdAt: 11_000, links: [{ publicId: seed.unique('lnk_'), code: seed.unique('c'), url: 'https://one.dk' }] },
+      [],
+    )
+    let facts = await store.clickMessageFacts([message.id, plain.id, 987_654_321])
+    t.equal(facts.size, 2, 'a message that does not exist is left out')
+    t.same(facts.get(message.id), {
+      tenantId: owner.tenant.id,
+      publicId: message.publicId,
+      recipients: 3,
+      links: 2,
+      createdAt: 10_000,
+      lastDeliveryAt: null,
+    })
+    t.same(facts.get(plain.id), {
+      tenantId: owner.tenant.id,
+      publicId: plain.publicId,
+      recipients: 0,
+      links: 1,
+      createdAt: 11_000,
+      lastDeliveryAt: null,
+    })
+    t.same([...(await store.recipientsDeliveredAt(message.id, [0, 1, 2]))], [])
+    await store.applyDeliveryReports(message.id, [
+      { recipientId: 'a', status: 'delivered', at: 30_000 },
+      { recipientId: 'c', status: 'delivered', at: 40_000 },
+    ])
+    facts = await store.clickMessageFacts([message.id])
+    t.equal(facts.get(message.id)?.lastDeliveryAt, 40_000)
+    t.same(
+      [...(await store.recipientsDeliveredAt(message.id, [0, 1, 2, 9]))].sort(),
+      [
+        [0, 30_000],
+        [2, 40_000],
+      ],
+      'recipients without a report are left out',
+    )
+    t.same([...(await store.recipientsDeliveredAt(plain.id, [0]))], [])
+  })
 
   t.test('a new message has zero counters, a row per link in position order', async (t) => {
     const message = await seed.message(await seed.tenant())

@@ -189,6 +189,49 @@ forEachBackend(t, (t, seed) => {
     t.equal(last.nextBefore, null)
   })
 
+  t.test('a filter keeps the messages matching every field it sets', async (t) => {
+    const owner = await seed.tenant()
+    const a = await seed.message(owner, { campaign: 'spring', kind: 'campaign', createdAt: 1_000 })
+    const b = await seed.message(owner, { campaign: 'spring', kind: 'flow', createdAt: 2_000 })
+    const c = await seed.message(owner, { campaign: 'autumn', kind: 'campaign', createdAt: 3_000 })
+    const listed = async (filter: Parameters<typeof store.listMessages>[3], limit = 10) =>
+      (await store.listMessages(owner.tenant.id, null, limit, filter)).messages.map((m) => m.publicId)
+    t.same(await listed({}), [c.publicId, b.publicId, a.publicId])
+    t.same(await listed({ campaign: 'spring' }), [b.publicId, a.publicId])
+    t.same(await listed({ campaign: 'spring', kind: 'campaign' }), [a.publicId])
+    t.same(await listed({ from: 2_000 }), [c.publicId, b.publicId], 'from is inclusive')
+    t.same(await listed({ to: 2_000 }), [a.publicId], 'to is exclusive')
+    t.same(await listed({ campaign: 'none' }), [])
+    const page = await store.listMessages(owner.tenant.id, null, 1, { campaign: 'spring' })
+    t.same(
+      page.messages.map((m) => m.publicId),
+      [b.publicId],
+    )
+    const next = await store.listMessages(owner.tenant.id, page.nextBefore, 1, { campaign: 'spring' })
+    t.same(
+      next.messages.map((m) => m.publicId),
+      [a.publicId],
+    )
+    t.equal(next.nextBefore, null)
+  })
+
+  t.test("recipients' ids and links' summaries by internal id; unknown ones left out", async (t) => {
+    const owner = await seed.tenant()
+    const message = await seed.message(owner, {}, ['alice', 'bob', 'carol'])
+    const other = await seed.message(owner, {}, ['dave'])
+    t.same([...(await store.recipientIdsAt(message.id, [2, 0, 7]))].sort(), [
+      [0, 'alice'],
+      [2, 'carol'],
+    ])
+    t.same([...(await store.recipientIdsAt(other.id, [0, 1]))], [[0, 'dave']])
+    t.same([...(await store.recipientIdsAt(message.id, []))], [])
+    const [l0, l1] = message.links
+    const summaries = await store.linkSummaries([l1!.id, l0!.id, 987_654_321])
+    t.equal(summaries.size, 2)
+    t.same(summaries.get(l0!.id), { publicId: l0!.publicId, url: 'https://shop.dk/a' })
+    t.same(summaries.get(l1!.id), { publicId: l1!.publicId, url: 'https://shop.dk/b' })
+  })
+
   t.test('an unsubscribe code is looked up within its domain', async (t) => {
     const owner = await seed.tenant()
     const code = seed.unique('u')

@@ -80,6 +80,32 @@ forEachBackend(t, (t, seed) => {
     t.equal(await store.revokeApiKey(tenant.id, 'key_nothing', 9), false)
   })
 
+  t.test('a dashboard session holds until ended or its key is revoked', async (t) => {
+    const { tenant } = await seed.tenant()
+    const hash = Buffer.from(seed.unique('hash-').padEnd(32, '.'))
+    const keyPublicId = seed.unique('key_')
+    await store.createApiKey(tenant.id, keyPublicId, 'dash', hash, 7)
+    const { keyId } = (await store.findApiKey(hash))!
+    const [s1, s2, s3] = [seed.unique('sess-'), seed.unique('sess-'), seed.unique('sess-')]
+    t.equal(await store.dashboardSessionLive(s1, keyId), true)
+    await store.endDashboardSession(s1, 2_000, 1_000)
+    t.equal(await store.dashboardSessionLive(s1, keyId), false, 'signed out')
+    t.equal(await store.dashboardSessionLive(s2, keyId), true, 'another session of the key still holds')
+    await store.endDashboardSession(s1, 2_000, 1_500)
+    t.equal(await store.dashboardSessionLive(s1, keyId), false, 'ending twice is allowed')
+    // Ending a session past its expiry stores nothing; ended sessions past theirs are forgotten.
+    await store.endDashboardSession(s3, 1_000, 2_500)
+    t.equal(
+      await store.dashboardSessionLive(s3, keyId),
+      true,
+      'an expired cookie is refused by its signature, not here',
+    )
+    t.equal(await store.dashboardSessionLive(s1, keyId), true, 'forgotten once past its expiry')
+    await store.revokeApiKey(tenant.id, keyPublicId, 3_000)
+    t.equal(await store.dashboardSessionLive(s2, keyId), false, 'the key was revoked')
+    t.equal(await store.dashboardSessionLive(seed.unique('sess-'), 987_654_321), false, 'no such key')
+  })
+
   t.test('the allow-list is replaced whole and read sorted', async (t) => {
     const { tenant } = await seed.tenant()
     t.same(await store.allowedHosts(tenant.id), [])

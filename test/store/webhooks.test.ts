@@ -154,4 +154,53 @@ forEachBackend(t, (t, seed) => {
     t.equal(due.length, 1)
     t.equal(due[0]!.createdAt, 1)
   })
+
+  t.test("due events carry their tenant; skipped tenants' events are left out", async (t) => {
+    const a = await webhookWithEvent(seed, 3)
+    const b = await webhookWithEvent(seed, 3)
+    const mine = (events: Array<{ webhookId: number; tenantId: number }>) =>
+      events.filter((e) => e.webhookId === a.webhook.id || e.webhookId === b.webhook.id)
+    const all = mine(await store.dueWebhookEvents(3, 1000))
+    t.same(
+      all.map((e) => [e.webhookId, e.tenantId]),
+      [
+        [a.webhook.id, a.owner.tenant.id],
+        [b.webhook.id, b.owner.tenant.id],
+      ],
+    )
+    t.same(
+      mine(await store.dueWebhookEvents(3, 1000, [a.owner.tenant.id])).map((e) => e.webhookId),
+      [b.webhook.id],
+    )
+    t.same(mine(await store.dueWebhookEvents(3, 1000, [b.owner.tenant.id, a.owner.tenant.id])), [])
+    t.same(mine(await store.dueWebhookEvents(3, 1000, [])).length, 2)
+  })
+
+  t.test("subscriptions: each tenant's live webhooks for a type, in id order", async (t) => {
+    const owner = await seed.tenant()
+    const other = await seed.tenant()
+    const make = (tenantId: number, events: Array<'click' | 'unsubscribe'>) =>
+      store.createWebhook({
+        publicId: seed.unique('wh_'),
+        tenantId,
+        url: 'https://hooks.shop.dk/in',
+        events,
+        secret: 'whsec_1',
+        createdAt: 5,
+      })
+    const w1 = await make(owner.tenant.id, ['click'])
+    const w2 = await make(owner.tenant.id, ['unsubscribe', 'click'])
+    const w3 = await make(owner.tenant.id, ['unsubscribe'])
+    const w4 = await make(other.tenant.id, ['click'])
+    let clicks = await store.subscribedWebhooks('click')
+    t.same(clicks.get(owner.tenant.id), [w1.id, w2.id])
+    t.same(clicks.get(other.tenant.id), [w4.id])
+    t.same((await store.subscribedWebhooks('unsubscribe')).get(owner.tenant.id), [w2.id, w3.id])
+    t.equal((await store.subscribedWebhooks('unsubscribe')).has(other.tenant.id), false)
+    await store.deleteWebhook(owner.tenant.id, w1.publicId, 6)
+    await store.deleteWebhook(other.tenant.id, w4.publicId, 6)
+    clicks = await store.subscribedWebhooks('click')
+    t.same(clicks.get(owner.tenant.id), [w2.id])
+    t.equal(clicks.has(other.tenant.id), false)
+  })
 })
