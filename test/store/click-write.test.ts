@@ -192,6 +192,28 @@ forEachBackend(t, (t, seed) => {
     t.equal(counters.breakdowns.filter((b) => b.dimension === 'first_click').length, 1)
   })
 
+  t.test('a batch the database refuses stores nothing', async (t) => {
+    const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, ['a'])
+    const l0 = message.links[0]!.id
+    const refused = click({ at: 20_001, messageId: message.id, linkId: l0, recipientIdx: 0 })
+    // The clicks table's CHECK refuses this class: the first click's rows must go too.
+    refused.class = 'nonsense' as ClickRow['class']
+    await t.rejects(
+      recordClicks(store, [
+        click({ at: 20_000, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE }),
+        refused,
+      ]),
+    )
+    const counters = await store.messageCounters(message.id)
+    t.same(counters.clicks, { total: 0, unique: 0, bots: 0, previews: 0 })
+    t.same(counters.breakdowns, [])
+    t.same(await store.listClicks(message.id, 0, 10), [])
+    t.equal(await store.lastHumanClick(message.id, 0), null)
+    t.same(await store.messageClickSeries(message.id), [])
+    await recordClicks(store, [click({ at: 20_002, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE })])
+    t.same((await store.messageCounters(message.id)).clicks, { total: 1, unique: 1, bots: 0, previews: 0 })
+  })
+
   t.test('an empty batch writes nothing', async (t) => {
     await t.resolves(recordClicks(store, []))
   })
