@@ -23,7 +23,8 @@ export function pageLanguage(tag: string): PageLanguage | null {
   return ALIASES[lower] ?? PAGE_LANGUAGES.find((language) => language.toLowerCase() === lower) ?? null
 }
 
-const OFFERED = [...PAGE_LANGUAGES, ...Object.keys(ALIASES)]
+// English first: a wildcard (`*`, what fetch() sends) takes the first one offered.
+const OFFERED = ['en', ...PAGE_LANGUAGES.filter((language) => language !== 'en'), ...Object.keys(ALIASES)]
 
 /** The best of the pages' languages for an Accept-Language header (`da-DK,da;q=0.9,en;q=0.8`), or null. */
 export function fromAcceptLanguage(header: string | undefined): PageLanguage | null {

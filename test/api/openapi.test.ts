@@ -15,10 +15,10 @@ t.test('/openapi.json documents every route the service registers', async (t) =>
   t.ok(doc.info.title)
 
   // Fastify's own view: every method and path, without the HEAD twins it adds for GET
-  // and the docs page's own routes. The redirect (`/{slug}` on a tenant's host) is documented too.
+  // and the HTML pages' own routes (the docs page, the dashboard). The redirect (`/{slug}` on a tenant's host) is documented too.
   const registered = new Set<string>()
   for (const route of routes) {
-    if (route.url.startsWith('/docs')) continue
+    if (route.url.startsWith('/docs') || route.url.startsWith('/dashboard')) continue
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue
       registered.add(`${method} ${route.url.replace(/:(\w+)/g, '{$1}')}`)
@@ -32,8 +32,8 @@ t.test('/openapi.json documents every route the service registers', async (t) =>
   }
   t.same([...documented].sort(), [...registered].sort())
   t.notOk(
-    Object.keys(doc.paths).some((path) => path.startsWith('/docs')),
-    "the docs page's routes are hidden",
+    Object.keys(doc.paths).some((path) => path.startsWith('/docs') || path.startsWith('/dashboard')),
+    "the docs page's and the dashboard's routes are hidden",
   )
 })
 

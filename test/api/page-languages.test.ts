@@ -51,6 +51,8 @@ t.test('the language is the message’s, else the tenant’s, else the phone’s
   t.equal(fromAcceptLanguage('no'), 'nb', 'Norwegian without a written standard is bokmål')
   t.equal(fromAcceptLanguage('zh-CN,zh;q=0.9'), 'zh-Hans')
   t.equal(fromAcceptLanguage('da-DK'), 'da', 'a region of a language we have')
+  t.equal(fromAcceptLanguage('*'), 'en', 'any language: English')
+  t.equal(fromAcceptLanguage('fr, *;q=0.5'), 'en')
   t.equal(pageLanguage('ZH-hans'), 'zh-Hans')
   t.equal(pageLanguage('fr'), null)
 })

@@ -1,21 +1,21 @@
 import { AxeBuilder } from '@axe-core/playwright'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../fixtures/browser.js'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { bearer, createTenant, flushClicks, json, postMessage, startApp, stats, UA } from '../helpers.js'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ROOT } from '../fixtures/paths.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 /** Screenshots of every page at phone and desktop width: test artefacts, not committed (.gitignore). */
 const ARTIFACTS = pathToFileURL(join(ROOT, 'test/artifacts/'))
 const LOCALE = 'da-DK'
 const TIME_ZONE = 'America/New_York'
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   t.plan(0, `browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
 } else {
   t.setTimeout(300_000)
@@ -30,17 +30,7 @@ async function world(t: Test) {
   const base = `http://127.0.0.1:${port}`
   const { key } = await createTenant(app, `links.test:${port}`, 'Shop', 'http')
   const { key: otherKey } = await createTenant(app, `other.test:${port}`, 'Other', 'http')
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--host-resolver-rules=MAP *.test 127.0.0.1',
-    ],
-  })
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   // The shop the links lead to, on a port of its own: the taps end there, not on the internet.
   const shop = createServer((_request, response) => response.end('landed')).listen(0, '127.0.0.1')

@@ -1,11 +1,9 @@
 import { AxeBuilder } from '@axe-core/playwright'
-import { existsSync } from 'node:fs'
-import { chromium } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../fixtures/browser.js'
 import t from 'tap'
 import { PAGE_TEXTS } from '../../src/pages/texts/index.js'
 import { createTenant, json, postMessage, startApp, UA } from '../helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const SHOP = 'Barnets Verden'
 
 /** Phone locales (Chromium sends them as Accept-Language) and the page language each must get. */
@@ -19,7 +17,7 @@ const PHONES: Array<[string, keyof typeof PAGE_TEXTS]> = [
   ['fr-FR', 'en'],
 ]
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   t.plan(0, `browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`)
 } else {
   t.setTimeout(300_000)
@@ -28,17 +26,7 @@ if (!existsSync(CHROMIUM)) {
     await app.listen({ port: 0, host: '127.0.0.1' })
     const port = (app.server.address() as { port: number }).port
     const { key } = await createTenant(app, `links.test:${port}`, SHOP, 'http')
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--host-resolver-rules=MAP *.test 127.0.0.1',
-      ],
-    })
+    const browser = await launchChromium()
     t.teardown(() => browser.close())
     const english = [
       PAGE_TEXTS.en.confirm.heading(SHOP),
