@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { ClickTally, ClickWrite } from '../store.js'
 import { transaction, type Queryable } from './pool.js'
+import { insertWebhookEvents } from './webhooks.js'
 
 const key = (a: number, b: number) => `${a}:${b}`
 const byNumber = (a: number, b: number) => a - b
@@ -122,21 +123,7 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
       )
     }
 
-    if (write.events.length > 0) {
-      const events = write.events
-      await client.query(
-        `INSERT INTO webhook_events (public_id, webhook_id, type, body, created_at, next_attempt_at)
-         SELECT id, webhook_id, type, body, at, at
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS t(id, webhook_id, type, body, at)`,
-        [
-          events.map((e) => e.publicId),
-          events.map((e) => e.webhookId),
-          events.map((e) => e.type),
-          events.map((e) => e.body),
-          events.map((e) => e.at),
-        ],
-      )
-    }
+    await insertWebhookEvents(client, write.events)
   })
 }
 

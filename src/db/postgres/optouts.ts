@@ -1,7 +1,8 @@
 import type pg from 'pg'
+import { newWebhookEventId, webhookEventBody } from '../../webhook-event.js'
 import type { DeliveryReport, DeliveryReportResult, DeliveryStatus, OptOutPage, OptOutResult } from '../store.js'
 import { transaction } from './pool.js'
-import { insertOutboxEvents, subscribedWebhooks } from './webhooks.js'
+import { insertWebhookEvents, tenantSubscriptions } from './webhooks.js'
 
 /** First key of the advisory lock that orders a tenant's opt-out inserts (the second is the tenant id). */
 const OPTOUT_LOCK = 0x6f70_7400
@@ -50,24 +51,22 @@ export class PostgresOptOuts {
         'INSERT INTO optouts (tenant_id, recipient_id, message_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
         [tenantId, row.external_id, messageId, at],
       )
-      const webhooks = await subscribedWebhooks(client, tenantId, 'unsubscribe')
-      await insertOutboxEvents(
+      const webhooks = await tenantSubscriptions(client, tenantId, 'unsubscribe')
+      await insertWebhookEvents(
         client,
-        webhooks.map((webhookId) => ({
-          webhookId,
-          type: 'unsubscribe',
-          at,
-          body: (id) =>
-            JSON.stringify({
-              id,
-              type: 'unsubscribe',
-              time: new Date(at).toISOString(),
-              messageId: messagePublicId,
-              recipientId: row.external_id,
-              link: null,
-              click: null,
-            }),
-        })),
+        webhooks.map((webhookId) => {
+          const publicId = newWebhookEventId()
+          const body = webhookEventBody({
+            id: publicId,
+            type: 'unsubscribe',
+            at,
+            messagePublicId,
+            recipientId: row.external_id,
+            link: null,
+            click: null,
+          })
+          return { publicId, webhookId, type: 'unsubscribe', body, at }
+        }),
       )
       return result
     })

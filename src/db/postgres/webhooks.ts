@@ -1,9 +1,8 @@
-import { customAlphabet } from 'nanoid'
 import type pg from 'pg'
-import { BASE62 } from '../../base62.js'
 import type {
   DueWebhookEvent,
   NewWebhook,
+  NewWebhookEvent,
   Webhook,
   WebhookAttempt,
   WebhookAttemptRecord,
@@ -20,22 +19,11 @@ interface WebhookRow {
   created_at: number
 }
 
-/** Event ids: `evt_` and 20 base62 characters, unique across webhooks and restarts. */
-const newEventId = customAlphabet(BASE62, 20)
-
-/** An outbox event before its id is drawn: the body is built from the id. */
-export interface OutboxEvent {
-  webhookId: number
-  type: WebhookEventType
-  at: number
-  body: (id: string) => string
-}
-
 /**
  * The tenant's live webhooks subscribed to an event type, read inside the writing
  * transaction: with several instances there is no in-memory view to trust.
  */
-export async function subscribedWebhooks(db: Queryable, tenantId: number, type: WebhookEventType): Promise<number[]> {
+export async function tenantSubscriptions(db: Queryable, tenantId: number, type: WebhookEventType): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `SELECT id FROM webhooks WHERE tenant_id = $1 AND deleted_at IS NULL AND $2 = ANY(string_to_array(events, ','))
      ORDER BY id`,
@@ -45,19 +33,18 @@ export async function subscribedWebhooks(db: Queryable, tenantId: number, type: 
 }
 
 /** Writes events into the outbox in one statement, due at once. */
-export async function insertOutboxEvents(db: Queryable, events: OutboxEvent[]): Promise<void> {
+export async function insertWebhookEvents(db: Queryable, events: NewWebhookEvent[]): Promise<void> {
   if (events.length === 0) return
-  const ids = events.map(() => `evt_${newEventId()}`)
   await db.query(
     `INSERT INTO webhook_events (public_id, webhook_id, type, body, created_at, next_attempt_at)
      SELECT id, webhook_id, type, body, at, at
      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS t(id, webhook_id, type, body, at)`,
     [
-      ids,
-      events.map((event) => event.webhookId),
-      events.map((event) => event.type),
-      events.map((event, i) => event.body(ids[i]!)),
-      events.map((event) => event.at),
+      events.map((e) => e.publicId),
+      events.map((e) => e.webhookId),
+      events.map((e) => e.type),
+      events.map((e) => e.body),
+      events.map((e) => e.at),
     ],
   )
 }
