@@ -192,6 +192,28 @@ forEachBackend(t, (t, seed) => {
     t.equal(counters.breakdowns.filter((b) => b.dimension === 'first_click').length, 1)
   })
 
+  t.test('batches touching the same messages in opposite orders, at once, all count', async (t) => {
+    const owner = await seed.tenant()
+    const a = await seed.message(owner, { createdAt: 10_000 }, ['a0', 'a1', 'a2', 'a3'])
+    const b = await seed.message(owner, { createdAt: 10_000 }, ['b0', 'b1', 'b2', 'b3'])
+    const on = (m: typeof a, idx: number, at: number) =>
+      click({ at, messageId: m.id, linkId: m.links[idx % 2]!.id, recipientIdx: idx, ...PHONE })
+    await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        recordClicks(store, i % 2 === 0 ? [on(a, i, 20_000), on(b, i, 20_000)] : [on(b, i, 20_000), on(a, i, 20_000)]),
+      ),
+    )
+    for (const m of [a, b]) {
+      const counters = await store.messageCounters(m.id)
+      t.same(counters.clicks, { total: 4, unique: 4, bots: 0, previews: 0 })
+      t.same(
+        counters.links.map((l) => l.clicks.unique),
+        [2, 2],
+      )
+      t.same(await store.messageClickSeries(m.id), [{ bucket: 0, clicks: 4 }])
+    }
+  })
+
   t.test('a batch the database refuses stores nothing', async (t) => {
     const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, ['a'])
     const l0 = message.links[0]!.id
