@@ -1,16 +1,14 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-
-const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+import { entryPoint, processEnv } from '../fixtures/paths.js'
 
 t.test('a malformed DATABASE_URL stops the server with one line and exit code 1', async (t) => {
   // Started from a temp folder so that no .env of the checkout is read.
   const cwd = t.testdir({})
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+  const child = spawn(process.execPath, entryPoint('server'), {
     cwd,
-    env: { ...process.env, DATABASE_URL: 'mysql://smslinks:secretpw@db/smslinks', PORT: '0', METRICS_PORT: 'off' },
+    env: processEnv({ DATABASE_URL: 'mysql://smslinks:secretpw@db/smslinks', PORT: '0', METRICS_PORT: 'off' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
