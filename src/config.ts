@@ -9,6 +9,11 @@ export interface Config {
   port: number
   host: string
   databasePath: string
+  /**
+   * DATABASE_URL: a postgres:// (or postgresql://) URL selects the PostgreSQL backend;
+   * null keeps SQLite at databasePath.
+   */
+  databaseUrl: string | null
   /** Origin of the first start's default domain (scheme, host and port); its host name is one of the service's own. */
   publicUrl: URL
   /**
@@ -202,6 +207,30 @@ function fraction(env: Env, name: string, fallback: number): number {
   return value
 }
 
+/**
+ * DATABASE_URL, checked for shape only (reaching the server is the store's job). The
+ * value is never echoed back: it usually carries a password.
+ */
+function databaseUrl(env: Env): string | null {
+  const raw = read(env, 'DATABASE_URL')
+  if (raw === undefined) return null
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'must be a URL such as postgres://user:password@host:5432/smslinks', '…')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://', `${url.protocol}//…`)
+  }
+  if (url.hostname === '')
+    throw new ConfigError('DATABASE_URL', 'must name a host, as in postgres://user@host/smslinks', '…')
+  if (url.pathname.length <= 1) {
+    throw new ConfigError('DATABASE_URL', 'must name a database, as in postgres://user@host/smslinks', '…')
+  }
+  return raw
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /**
@@ -260,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
     databasePath: read(env, 'DATABASE_PATH') ?? './data/smslinks.db',
+    databaseUrl: databaseUrl(env),
     publicUrl,
     apiHosts: apiHosts(env),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),

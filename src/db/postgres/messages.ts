@@ -1,0 +1,296 @@
+import type pg from 'pg'
+import type {
+  AddedRecipients,
+  LinkTarget,
+  Message,
+  MessageKind,
+  MessageFilter,
+  MessagePage,
+  NewMessage,
+  RecipientIndex,
+  UnsubscribeTarget,
+} from '../store.js'
+import { parseText, parseUtm, serializeSpans } from '../message-columns.js'
+import { transaction, type Queryable } from './pool.js'
+
+interface MessageRow {
+  id: number
+  public_id: string
+  tenant_id: number
+  domain_id: number
+  external_id: string | null
+  kind: MessageKind
+  campaign: string | null
+  variant: string | null
+  recipient_count: number
+  created_at: number
+  unsubscribe_code: string | null
+  text: string | null
+  text_spans: string | null
+  strip_scheme: boolean
+  utm: string | null
+  click_id_param: string | null
+  expires_at: number | null
+}
+
+interface LinkRow {
+  id: number
+  message_id: number
+  public_id: string
+  position: number
+  code: string
+  url: string
+}
+
+/** Messages, their links and recipients, and the lookups the redirect and the unsubscribe page make. */
+export class PostgresMessages {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async createMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
+    return transaction(this.pool, async (client) => {
+      const { rows } = await client.query<MessageRow>(
+        `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
+           text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+         RETURNING *`,
+        [
+          input.publicId,
+          input.tenantId,
+          input.domainId,
+          input.externalId,
+          input.kind,
+          input.campaign,
+          input.variant,
+          input.createdAt,
+          input.text?.body ?? null,
+          serializeSpans(input.text),
+          input.stripScheme,
+          input.utm ? JSON.stringify(input.utm) : null,
+          input.clickIdParam,
+          input.unsubscribeCode,
+          input.expiresAt,
+        ],
+      )
+      const row = rows[0]
+      if (row === undefined) {
+        // The tenant already has a message with this externalId (perhaps committed by
+        // another instance a moment ago): that one is the answer.
+        const existing = await client.query<MessageRow>(
+          'SELECT * FROM messages WHERE tenant_id = $1 AND external_id = $2',
+          [input.tenantId, input.externalId],
+        )
+        return { message: (await toMessages(client, existing.rows))[0]!, created: false }
+      }
+      await client.query('INSERT INTO message_counters (message_id) VALUES ($1)', [row.id])
+      if (input.links.length > 0) {
+        await client.query(
+          `WITH l AS (
+             INSERT INTO links (public_id, message_id, domain_id, position, code, url)
+             SELECT p, $1, $2, pos - 1, c, u FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(p, c, u, pos)
+             RETURNING id)
+           INSERT INTO link_counters (link_id) SELECT id FROM l`,
+          [
+            row.id,
+            input.domainId,
+            input.links.map((link) => link.publicId),
+            input.links.map((link) => link.code),
+            input.links.map((link) => link.url),
+          ],
+        )
+      }
+      return { message: (await toMessages(client, [row]))[0]!, created: true }
+    })
+  }
+
+  async codeExists(domainId: number, code: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM links WHERE domain_id = $1 AND code = $2', [
+      domainId,
+      code,
+    ])
+    return rowCount !== null && rowCount > 0
+  }
+
+  async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
+    return transaction(this.pool, async (client) => {
+      // The message row's lock orders concurrent calls: indexes are handed out by one at a time.
+      const locked = await client.query<{ recipient_count: number }>(
+        'SELECT recipient_count FROM messages WHERE id = $1 FOR UPDATE',
+        [messageId],
+      )
+      let next = locked.rows[0]!.recipient_count
+      const indexes = new Map<string, number>()
+      if (next > 0 && externalIds.length > 0) {
+        const existing = await client.query<{ external_id: string; idx: number }>(
+          'SELECT external_id, idx FROM recipients WHERE message_id = $1 AND external_id = ANY($2::text[])',
+          [messageId, externalIds],
+        )
+        for (const row of existing.rows) indexes.set(row.external_id, row.idx)
+      }
+      const newIds: string[] = []
+      const newIndexes: number[] = []
+      for (const externalId of externalIds) {
+        if (indexes.has(externalId)) continue
+        indexes.set(externalId, next)
+        newIds.push(externalId)
+        newIndexes.push(next++)
+      }
+      if (newIds.length > 0) {
+        await client.query(
+          'INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($2::int[]), unnest($3::text[])',
+          [messageId, newIndexes, newIds],
+        )
+        await client.query('UPDATE messages SET recipient_count = $1 WHERE id = $2', [next, messageId])
+      }
+      const recipients = externalIds.map((externalId): RecipientIndex => ({
+        externalId,
+        index: indexes.get(externalId)!,
+      }))
+      return { recipients, recipientCount: next }
+    })
+  }
+
+  async getMessage(tenantId: number, publicId: string): Promise<Message | null> {
+    const { rows } = await this.pool.query<MessageRow>(
+      'SELECT * FROM messages WHERE public_id = $1 AND tenant_id = $2',
+      [publicId, tenantId],
+    )
+    return (await toMessages(this.pool, rows))[0] ?? null
+  }
+
+  async findMessageByExternalId(tenantId: number, externalId: string): Promise<Message | null> {
+    const { rows } = await this.pool.query<MessageRow>(
+      'SELECT * FROM messages WHERE tenant_id = $1 AND external_id = $2',
+      [tenantId, externalId],
+    )
+    return (await toMessages(this.pool, rows))[0] ?? null
+  }
+
+  async listMessages(
+    tenantId: number,
+    before: number | null,
+    limit: number,
+    filter: MessageFilter = {},
+  ): Promise<MessagePage> {
+    const { rows } = await this.pool.query<MessageRow>(
+      `SELECT * FROM messages WHERE tenant_id = $1 AND id < $2
+         AND ($4::text IS NULL OR campaign = $4) AND ($5::text IS NULL OR kind = $5)
+         AND created_at >= $6 AND created_at < $7
+       ORDER BY id DESC LIMIT $3`,
+      [
+        tenantId,
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+        filter.campaign ?? null,
+        filter.kind ?? null,
+        filter.from ?? 0,
+        filter.to ?? Number.MAX_SAFE_INTEGER,
+      ],
+    )
+    const page = rows.slice(0, limit)
+    return {
+      messages: await toMessages(this.pool, page),
+      nextBefore: rows.length > limit ? page[page.length - 1]!.id : null,
+    }
+  }
+
+  async findLinkTarget(domainId: number, code: string): Promise<LinkTarget | null> {
+    const { rows } = await this.pool.query<Omit<LinkTarget, 'utm'> & { utm: string | null }>(
+      `SELECT l.id AS "linkId", l.message_id AS "messageId", l.url, m.utm, m.click_id_param AS "clickIdParam",
+         m.expires_at AS "expiresAt"
+       FROM links l JOIN messages m ON m.id = l.message_id WHERE l.domain_id = $1 AND l.code = $2`,
+      [domainId, code],
+    )
+    const row = rows[0]
+    return row ? { ...row, utm: parseUtm(row.utm) } : null
+  }
+
+  async messageOwner(messageId: number): Promise<{ tenantId: number; publicId: string } | null> {
+    const { rows } = await this.pool.query<{ tenantId: number; publicId: string }>(
+      'SELECT tenant_id AS "tenantId", public_id AS "publicId" FROM messages WHERE id = $1',
+      [messageId],
+    )
+    return rows[0] ?? null
+  }
+
+  async recipientIndexOf(messageId: number, recipientId: string): Promise<number | null> {
+    const { rows } = await this.pool.query<{ idx: number }>(
+      'SELECT idx FROM recipients WHERE message_id = $1 AND external_id = $2',
+      [messageId, recipientId],
+    )
+    return rows[0]?.idx ?? null
+  }
+
+  async recipientIdsAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, string>> {
+    const { rows } = await this.pool.query<{ idx: number; external_id: string }>(
+      'SELECT idx, external_id FROM recipients WHERE message_id = $1 AND idx = ANY($2::int[])',
+      [messageId, recipientIdxs],
+    )
+    return new Map(rows.map((row) => [row.idx, row.external_id]))
+  }
+
+  async linkSummaries(linkIds: number[]): Promise<Map<number, { publicId: string; url: string }>> {
+    const { rows } = await this.pool.query<{ id: number; public_id: string; url: string }>(
+      'SELECT id, public_id, url FROM links WHERE id = ANY($1::bigint[])',
+      [linkIds],
+    )
+    return new Map(rows.map((row) => [row.id, { publicId: row.public_id, url: row.url }]))
+  }
+
+  async unsubscribeCodeExists(domainId: number, code: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'SELECT 1 FROM messages WHERE domain_id = $1 AND unsubscribe_code = $2',
+      [domainId, code],
+    )
+    return rowCount !== null && rowCount > 0
+  }
+
+  async findUnsubscribeTarget(domainId: number, code: string): Promise<UnsubscribeTarget | null> {
+    const { rows } = await this.pool.query<UnsubscribeTarget>(
+      `SELECT m.id AS "messageId", m.tenant_id AS "tenantId", t.name AS "tenantName", m.recipient_count AS "recipientCount"
+       FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.domain_id = $1 AND m.unsubscribe_code = $2`,
+      [domainId, code],
+    )
+    return rows[0] ?? null
+  }
+}
+
+/** Message rows with their links, read in one query for the whole page. */
+async function toMessages(db: Queryable, rows: MessageRow[]): Promise<Message[]> {
+  if (rows.length === 0) return []
+  const { rows: links } = await db.query<LinkRow>(
+    'SELECT id, message_id, public_id, position, code, url FROM links WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, position',
+    [rows.map((row) => row.id)],
+  )
+  const byMessage = new Map<number, LinkRow[]>()
+  for (const link of links) {
+    const list = byMessage.get(link.message_id) ?? []
+    list.push(link)
+    byMessage.set(link.message_id, list)
+  }
+  return rows.map((row) => ({
+    id: row.id,
+    publicId: row.public_id,
+    tenantId: row.tenant_id,
+    domainId: row.domain_id,
+    externalId: row.external_id,
+    kind: row.kind,
+    campaign: row.campaign,
+    variant: row.variant,
+    recipientCount: row.recipient_count,
+    createdAt: row.created_at,
+    unsubscribeCode: row.unsubscribe_code,
+    expiresAt: row.expires_at,
+    text: parseText(row.text, row.text_spans),
+    stripScheme: row.strip_scheme,
+    utm: parseUtm(row.utm),
+    clickIdParam: row.click_id_param,
+    links: (byMessage.get(row.id) ?? []).map((link) => ({
+      id: link.id,
+      publicId: link.public_id,
+      position: link.position,
+      code: link.code,
+      url: link.url,
+    })),
+  }))
+}
