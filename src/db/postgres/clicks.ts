@@ -1,28 +1,7 @@
 import type pg from 'pg'
 import type { ClickRow, ExportedClick } from '../../click.js'
-import type { BreakdownCount, ClickCounters, ClickMessageFacts, MessageCounters } from '../store.js'
-
-interface CounterRow {
-  clicks_total: number
-  clicks_unique: number
-  clicks_bots: number
-  clicks_previews: number
-}
-
-interface MessageCounterRow extends CounterRow {
-  delivered: number
-  failed: number
-  unsubscribe_visits: number
-  unsubscribes: number
-  conversions: number
-}
-
-const counters = (row: CounterRow | undefined): ClickCounters => ({
-  total: row?.clicks_total ?? 0,
-  unique: row?.clicks_unique ?? 0,
-  bots: row?.clicks_bots ?? 0,
-  previews: row?.clicks_previews ?? 0,
-})
+import type { BreakdownCount, ClickMessageFacts, MessageCounters } from '../store.js'
+import { counters, type CounterRow, type MessageCounterRow } from '../rows.js'
 
 /** The click reads: counters, a click by its id, the export, uniques. The write is click-write.ts. */
 export class PostgresClicks {

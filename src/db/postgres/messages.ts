@@ -3,43 +3,17 @@ import type {
   AddedRecipients,
   LinkTarget,
   Message,
-  MessageKind,
   MessageFilter,
   MessagePage,
   NewMessage,
   RecipientIndex,
   UnsubscribeTarget,
 } from '../store.js'
-import { parseText, parseUtm, serializeSpans } from '../message-columns.js'
+import { messageFromRow, parseUtm, serializeSpans, type LinkRow as MessageLinkRow, type MessageRow } from '../rows.js'
 import { transaction, type Queryable } from './pool.js'
 
-interface MessageRow {
-  id: number
-  public_id: string
-  tenant_id: number
-  domain_id: number
-  external_id: string | null
-  kind: MessageKind
-  campaign: string | null
-  variant: string | null
-  recipient_count: number
-  created_at: number
-  unsubscribe_code: string | null
-  text: string | null
-  text_spans: string | null
-  strip_scheme: boolean
-  utm: string | null
-  click_id_param: string | null
-  expires_at: number | null
-}
-
-interface LinkRow {
-  id: number
+interface LinkRow extends MessageLinkRow {
   message_id: number
-  public_id: string
-  position: number
-  code: string
-  url: string
 }
 
 /** Messages, their links and recipients, and the lookups the redirect and the unsubscribe page make. */
@@ -268,29 +242,5 @@ async function toMessages(db: Queryable, rows: MessageRow[]): Promise<Message[]>
     list.push(link)
     byMessage.set(link.message_id, list)
   }
-  return rows.map((row) => ({
-    id: row.id,
-    publicId: row.public_id,
-    tenantId: row.tenant_id,
-    domainId: row.domain_id,
-    externalId: row.external_id,
-    kind: row.kind,
-    campaign: row.campaign,
-    variant: row.variant,
-    recipientCount: row.recipient_count,
-    createdAt: row.created_at,
-    unsubscribeCode: row.unsubscribe_code,
-    expiresAt: row.expires_at,
-    text: parseText(row.text, row.text_spans),
-    stripScheme: row.strip_scheme,
-    utm: parseUtm(row.utm),
-    clickIdParam: row.click_id_param,
-    links: (byMessage.get(row.id) ?? []).map((link) => ({
-      id: link.id,
-      publicId: link.public_id,
-      position: link.position,
-      code: link.code,
-      url: link.url,
-    })),
-  }))
+  return rows.map((row) => messageFromRow(row, byMessage.get(row.id) ?? []))
 }

@@ -8,16 +8,8 @@ import type {
   WebhookAttemptRecord,
   WebhookEventType,
 } from '../store.js'
+import { webhookFromRow, type WebhookRow } from '../rows.js'
 import { transaction, type Queryable } from './pool.js'
-
-interface WebhookRow {
-  id: number
-  public_id: string
-  tenant_id: number
-  url: string
-  events: string
-  created_at: number
-}
 
 /**
  * The tenant's live webhooks subscribed to an event type, read inside the writing
@@ -59,7 +51,7 @@ export class PostgresWebhooks {
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
       [webhook.publicId, webhook.tenantId, webhook.url, webhook.events.join(','), webhook.secret, webhook.createdAt],
     )
-    return toWebhook(rows[0]!)
+    return webhookFromRow(rows[0]!)
   }
 
   async listWebhooks(tenantId: number): Promise<Webhook[]> {
@@ -67,7 +59,7 @@ export class PostgresWebhooks {
       'SELECT * FROM webhooks WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY id',
       [tenantId],
     )
-    return rows.map(toWebhook)
+    return rows.map(webhookFromRow)
   }
 
   async getWebhook(tenantId: number, publicId: string): Promise<Webhook | null> {
@@ -75,7 +67,7 @@ export class PostgresWebhooks {
       'SELECT * FROM webhooks WHERE tenant_id = $1 AND public_id = $2 AND deleted_at IS NULL',
       [tenantId, publicId],
     )
-    return rows[0] ? toWebhook(rows[0]) : null
+    return rows[0] ? webhookFromRow(rows[0]) : null
   }
 
   async deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean> {
@@ -160,16 +152,5 @@ export class PostgresWebhooks {
       "SELECT count(*) AS n FROM webhook_events WHERE state = 'pending'",
     )
     return rows[0]!.n
-  }
-}
-
-function toWebhook(row: WebhookRow): Webhook {
-  return {
-    id: row.id,
-    publicId: row.public_id,
-    tenantId: row.tenant_id,
-    url: row.url,
-    events: row.events.split(',') as WebhookEventType[],
-    createdAt: row.created_at,
   }
 }

@@ -1,36 +1,8 @@
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type { ClickRow, ExportedClick } from '../../click.js'
-import type {
-  BreakdownCount,
-  ClickCounters,
-  ClickMessageFacts,
-  ClickStore,
-  ClickWrite,
-  MessageCounters,
-} from '../store.js'
-
-interface CounterRow {
-  clicks_total: number
-  clicks_unique: number
-  clicks_bots: number
-  clicks_previews: number
-}
-
-interface MessageCounterRow extends CounterRow {
-  delivered: number
-  failed: number
-  unsubscribe_visits: number
-  unsubscribes: number
-  conversions: number
-}
-
-const counters = (row: CounterRow | undefined): ClickCounters => ({
-  total: row?.clicks_total ?? 0,
-  unique: row?.clicks_unique ?? 0,
-  bots: row?.clicks_bots ?? 0,
-  previews: row?.clicks_previews ?? 0,
-})
+import type { BreakdownCount, ClickMessageFacts, ClickStore, ClickWrite, MessageCounters } from '../store.js'
+import { counters, type CounterRow, type MessageCounterRow } from '../rows.js'
 
 /** User agents remembered by the writer, so a repeat costs no lookup. */
 const USER_AGENT_MEMORY = 10_000

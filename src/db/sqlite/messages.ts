@@ -4,44 +4,13 @@ import type {
   AddedRecipients,
   LinkTarget,
   Message,
-  MessageKind,
   MessageFilter,
   MessagePage,
   MessageStore,
-  MessageText,
   NewMessage,
   RecipientIndex,
-  TextSpan,
-  UtmParams,
 } from '../store.js'
-
-interface MessageRow {
-  id: number
-  public_id: string
-  tenant_id: number
-  domain_id: number
-  external_id: string | null
-  kind: MessageKind
-  campaign: string | null
-  variant: string | null
-  recipient_count: number
-  created_at: number
-  unsubscribe_code: string | null
-  text: string | null
-  text_spans: string | null
-  strip_scheme: number
-  utm: string | null
-  click_id_param: string | null
-  expires_at: number | null
-}
-
-interface LinkRow {
-  id: number
-  public_id: string
-  position: number
-  code: string
-  url: string
-}
+import { messageFromRow, parseUtm, serializeSpans, type LinkRow, type MessageRow } from '../rows.js'
 
 /**
  * Recipients per multi-row insert. Per row, better-sqlite3's call (bind, step, reset,
@@ -120,7 +89,7 @@ export class SqliteMessages implements MessageStore {
         this.sql.insertMessage.run({
           ...row,
           text: text?.body ?? null,
-          textSpans: text ? JSON.stringify(text.spans.map((span) => [span.start, span.end, span.link])) : null,
+          textSpans: serializeSpans(text),
           stripScheme: stripScheme ? 1 : 0,
           utm: utm ? JSON.stringify(utm) : null,
         }).lastInsertRowid,
@@ -257,43 +226,8 @@ export class SqliteMessages implements MessageStore {
   }
 
   #toMessage(row: MessageRow): Message {
-    const links = this.sql.linksOfMessage.all(row.id) as LinkRow[]
-    return {
-      id: row.id,
-      publicId: row.public_id,
-      tenantId: row.tenant_id,
-      domainId: row.domain_id,
-      externalId: row.external_id,
-      kind: row.kind,
-      campaign: row.campaign,
-      variant: row.variant,
-      recipientCount: row.recipient_count,
-      createdAt: row.created_at,
-      unsubscribeCode: row.unsubscribe_code ?? null,
-      expiresAt: row.expires_at ?? null,
-      text: parseText(row.text, row.text_spans),
-      stripScheme: row.strip_scheme === 1,
-      utm: parseUtm(row.utm),
-      clickIdParam: row.click_id_param,
-      links: links.map((link) => ({
-        id: link.id,
-        publicId: link.public_id,
-        position: link.position,
-        code: link.code,
-        url: link.url,
-      })),
-    }
+    return messageFromRow(row, this.sql.linksOfMessage.all(row.id) as LinkRow[])
   }
 }
 
 retryingWhileBusy(SqliteMessages)
-
-function parseUtm(json: string | null): UtmParams | null {
-  return json === null ? null : (JSON.parse(json) as UtmParams)
-}
-
-function parseText(body: string | null, spans: string | null): MessageText | null {
-  if (body === null) return null
-  const triples = JSON.parse(spans ?? '[]') as Array<[number, number, number]>
-  return { body, spans: triples.map(([start, end, link]): TextSpan => ({ start, end, link })) }
-}

@@ -9,15 +9,7 @@ import type {
   WebhookEventType,
   WebhookStore,
 } from '../store.js'
-
-interface WebhookRow {
-  id: number
-  public_id: string
-  tenant_id: number
-  url: string
-  events: string
-  created_at: number
-}
+import { webhookFromRow, type WebhookRow } from '../rows.js'
 
 function prepare(db: SqliteDatabase) {
   return {
@@ -143,12 +135,12 @@ export class SqliteWebhooks implements WebhookStore {
   }
 
   async listWebhooks(tenantId: number): Promise<Webhook[]> {
-    return (this.sql.webhooksOfTenant.all(tenantId) as WebhookRow[]).map(toWebhook)
+    return (this.sql.webhooksOfTenant.all(tenantId) as WebhookRow[]).map(webhookFromRow)
   }
 
   async getWebhook(tenantId: number, publicId: string): Promise<Webhook | null> {
     const row = this.sql.webhookOfTenant.get(tenantId, publicId) as WebhookRow | undefined
-    return row ? toWebhook(row) : null
+    return row ? webhookFromRow(row) : null
   }
 
   async deleteWebhook(tenantId: number, publicId: string, now: number): Promise<boolean> {
@@ -201,14 +193,3 @@ export class SqliteWebhooks implements WebhookStore {
 }
 
 retryingWhileBusy(SqliteWebhooks)
-
-function toWebhook(row: WebhookRow): Webhook {
-  return {
-    id: row.id,
-    publicId: row.public_id,
-    tenantId: row.tenant_id,
-    url: row.url,
-    events: row.events.split(',') as WebhookEventType[],
-    createdAt: row.created_at,
-  }
-}
