@@ -16,6 +16,7 @@ import {
 import { messageWithRecipientsText, presentMessage } from '../messages/present.js'
 import type { RecipientTokens, UnsubscribeTokens } from '../links/tokens.js'
 import { requireApiKey } from '../tenants/auth.js'
+import { parseLongJsonBodiesInSlices } from '../sliced-json.js'
 import {
   BreakdownsBody,
   ClickCountersBody,
@@ -250,6 +251,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
 > = async (app, services) => {
   const { store, tokens, unsubscribeTokens } = services
   app.addHook('onRequest', requireApiKey(store))
+  // 100,000 recipient ids are a long body: parsed a slice at a time, between taps.
+  parseLongJsonBodiesInSlices(app)
   /** What the OpenAPI document says about every route here. */
   const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
 

@@ -57,3 +57,40 @@ t.test('a long list of good ids is taken whole', async (t) => {
     recipients,
   )
 })
+
+t.test('a long body that is not valid JSON gets the answer a short one gets', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  const send = (payload: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...bearer(key), 'content-type': 'application/json' },
+      payload,
+    })
+  const body = (recipients: string[]) => JSON.stringify({ links, recipients })
+  const long = body(ids(60_000))
+  const short = body(ids(3))
+  const spoil: Array<[string, (text: string) => string]> = [
+    ['a doubled comma', (text) => text.replace('"cust-1",', '"cust-1",,')],
+    ['a trailing comma', (text) => text.replace(/"\]\}$/, '",]}')],
+    ['an unclosed string', (text) => text.replace('"cust-2"', '"cust-2')],
+    ['a cut-off body', (text) => text.slice(0, -2)],
+    ['a prototype key', (text) => text.replace('{"links"', '{"__proto__":{"x":1},"links"')],
+  ]
+  for (const [fault, change] of spoil) {
+    const shortAnswer = await send(change(short))
+    const longAnswer = await send(change(long))
+    t.equal(shortAnswer.statusCode, 400, fault)
+    t.same(json(longAnswer), json(shortAnswer), fault)
+    t.equal(json(longAnswer).error, 'invalid_json', fault)
+  }
+  const repeated = await send(`${long.slice(0, -1)},"recipients":["only-me"]}`)
+  t.equal(repeated.statusCode, 201, 'a repeated member: the last one counts, as in JSON.parse')
+  t.same(
+    json(repeated).recipients.map((r: { id: string }) => r.id),
+    ['only-me'],
+  )
+  const list = json(await app.inject({ url: '/v1/messages', headers: bearer(key) }))
+  t.equal(list.messages.length, 1, 'nothing else was stored')
+})
