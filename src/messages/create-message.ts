@@ -18,7 +18,7 @@ import type { DomainRegistry } from '../tenants/domain-registry.js'
 import { newPublicId } from '../ids.js'
 import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
-import { inSlices } from '../slices.js'
+import { distinctInSlices, inSlices } from '../slices.js'
 import { optedOutRecipients, type SuppressionKeys } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
@@ -142,7 +142,7 @@ export async function createMessage(
   for (const url of urls)
     links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services.store, domain.id), url })
 
-  const unique = [...new Set(input.recipients)]
+  const unique = await distinctInSlices(input.recipients)
   // The first slice of recipients is stored with the message: one write for a transactional message.
   const { message, created, recipients } = await services.store.createMessage(
     {
@@ -289,7 +289,7 @@ async function repost(
         `with other ${differs.join(', ')}: use a new externalId for a different send`,
     )
   }
-  return withRecipients(services, message, [...new Set(input.recipients)], false)
+  return withRecipients(services, message, await distinctInSlices(input.recipients), false)
 }
 
 /**
@@ -334,7 +334,7 @@ export async function addRecipients(
 ): Promise<MessageWithRecipients> {
   const message = await services.store.getMessage(tenantId, messagePublicId)
   if (!message) throw notFound('message')
-  return withRecipients(services, message, [...new Set(recipientIds)], false)
+  return withRecipients(services, message, await distinctInSlices(recipientIds), false)
 }
 
 export function domainOf(domains: DomainRegistry, message: Message): Domain {

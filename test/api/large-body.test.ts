@@ -44,18 +44,34 @@ t.test('a bad id deep in a long list gets the error a short list gets, and nothi
   t.same(list.messages, [], 'no message was stored')
 })
 
-t.test('a long list of good ids is taken whole', async (t) => {
+t.test('a long list of good ids is taken whole, each id once, in the order first named', async (t) => {
   const app = await startApp(t)
   const { key } = await createTenant(app)
-  const recipients = ids(12_345)
+  const distinct = ids(12_345)
+  // Repeats far apart: before and after the first 10,000, and at the end.
+  const recipients = [...distinct.slice(0, 10_500), 'cust-3', ...distinct.slice(10_500), 'cust-10499', 'cust-0']
   const response = await postMessage(app, key, { links, recipients })
   t.equal(response.statusCode, 201)
   const message = json(response)
   t.equal(message.recipientCount, 12_345)
   t.same(
     message.recipients.map((r: { id: string }) => r.id),
-    recipients,
+    distinct,
   )
+  const added = await app.inject({
+    method: 'POST',
+    url: `/v1/messages/${message.id}/recipients`,
+    headers: bearer(key),
+    payload: { recipients: [...recipients, 'new-one', 'cust-7', 'new-one'] },
+  })
+  t.equal(added.statusCode, 200)
+  const again = json(added)
+  t.equal(again.recipientCount, 12_346)
+  t.same(
+    again.recipients.map((r: { id: string }) => r.id),
+    [...distinct, 'new-one'],
+  )
+  t.same(again.recipients.slice(0, 12_345), message.recipients, 'ids already there keep their tokens')
 })
 
 t.test('a long body that is not valid JSON gets the answer a short one gets', async (t) => {
