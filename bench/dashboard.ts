@@ -13,6 +13,7 @@ import { cpus, loadavg } from 'node:os'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { fillClicks } from './fill-clicks.js'
+import { injectTenant } from './inject-tenant.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
@@ -29,23 +30,7 @@ const config = () =>
 async function setUp(): Promise<{ key: string; messageId: string }> {
   const app = await buildApp(config(), { clickWriter: 'inline' })
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, host: HOST }
-  const tenant = (
-    await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Bench' } })
-  ).json()
-  await app.inject({
-    method: 'POST',
-    url: `/v1/tenants/${tenant.id}/domains`,
-    headers: admin,
-    payload: { host: 's.bench.dk' },
-  })
-  const { key } = (
-    await app.inject({
-      method: 'POST',
-      url: `/v1/tenants/${tenant.id}/api-keys`,
-      headers: admin,
-      payload: { name: 'b' },
-    })
-  ).json()
+  const key = await injectTenant(app, admin)
   const recipients = Array.from({ length: 100_000 }, (_, i) => `r${i}`)
   const message = (
     await app.inject({

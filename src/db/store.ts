@@ -118,6 +118,15 @@ export interface AddedRecipients {
   recipientCount: number
 }
 
+/** What createMessage answers: the message, whether this call made it, and the recipients it added. */
+export interface CreatedMessage {
+  /** With the recipients added so far counted in recipientCount. */
+  message: Message
+  created: boolean
+  /** The indexes of the ids the call passed, in their order; empty when created is false. */
+  recipients: RecipientIndex[]
+}
+
 /** What the redirect needs to know about a short code; cached in memory. */
 export interface LinkTarget {
   linkId: number
@@ -220,8 +229,11 @@ export interface MessageStore {
   /**
    * Creates the message with its links and counters, or, when the tenant already has
    * a message with the same externalId, returns that one with created=false. Atomic.
+   * A created message also gets `recipientIds` as addRecipients would give them
+   * (indexes from 0, a repeated id once), on SQLite in the same transaction: a
+   * single-recipient message is one write. A message not created gets none of them.
    */
-  createMessage(message: NewMessage): Promise<{ message: Message; created: boolean }>
+  createMessage(message: NewMessage, recipientIds?: string[]): Promise<CreatedMessage>
   /** Whether a code is taken on a domain (used to retry the rare random collision). */
   codeExists(domainId: number, code: string): Promise<boolean>
   /**

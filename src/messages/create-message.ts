@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Config } from '../config.js'
 import {
   UNSUBSCRIBE_SPAN,
@@ -17,7 +18,7 @@ import type { DomainRegistry } from '../tenants/domain-registry.js'
 import { newPublicId } from '../ids.js'
 import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
-import { inSlices } from '../slices.js'
+import { distinctInSlices, inSlices } from '../slices.js'
 import { optedOutRecipients, type SuppressionKeys } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
@@ -141,25 +142,30 @@ export async function createMessage(
   for (const url of urls)
     links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services.store, domain.id), url })
 
-  const { message, created } = await services.store.createMessage({
-    publicId: `msg_${newPublicId()}`,
-    tenantId,
-    domainId: domain.id,
-    externalId: input.externalId ?? null,
-    kind: input.kind ?? 'campaign',
-    campaign: input.campaign ?? null,
-    variant: input.variant ?? null,
-    createdAt: now,
-    ...options,
-    links,
-    unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
-    expiresAt,
-  })
+  const unique = await distinctInSlices(input.recipients)
+  // The first slice of recipients is stored with the message: one write for a transactional message.
+  const { message, created, recipients } = await services.store.createMessage(
+    {
+      publicId: `msg_${newPublicId()}`,
+      tenantId,
+      domainId: domain.id,
+      externalId: input.externalId ?? null,
+      kind: input.kind ?? 'campaign',
+      campaign: input.campaign ?? null,
+      variant: input.variant ?? null,
+      createdAt: now,
+      ...options,
+      links,
+      unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
+      expiresAt,
+    },
+    unique.slice(0, RECIPIENTS_PER_SLICE),
+  )
   // Another call with the same externalId won the race.
   if (!created) return repost(services, message, input, content)
   // A code probed before it existed may sit in the negative cache.
   for (const link of message.links) services.cache.forget(domain.id, link.code)
-  return withRecipients(services, message, input.recipients, true)
+  return withRecipients(services, message, unique, true, recipients)
 }
 
 /** utm values in one fixed key order, so equal settings compare equal. */
@@ -283,21 +289,29 @@ async function repost(
         `with other ${differs.join(', ')}: use a new externalId for a different send`,
     )
   }
-  return withRecipients(services, message, input.recipients, false)
+  return withRecipients(services, message, await distinctInSlices(input.recipients), false)
 }
 
+/**
+ * The message with the call's recipients: `unique` (ids without repeats), of which
+ * the first `stored` already have their indexes (stored with the message); the rest
+ * are added now.
+ */
 async function withRecipients(
   services: RecipientServices,
   message: Message,
-  recipientIds: string[],
+  unique: string[],
   created: boolean,
+  stored: RecipientIndex[] = [],
 ): Promise<MessageWithRecipients> {
-  const unique = [...new Set(recipientIds)]
   // Each slice is a transaction of its own, as the message row already is: a call cut
   // short leaves the recipients added so far, which a retry keeps with their tokens.
-  const recipients: RecipientIndex[] = []
+  const recipients: RecipientIndex[] = stored
   let recipientCount = message.recipientCount
-  await inSlices(unique, RECIPIENTS_PER_SLICE, async (slice) => {
+  const rest = stored.length === 0 ? unique : unique.slice(stored.length)
+  // The slice stored with the message was one stretch already.
+  if (stored.length > 0 && rest.length > 0) await nextTurn()
+  await inSlices(rest, RECIPIENTS_PER_SLICE, async (slice) => {
     const added = await services.store.addRecipients(message.id, slice)
     for (const recipient of added.recipients) recipients.push(recipient)
     recipientCount = added.recipientCount
@@ -320,7 +334,7 @@ export async function addRecipients(
 ): Promise<MessageWithRecipients> {
   const message = await services.store.getMessage(tenantId, messagePublicId)
   if (!message) throw notFound('message')
-  return withRecipients(services, message, recipientIds, false)
+  return withRecipients(services, message, await distinctInSlices(recipientIds), false)
 }
 
 export function domainOf(domains: DomainRegistry, message: Message): Domain {

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import type { Domain, Link, Message } from '../db/store.js'
+import type { Domain, Link, Message, RecipientIndex } from '../db/store.js'
 import { tokenLength, unsubscribeTokenLength, type RecipientTokens, type UnsubscribeTokens } from '../links/tokens.js'
 import type { MessageWithRecipients } from './create-message.js'
 import { textRewriter, type UnsubscribeUrl } from './message-text.js'
@@ -149,6 +149,22 @@ function escaped(value: string): string {
 /** Recipients per chunk: joined into one string each, and one write each for NDJSON. */
 const RECIPIENT_CHUNK = 1_000
 
+/** The JSON texts of `recipients[from, to)`, joined with `separator`. */
+function joinedRecipients(
+  present: (externalId: string, index: number) => string,
+  recipients: readonly RecipientIndex[],
+  from: number,
+  to: number,
+  separator: string,
+): string {
+  const lines = new Array<string>(to - from)
+  for (let i = from; i < to; i++) {
+    const { externalId, index } = recipients[i]!
+    lines[i - from] = present(externalId, index)
+  }
+  return lines.join(separator)
+}
+
 /**
  * The recipients' JSON texts, `RECIPIENT_CHUNK` at a time, each chunk joined with
  * `separator`. The event loop runs between chunks, whoever reads the stream and
@@ -156,56 +172,67 @@ const RECIPIENT_CHUNK = 1_000
  * few milliseconds, and a large answer must not hold taps back for its whole length.
  */
 async function* recipientChunks(
-  result: MessageWithRecipients,
-  tokens: RecipientTokens,
-  unsubscribeTokens: UnsubscribeTokens,
+  present: (externalId: string, index: number) => string,
+  recipients: readonly RecipientIndex[],
   separator: string,
 ): AsyncGenerator<string> {
-  const present = recipientJson(result, tokens, unsubscribeTokens)
-  const { recipients } = result
   for (let from = 0; from < recipients.length; from += RECIPIENT_CHUNK) {
-    const lines = new Array<string>(Math.min(RECIPIENT_CHUNK, recipients.length - from))
-    for (let i = 0; i < lines.length; i++) {
-      const { externalId, index } = recipients[from + i]!
-      lines[i] = present(externalId, index)
-    }
-    yield lines.join(separator)
+    yield joinedRecipients(present, recipients, from, Math.min(from + RECIPIENT_CHUNK, recipients.length), separator)
     await nextTurn()
   }
 }
 
+/** How an answer listing recipients is written: one JSON document, or NDJSON. */
+export type RecipientsFormat = 'json' | 'ndjson'
+
 /**
  * A message with one short link per recipient and link, in the order the call named
  * them: the JSON text of MessageWithRecipientsBody, built here rather than by the
- * route's serializer (see recipientJson), and produced lazily, 1,000 recipients at a
- * time, so the answer to 100,000 recipients is never one string (and one buffer) in
- * memory (docs/adr/0023).
+ * route's serializer (see recipientJson); or, as NDJSON, the message without
+ * recipients on the first line and one line per recipient.
+ *
+ * Up to 1,000 recipients it is one string, built at once: a transactional message
+ * (one recipient) pays for no stream. Beyond, it is produced lazily, 1,000 recipients
+ * at a time, so the answer to 100,000 recipients is never one string (and one
+ * buffer) in memory (docs/adr/0023) and never holds the event loop for its length.
  */
-export async function* messageWithRecipientsJson(
+export function messageWithRecipientsText(
   result: MessageWithRecipients,
   tokens: RecipientTokens,
   unsubscribeTokens: UnsubscribeTokens,
+  format: RecipientsFormat,
+): string | AsyncGenerator<string> {
+  const present = recipientJson(result, tokens, unsubscribeTokens)
+  const message = JSON.stringify(presentMessage(result.message, result.domain))
+  const { recipients } = result
+  if (recipients.length <= RECIPIENT_CHUNK) {
+    const joined = joinedRecipients(present, recipients, 0, recipients.length, format === 'json' ? ',' : '\n')
+    if (format === 'json') return `${message.slice(0, -1)},"recipients":[${joined}]}`
+    return recipients.length === 0 ? `${message}\n` : `${message}\n${joined}\n`
+  }
+  return format === 'json' ? jsonChunks(message, present, recipients) : ndjsonChunks(message, present, recipients)
+}
+
+async function* jsonChunks(
+  message: string,
+  present: (externalId: string, index: number) => string,
+  recipients: readonly RecipientIndex[],
 ): AsyncGenerator<string> {
   // The message's own fields, then recipients last, as the schema orders them.
-  yield `${JSON.stringify(presentMessage(result.message, result.domain)).slice(0, -1)},"recipients":[`
+  yield `${message.slice(0, -1)},"recipients":[`
   let first = true
-  for await (const chunk of recipientChunks(result, tokens, unsubscribeTokens, ',')) {
+  for await (const chunk of recipientChunks(present, recipients, ',')) {
     yield first ? chunk : `,${chunk}`
     first = false
   }
   yield ']}'
 }
 
-/**
- * The same response as newline-delimited JSON, produced lazily: first the message
- * without recipients, then one line per recipient. A send to 100,000 recipients is
- * never held in memory as one JSON document.
- */
-export async function* messageWithRecipientsNdjson(
-  result: MessageWithRecipients,
-  tokens: RecipientTokens,
-  unsubscribeTokens: UnsubscribeTokens,
+async function* ndjsonChunks(
+  message: string,
+  present: (externalId: string, index: number) => string,
+  recipients: readonly RecipientIndex[],
 ): AsyncGenerator<string> {
-  yield `${JSON.stringify(presentMessage(result.message, result.domain))}\n`
-  for await (const chunk of recipientChunks(result, tokens, unsubscribeTokens, '\n')) yield `${chunk}\n`
+  yield `${message}\n`
+  for await (const chunk of recipientChunks(present, recipients, '\n')) yield `${chunk}\n`
 }

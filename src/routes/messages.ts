@@ -13,9 +13,10 @@ import {
   type MessageServices,
   type MessageWithRecipients,
 } from '../messages/create-message.js'
-import { messageWithRecipientsJson, messageWithRecipientsNdjson, presentMessage } from '../messages/present.js'
+import { messageWithRecipientsText, presentMessage } from '../messages/present.js'
 import type { RecipientTokens, UnsubscribeTokens } from '../links/tokens.js'
 import { requireApiKey } from '../tenants/auth.js'
+import { parseLongJsonBodiesInSlices } from '../sliced-json.js'
 import {
   BreakdownsBody,
   ClickCountersBody,
@@ -250,6 +251,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
 > = async (app, services) => {
   const { store, tokens, unsubscribeTokens } = services
   app.addHook('onRequest', requireApiKey(store))
+  // 100,000 recipient ids are a long body: parsed a slice at a time, between taps.
+  parseLongJsonBodiesInSlices(app)
   /** What the OpenAPI document says about every route here. */
   const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
 
@@ -260,15 +263,12 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
     result: MessageWithRecipients,
   ) => {
     reply.code(status)
-    // Already JSON text of the response schema, streamed: Fastify sends it as it is.
-    if (!wantsNdjson(request)) {
-      return reply
-        .type('application/json; charset=utf-8')
-        .send(Readable.from(messageWithRecipientsJson(result, tokens, unsubscribeTokens)))
-    }
+    const format = wantsNdjson(request) ? 'ndjson' : 'json'
+    const body = messageWithRecipientsText(result, tokens, unsubscribeTokens, format)
+    // Already JSON text of the response schema, whole or streamed: Fastify sends it as it is.
     return reply
-      .type('application/x-ndjson')
-      .send(Readable.from(messageWithRecipientsNdjson(result, tokens, unsubscribeTokens)))
+      .type(format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+      .send(typeof body === 'string' ? body : Readable.from(body))
   }
 
   const findMessage = async (tenantId: number, id: string) => {
@@ -298,8 +298,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
             'recipients and returns every recipient named in the call with its token and links (ids already in ' +
             'the message keep their token). Anything different is `409 external_id_conflict`.',
           '**Large sends.** Up to 100,000 recipients per call; add more with `POST /v1/messages/{id}/recipients`. ' +
-            'Answers that list recipients are streamed, 1,000 recipients at a time (chunked, without ' +
-            'Content-Length): read the body to its end, and if the connection breaks, repeat the call with the ' +
+            'Answers listing more than 1,000 recipients are streamed, 1,000 recipients at a time (chunked, ' +
+            'without Content-Length): read the body to its end, and if the connection breaks, repeat the call with the ' +
             'same externalId: the tokens come back unchanged. With `Accept: application/x-ndjson` the answer is ' +
             'newline-delimited JSON: the message without `recipients`, then one line per recipient (same status ' +
             'codes; errors stay plain JSON).',
@@ -378,7 +378,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
           'Adds recipients to a message, up to 100,000 per call (request limit 16 MiB). Ids already in the message ' +
             'keep their token and links, so a repeated call is safe.',
           'Answers with the message, `recipientCount` updated, and `recipients` for the ids in this call (same ' +
-            'shape as `POST /v1/messages`, texts and segments included). Streamed; with ' +
+            'shape as `POST /v1/messages`, texts and segments included). Streamed beyond 1,000 recipients; with ' +
             '`Accept: application/x-ndjson`, newline-delimited JSON like `POST /v1/messages`.',
           "Auth: a tenant's API key.",
         ].join('\n\n'),

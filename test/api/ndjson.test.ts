@@ -93,3 +93,39 @@ tap.test('errors are JSON whatever the Accept header says', async (t) => {
   t.equal(missing.statusCode, 404)
   t.equal(json(missing).error, 'not_found')
 })
+
+tap.test('1,000 recipients, answered whole, and 1,001, streamed, read the same', async (t) => {
+  const app = await startApp(t)
+  const { key } = await createTenant(app)
+  for (const count of [1_000, 1_001]) {
+    const recipients = Array.from({ length: count }, (_, i) => `cust-${i}`)
+    const payload = { externalId: `send-${count}`, text: 'Sale shop.dk/x {unsubscribe}', recipients }
+    const whole = json(await postMessage(app, key, payload))
+    t.equal(whole.recipients.length, count)
+    t.same(
+      whole.recipients.map((r: { id: string }) => r.id),
+      recipients,
+    )
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...bearer(key), ...ndjson },
+      payload,
+    })
+    t.equal(response.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+    const [message, ...rest] = lines(t, response.body)
+    const { recipients: _recipients, ...messageFields } = whole
+    t.same(message, messageFields, `${count}: the first line is the message`)
+    t.same(rest, whole.recipients, `${count}: then the same recipients, one a line`)
+  }
+  const none = await app.inject({
+    method: 'POST',
+    url: '/v1/messages',
+    headers: { ...bearer(key), ...ndjson },
+    payload: { links: [{ url: 'https://shop.dk/x' }], recipients: [] },
+  })
+  t.equal(none.statusCode, 201)
+  const noneLines = lines(t, none.body)
+  t.equal(noneLines.length, 1, 'no recipients: the message line alone')
+  t.match(noneLines[0], { recipientCount: 0 })
+})

@@ -146,6 +146,34 @@ forEachBackend(t, (t, seed) => {
     t.equal((await store.getMessage(message.tenantId, message.publicId))?.recipientCount, 3)
   })
 
+  t.test('a message is created with its first recipients; a repeated externalId adds none', async (t) => {
+    const owner = await seed.tenant()
+    const externalId = seed.unique('ext-')
+    const made = await store.createMessage(seed.newMessage(owner, { externalId }), ['a', 'b', 'a'])
+    t.equal(made.created, true)
+    t.same(made.recipients, [
+      { externalId: 'a', index: 0 },
+      { externalId: 'b', index: 1 },
+      { externalId: 'a', index: 0 },
+    ])
+    t.equal(made.message.recipientCount, 2)
+    t.same(await store.getMessage(owner.tenant.id, made.message.publicId), made.message)
+    t.same((await store.addRecipients(made.message.id, ['c', 'b'])).recipients, [
+      { externalId: 'c', index: 2 },
+      { externalId: 'b', index: 1 },
+    ])
+
+    const again = await store.createMessage(seed.newMessage(owner, { externalId }), ['z'])
+    t.same({ created: again.created, recipients: again.recipients }, { created: false, recipients: [] })
+    t.equal(again.message.recipientCount, 3)
+    t.equal(await store.recipientIndexOf(made.message.id, 'z'), null, 'z was not added')
+    const none = await store.createMessage(seed.newMessage(owner), [])
+    t.same(
+      { recipients: none.recipients, recipientCount: none.message.recipientCount },
+      { recipients: [], recipientCount: 0 },
+    )
+  })
+
   t.test('a thousand recipients in one call, then more from two callers at once', async (t) => {
     const message = await seed.message(await seed.tenant())
     const ids = Array.from({ length: 1000 }, (_, i) => `r${i}`)

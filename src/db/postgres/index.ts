@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { ClickRow, ExportedClick } from '../../click.js'
 import type {
+  CreatedMessage,
   AddedRecipients,
   ApiKeyOwner,
   ClickMessageFacts,
@@ -183,8 +184,8 @@ export class PostgresStore implements Store {
     return this.tenants.findApiKey(keyHash)
   }
 
-  createMessage(message: NewMessage): Promise<{ message: Message; created: boolean }> {
-    return this.messages.createMessage(message)
+  createMessage(message: NewMessage, recipientIds?: string[]): Promise<CreatedMessage> {
+    return this.messages.createMessage(message, recipientIds)
   }
 
   codeExists(domainId: number, code: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type {
   AddedRecipients,
+  CreatedMessage,
   LinkTarget,
   Message,
   MessageFilter,
@@ -20,7 +21,15 @@ interface LinkRow extends MessageLinkRow {
 export class PostgresMessages {
   constructor(private readonly pool: pg.Pool) {}
 
-  async createMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
+  async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
+    const { message, created } = await this.#insertMessage(input)
+    if (!created || recipientIds.length === 0) return { message, created, recipients: [] }
+    // The first recipients in a transaction of their own, as addRecipients adds them.
+    const added = await this.addRecipients(message.id, recipientIds)
+    return { message: { ...message, recipientCount: added.recipientCount }, created, recipients: added.recipients }
+  }
+
+  async #insertMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
     return transaction(this.pool, async (client) => {
       const { rows } = await client.query<MessageRow>(
         `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,

@@ -9,11 +9,18 @@ import type { SqliteDatabase } from '../open.js'
  * turns into a write after the other one committed.
  */
 export class SqliteConnection {
-  constructor(readonly db: SqliteDatabase) {}
+  /** One transaction function for every write: wrapping each call's own would cost on every call. */
+  private readonly inTransaction: ReturnType<typeof transactionOf>
+
+  constructor(readonly db: SqliteDatabase) {
+    this.inTransaction = transactionOf(db)
+  }
 
   /** Runs fn in one IMMEDIATE transaction. */
-  readonly write = <T>(fn: () => T): T => this.db.transaction(fn).immediate()
+  readonly write = <T>(fn: () => T): T => this.inTransaction.immediate(fn) as T
 }
+
+const transactionOf = (db: SqliteDatabase) => db.transaction((fn: () => unknown) => fn())
 
 /** How long a store call keeps retrying while another connection holds the write lock. */
 const BUSY_RETRY_MS = 10_000

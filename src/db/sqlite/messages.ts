@@ -2,6 +2,7 @@ import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type {
   AddedRecipients,
+  CreatedMessage,
   LinkTarget,
   Message,
   MessageFilter,
@@ -78,11 +79,11 @@ export class SqliteMessages implements MessageStore {
     this.write = connection.write
   }
 
-  async createMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
+  async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
     return this.write(() => {
       if (input.externalId !== null) {
         const existing = this.sql.getMessageByExternalId.get(input.tenantId, input.externalId) as MessageRow | undefined
-        if (existing) return { message: this.#toMessage(existing), created: false }
+        if (existing) return { message: this.#toMessage(existing), created: false, recipients: [] }
       }
       const { links, text, stripScheme, utm, expiresAt: _expiresAt, ...row } = input
       const id = Number(
@@ -108,7 +109,8 @@ export class SqliteMessages implements MessageStore {
         ).lastInsertRowid
         this.sql.insertLinkCounters.run(linkId)
       })
-      return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true }
+      const { recipients } = this.#insertRecipients(id, 0, recipientIds)
+      return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true, recipients }
     })
   }
 
@@ -119,42 +121,48 @@ export class SqliteMessages implements MessageStore {
   async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
     return this.write(() => {
       const message = this.sql.getMessageById.get(messageId) as MessageRow
-      let next = message.recipient_count
-      const recipients: RecipientIndex[] = new Array(externalIds.length)
-      const insert = this.sql.insertRecipient
-      const lookup = this.sql.recipientIndex
-      const addOneByOne = (from: number, to: number) => {
-        for (let i = from; i < to; i++) {
-          const externalId = externalIds[i]!
-          if (insert.run(messageId, next, externalId).changes === 1) recipients[i] = { externalId, index: next++ }
-          else recipients[i] = { externalId, index: lookup.get(messageId, externalId) as number }
-        }
-      }
-      // Whole chunks of new recipients in one statement each; a chunk with one already
-      // there (a repeated call) goes row by row, keeping that recipient's index.
-      const values: unknown[] = new Array(RECIPIENT_CHUNK * 3)
-      let from = 0
-      for (; from + RECIPIENT_CHUNK <= externalIds.length; from += RECIPIENT_CHUNK) {
-        for (let j = 0; j < RECIPIENT_CHUNK; j++) {
-          values[3 * j] = messageId
-          values[3 * j + 1] = next + j
-          values[3 * j + 2] = externalIds[from + j]
-        }
-        try {
-          this.sql.insertRecipientChunk.run(values)
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error
-          addOneByOne(from, from + RECIPIENT_CHUNK)
-          continue
-        }
-        for (let j = 0; j < RECIPIENT_CHUNK; j++)
-          recipients[from + j] = { externalId: externalIds[from + j]!, index: next + j }
-        next += RECIPIENT_CHUNK
-      }
-      addOneByOne(from, externalIds.length)
-      this.sql.setRecipientCount.run(next, messageId)
-      return { recipients, recipientCount: next }
+      return this.#insertRecipients(messageId, message.recipient_count, externalIds)
     })
+  }
+
+  /** Adds recipients to a message that has `count` of them; inside a write transaction. */
+  #insertRecipients(messageId: number, count: number, externalIds: string[]): AddedRecipients {
+    if (externalIds.length === 0) return { recipients: [], recipientCount: count }
+    let next = count
+    const recipients: RecipientIndex[] = new Array(externalIds.length)
+    const insert = this.sql.insertRecipient
+    const lookup = this.sql.recipientIndex
+    const addOneByOne = (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const externalId = externalIds[i]!
+        if (insert.run(messageId, next, externalId).changes === 1) recipients[i] = { externalId, index: next++ }
+        else recipients[i] = { externalId, index: lookup.get(messageId, externalId) as number }
+      }
+    }
+    // Whole chunks of new recipients in one statement each; a chunk with one already
+    // there (a repeated call) goes row by row, keeping that recipient's index.
+    const values: unknown[] = new Array(RECIPIENT_CHUNK * 3)
+    let from = 0
+    for (; from + RECIPIENT_CHUNK <= externalIds.length; from += RECIPIENT_CHUNK) {
+      for (let j = 0; j < RECIPIENT_CHUNK; j++) {
+        values[3 * j] = messageId
+        values[3 * j + 1] = next + j
+        values[3 * j + 2] = externalIds[from + j]
+      }
+      try {
+        this.sql.insertRecipientChunk.run(values)
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error
+        addOneByOne(from, from + RECIPIENT_CHUNK)
+        continue
+      }
+      for (let j = 0; j < RECIPIENT_CHUNK; j++)
+        recipients[from + j] = { externalId: externalIds[from + j]!, index: next + j }
+      next += RECIPIENT_CHUNK
+    }
+    addOneByOne(from, externalIds.length)
+    this.sql.setRecipientCount.run(next, messageId)
+    return { recipients, recipientCount: next }
   }
 
   async getMessage(tenantId: number, publicId: string): Promise<Message | null> {
