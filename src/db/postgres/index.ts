@@ -61,7 +61,26 @@ export async function openPostgresStore(
   url: string,
   options: { maxConnections?: number } = {},
 ): Promise<PostgresStore> {
-  const pool = createPool(url, { max: options.maxConnections })
+  const { pool } = await connectAndMigrate(url, options.maxConnections)
+  return new PostgresStore(pool)
+}
+
+/**
+ * `smslinks migrate` on PostgreSQL: connects, applies pending migrations as a start
+ * would, and closes. Returns the versions applied and the schema's version now.
+ */
+export async function migratePostgresAt(url: string): Promise<{ applied: number[]; version: number }> {
+  const { pool, applied } = await connectAndMigrate(url, 1)
+  try {
+    const { rows } = await pool.query<{ version: number }>('SELECT max(version) AS version FROM schema_migrations')
+    return { applied, version: rows[0]?.version ?? 0 }
+  } finally {
+    await pool.end()
+  }
+}
+
+async function connectAndMigrate(url: string, max?: number): Promise<{ pool: pg.Pool; applied: number[] }> {
+  const pool = createPool(url, { max })
   try {
     await pool.query('SELECT 1')
   } catch (err) {
@@ -69,12 +88,11 @@ export async function openPostgresStore(
     throw new PostgresUnavailableError(url, err)
   }
   try {
-    await migratePostgres(pool)
+    return { pool, applied: await migratePostgres(pool) }
   } catch (err) {
     await pool.end().catch(() => undefined)
     throw err
   }
-  return new PostgresStore(pool)
 }
 
 /**
