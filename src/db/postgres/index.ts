@@ -30,6 +30,7 @@ import type {
   WebhookAttemptRecord,
   WebhookEventType,
 } from '../store.js'
+import { CLICK_BATCH_KEPT_MS, pruneClickBatches } from './click-batches.js'
 import { writeClicks } from './click-write.js'
 import { PostgresClicks } from './clicks.js'
 import { PostgresConversions } from './conversions.js'
@@ -43,6 +44,9 @@ import { PostgresTenants } from './tenants.js'
 import { PostgresWebhooks } from './webhooks.js'
 
 export { PostgresUnavailableError } from './pool.js'
+
+/** Batches an instance writes between two prunes of old batch ids (click-batches.ts). */
+const PRUNE_BATCH_IDS_EVERY = 1_000
 
 /** A Store method the PostgreSQL backend does not have (yet, or by design). */
 export class NotSupportedOnPostgresError extends Error {
@@ -109,6 +113,8 @@ export class PostgresStore implements Store {
   private readonly webhooks: PostgresWebhooks
   private readonly conversions: PostgresConversions
   private readonly retention: PostgresRetention
+  /** Batches written with an id since this store last forgot old ids. */
+  private batchesSincePrune = 0
 
   constructor(readonly pool: pg.Pool) {
     this.tenants = new PostgresTenants(pool)
@@ -125,8 +131,13 @@ export class PostgresStore implements Store {
     if (!this.pool.ended) await this.pool.end()
   }
 
-  writeClicks(write: ClickWrite): Promise<void> {
-    return writeClicks(this.pool, write)
+  async writeClicks(write: ClickWrite): Promise<void> {
+    await writeClicks(this.pool, write)
+    if (write.batchId !== undefined && ++this.batchesSincePrune >= PRUNE_BATCH_IDS_EVERY) {
+      this.batchesSincePrune = 0
+      // Old ids only take room; a prune that fails is done by a later one.
+      await pruneClickBatches(this.pool, Date.now() - CLICK_BATCH_KEPT_MS).catch(() => undefined)
+    }
   }
 
   clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>> {
