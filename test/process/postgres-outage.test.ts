@@ -13,7 +13,8 @@ async function follow(url: string) {
 
 t.test('redirects go on while PostgreSQL is away, and every tap is counted once it is back', async (t) => {
   const database = new URL(await postgresDatabase(t))
-  const proxy = await startTcpProxy(t, { host: database.hostname, port: Number(database.port) })
+  const proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port) })
+  t.teardown(() => proxy.close())
   const throughProxy = new URL(database)
   throughProxy.port = String(proxy.port)
   const server = await startServer(t, tempDatabasePath(t), {
