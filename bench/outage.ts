@@ -7,7 +7,7 @@
  * refuses new ones while the server behind stays up. One link is tapped first so it is
  * in the service's cache; then BENCH_OUTAGE_RATE taps a second (1000) go to random
  * recipients for BENCH_OUTAGE_BEFORE s (3), through a cut of BENCH_OUTAGE_SECONDS s
- * (30) and BENCH_OUTAGE_AFTER s (3) after it. Prints the figures as Markdown.
+ * (30) and BENCH_OUTAGE_AFTER s (3) after it. Writes its section of bench/RESULTS.md.
  *
  * BENCH_DATABASE_URL names the server (default: the local one, postgres://postgres@127.0.0.1:5432/test);
  * the bench makes a database of its own there and drops it at the end.
@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { freePort } from '../test/fixtures/server-process.js'
 import { startTcpProxy } from '../test/fixtures/tcp-proxy.js'
+import { writeResultsSection } from './results-section.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const RATE = env('BENCH_OUTAGE_RATE', 1000)
@@ -29,6 +30,7 @@ const OUTAGE_S = env('BENCH_OUTAGE_SECONDS', 30)
 const AFTER_S = env('BENCH_OUTAGE_AFTER', 3)
 const RECIPIENTS = 10_000
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const SECTION = '## PostgreSQL: redirects through an outage'
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 })
 
@@ -54,6 +56,8 @@ function percentile(values: number[], p: number): number {
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: SERVER_URL })
   await admin.connect()
+  const serverVersion = ((await admin.query('SHOW server_version')).rows[0] as { server_version: string })
+    .server_version
   const name = `smslinks_outage_${randomBytes(4).toString('hex')}`
   await admin.query(`CREATE DATABASE ${name}`)
   const target = new URL(SERVER_URL)
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
       ['after', AFTER_S],
     ]
     let restoredAt = 0
+    let readyAgain: Promise<number> = Promise.resolve(-1)
     const tick = 10
     const load = loadavg()[0]!
     for (const [phase, seconds] of phases) {
@@ -120,6 +125,10 @@ async function main(): Promise<void> {
       if (phase === 'after') {
         proxy.restore()
         restoredAt = performance.now()
+        readyAgain = (async () => {
+          while ((await fetch(`${base}/readyz`)).status !== 200) await sleep(50)
+          return performance.now() - restoredAt
+        })()
       }
       const end = performance.now() + seconds * 1000
       let sent = 0
@@ -136,40 +145,45 @@ async function main(): Promise<void> {
       }
     }
     await Promise.all(inFlight)
+    const readyAfterMs = await readyAgain
     let counted = 0
-    let readyAfterMs = -1
     const deadline = performance.now() + 60_000
     while (performance.now() < deadline) {
-      if (readyAfterMs < 0) {
-        const ready = await fetch(`${base}/readyz`)
-        if (ready.status === 200) readyAfterMs = performance.now() - restoredAt
-      }
       const stats = await api(`/v1/messages/${message.id}/stats`)
       if (stats.status === 200) counted = stats.body.clicks.total
       if (counted >= taps) break
       await sleep(100)
     }
     const writtenAfterMs = performance.now() - restoredAt
-    const row = (phase: Phase) => {
+    const row = (phase: Phase, label: string) => {
       const list = results[phase]
       const redirected = list.filter((r) => r.status === 302).length
       const ms = list.map((r) => r.ms)
-      return `| ${phase} | ${list.length} | ${redirected} | ${list.length - redirected} | ${percentile(ms, 50).toFixed(1)} | ${percentile(ms, 99).toFixed(1)} |`
+      return `| ${label} | ${list.length} | ${redirected} | ${list.length - redirected} | ${percentile(ms, 50).toFixed(1)} ms | ${percentile(ms, 99).toFixed(1)} ms |`
     }
-    console.log(
-      [
-        `PostgreSQL cut off for ${OUTAGE_S} s under ${RATE} taps/s (${cpus().length} cores, load average ${load.toFixed(1)} at the start)`,
-        '',
-        '| phase | taps | 302 | other | p50 ms | p99 ms |',
-        '|---|--:|--:|--:|--:|--:|',
-        row('before'),
-        row('outage'),
-        row('after'),
-        '',
-        `taps sent ${taps}, clicks counted ${counted}, lost ${taps - counted}; ready again ${(readyAfterMs / 1000).toFixed(1)} s ` +
-          `after the restore, every tap written ${(writtenAfterMs / 1000).toFixed(1)} s after it`,
-      ].join('\n'),
-    )
+    const section = [
+      SECTION,
+      '',
+      `Written by \`npm run bench:outage\` on ${new Date().toISOString().slice(0, 10)}: the service (through tsx) on ` +
+        `PostgreSQL ${serverVersion} at 127.0.0.1, reached through a TCP proxy in the bench that cuts every connection ` +
+        `and refuses new ones for ${OUTAGE_S} s, under a steady ${RATE} taps a second on random recipients of one ` +
+        `cached link (keep-alive, one client). Load average at the start: ${load.toFixed(1)} on ${cpus().length} ` +
+        'cores (a loaded machine: the latencies say more about the machine than about the service).',
+      '',
+      '| phase | taps | 302 | other | p50 | p99 |',
+      '|---|--:|--:|--:|--:|--:|',
+      row('before', `${BEFORE_S} s`),
+      row('outage', `${OUTAGE_S} s, cut off`),
+      row('after', `${AFTER_S} s, restored`),
+      '',
+      `Taps sent: ${taps.toLocaleString('en')}; clicks counted afterwards: ${counted.toLocaleString('en')}; ` +
+        `**lost: ${(taps - counted).toLocaleString('en')}**. \`/readyz\` answered 200 again ` +
+        `${(readyAfterMs / 1000).toFixed(1)} s after the restore; the last tap was written at most ` +
+        `${(writtenAfterMs / 1000).toFixed(1)} s after it (its last ${AFTER_S} s still under load).`,
+      '',
+    ].join('\n')
+    console.log(section)
+    writeResultsSection(SECTION, section)
   } finally {
     server.kill('SIGTERM')
     await once(server, 'exit').catch(() => undefined)
