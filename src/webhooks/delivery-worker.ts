@@ -42,6 +42,12 @@ export class WebhookDeliveryWorker {
   private again = false
   private readonly abort = new AbortController()
   private readonly inFlight = new Map<number, Promise<void>>()
+  /**
+   * Deliveries that ended while the round's query ran. Its answer may predate their
+   * recorded attempt (a query over the network is not atomic with this loop, as it
+   * is on SQLite), so they are not started again from it.
+   */
+  private endedDuringQuery: Set<number> | null = null
   private readonly perTenant = new Map<number, number>()
 
   constructor(
@@ -97,15 +103,24 @@ export class WebhookDeliveryWorker {
     const limit = this.options.concurrencyPerTenant
     const full = [...this.perTenant].filter(([, count]) => count >= limit).map(([tenant]) => tenant)
     const want = MAX_IN_FLIGHT + this.inFlight.size
-    const due = await this.store.dueWebhookEvents(Date.now(), want, full)
+    const ended = new Set<number>()
+    this.endedDuringQuery = ended
+    let due: DueWebhookEvent[]
+    try {
+      due = await this.store.dueWebhookEvents(Date.now(), want, full)
+    } finally {
+      this.endedDuringQuery = null
+    }
     for (const event of due) {
       if (this.stopped || this.inFlight.size >= MAX_IN_FLIGHT) return
-      if (this.inFlight.has(event.id) || (this.perTenant.get(event.tenantId) ?? 0) >= limit) continue
+      if (this.inFlight.has(event.id) || ended.has(event.id)) continue
+      if ((this.perTenant.get(event.tenantId) ?? 0) >= limit) continue
       this.perTenant.set(event.tenantId, (this.perTenant.get(event.tenantId) ?? 0) + 1)
       const delivery = this.deliver(event)
         .catch((err: unknown) => this.log.error({ err, event: event.publicId }, 'webhook delivery not recorded'))
         .finally(() => {
           this.inFlight.delete(event.id)
+          this.endedDuringQuery?.add(event.id)
           const count = (this.perTenant.get(event.tenantId) ?? 1) - 1
           if (count === 0) this.perTenant.delete(event.tenantId)
           else this.perTenant.set(event.tenantId, count)
