@@ -121,7 +121,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const domains = new DomainRegistry(await store.listDomains())
   const secret = await tokenSecret(store, config)
   const tokens = new RecipientTokens(secret)
-  const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
+  const sweep =
+    config.sweepMinRecipients > 0
+      ? {
+          minRecipients: config.sweepMinRecipients,
+          spanMs: config.sweepSpanMs,
+          windowMs: config.sweepWindowMs,
+          fastGapMs: config.sweepFastGapMs,
+          maxGapVariation: config.sweepMaxGapVariation,
+        }
+      : undefined
+  const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY, sweep }
   // Clicks are written by a thread with its own connection to the file; an injected
   // store (tests) or an in-memory database has no file to share, so it writes inline.
   const clickWriter =
@@ -147,6 +157,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxQueue: config.clickQueueMax,
       // Batches written by the thread do not hold this event loop.
       track: clickWriter === 'inline' ? loopWatch.track : undefined,
+      settle: sweep && { spanMs: sweep.spanMs, now: config.now },
     },
     app.log,
   )

@@ -12,6 +12,7 @@ import type {
   ClickStore,
   ClickTally,
   ClickWrite,
+  DeliveryTime,
   FirstClickAttempt,
   LinkFirstClickAttempt,
   MessageStore,
@@ -19,6 +20,7 @@ import type {
 } from '../db/store.js'
 import { firstClickBucket } from '../first-click-delay.js'
 import { clickEvents } from '../webhooks/click-events.js'
+import { judgedBySweepRule, sweepIdentity, type SweepSettings } from './sweep-rule.js'
 
 /**
  * The reasons that depend on time and on other clicks, decided for clicks the user
@@ -33,6 +35,8 @@ export interface ClickTimingRules {
    * true when the token was fetched from another network within the burst window.
    */
   isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean
+  /** The sweep rule's settings: clicks it judges are written pending (docs/adr/0084); unset: off. */
+  readonly sweep?: SweepSettings
 }
 
 /** The reads and the one write a click batch needs of a store. */
@@ -40,8 +44,8 @@ export type ClickBatchStore = Pick<ClickStore, 'clickMessageFacts' | 'recipients
   Pick<MessageStore, 'recipientIdsAt' | 'linkSummaries'> &
   Pick<WebhookStore, 'subscribedWebhooks'>
 
-/** Message → recipient → time of its latest delivery report. */
-type DeliveryTimes = Map<number, Map<number, number>>
+/** Message → recipient → its latest delivery report's time. */
+type DeliveryTimes = Map<number, Map<number, DeliveryTime>>
 
 /** Facts for a click whose message is gone: no recipient can be valid for it. */
 const NO_MESSAGE: ClickMessageFacts = {
@@ -71,7 +75,10 @@ export async function recordClicks(
   const facts = await store.clickMessageFacts([...messageIds])
   const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules.tooFastMs) : null
   const write = planClickWrite(clicks, facts, rules, deliveredAt)
-  write.events = await clickEvents(store, write.clicks, facts)
+  // A pending click raises its event when it settles, with its final verdict.
+  const pending = new Set(write.pending.map((p) => p.index))
+  const counted = pending.size === 0 ? write.clicks : write.clicks.filter((_, i) => !pending.has(i))
+  write.events = await clickEvents(store, counted, facts)
   await store.writeClicks(write)
 }
 
@@ -107,7 +114,7 @@ async function deliveryTimes(
 
 /**
  * Turns a batch into what the store writes: each click judged (issued index, too_fast,
- * burst), the counters it moves whatever happens, and the first clicks to try, one per
+ * burst), those the sweep rule judges set aside as pending, the counters the others move whatever happens, and the first clicks to try, one per
  * message and recipient and one per link and recipient, whose counters move only when
  * the store really inserts them. `events` is left empty for the caller.
  */
@@ -126,6 +133,7 @@ export function planClickWrite(
   const series = new Map<number, Map<string, number>>()
   const firstClicks = new Map<number, Map<number, FirstClickAttempt>>()
   const linkFirstClicks = new Map<number, Map<number, LinkFirstClickAttempt>>()
+  const pending: ClickWrite['pending'] = []
   for (let i = 0; i < clicks.length; i++) {
     const raw = clicks[i]!
     const message = facts.get(raw.messageId) ?? NO_MESSAGE
@@ -135,6 +143,10 @@ export function planClickWrite(
     let click = rules && raw.class === 'human' ? timingVerdict(raw, recipientIdx, message, rules, deliveredAt) : raw
     if (click.recipientIdx !== recipientIdx) click = { ...click, recipientIdx }
     rows[i] = click
+    if (rules?.sweep && judgedBySweepRule(click, message, rules.sweep)) {
+      pending.push({ index: i, identity: sweepIdentity(click.network!, click.userAgent!) })
+      continue
+    }
     const counts = tally(messageTallies, click.messageId)
     const link = tally(linkTallies, click.linkId)
     if (click.class !== 'human') {
@@ -190,6 +202,7 @@ export function planClickWrite(
     firstClicks: [],
     linkFirstClicks: [],
     events: [],
+    pending,
   }
   for (const [messageId, counts] of reasons) {
     for (const [reason, n] of counts) write.reasons.push({ messageId, reason, clicks: n })
@@ -212,6 +225,9 @@ export function planClickWrite(
 /**
  * too_fast, then burst, for a click its user agent left human. A click before the
  * recipient's delivery report's time counts too: carriers scan links before delivering.
+ * A report stamped with its arrival (no carrier time) says only that delivery came
+ * before it, so a click made before it is judged by the message's creation alone:
+ * the same verdict whether the writer reached the click before or after the report.
  */
 function timingVerdict(
   click: ClickRow,
@@ -225,7 +241,8 @@ function timingVerdict(
     const nearCreation = click.at < message.createdAt + threshold
     const nearDelivery = message.lastDeliveryAt !== null && click.at < message.lastDeliveryAt + threshold
     if (nearCreation || nearDelivery) {
-      const delivered = recipientIdx === null ? undefined : deliveredAt?.get(click.messageId)?.get(recipientIdx)
+      const report = recipientIdx === null ? undefined : deliveredAt?.get(click.messageId)?.get(recipientIdx)
+      const delivered = report === undefined || (report.arrival && click.at < report.at) ? undefined : report.at
       if (click.at < (delivered ?? message.createdAt) + threshold) return { ...click, class: 'bot', reason: 'too_fast' }
     }
   }

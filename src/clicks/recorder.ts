@@ -11,6 +11,7 @@ import { classifyClick } from './classify.js'
 import type { AddressToStore } from './network.js'
 import type { RecipientTokens } from '../links/tokens.js'
 import { describeUserAgent } from './user-agent-details.js'
+import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
 
 /** Where the recorder's batches go: the store on this thread, or the click writer thread. */
 export interface ClickSink {
@@ -20,6 +21,8 @@ export interface ClickSink {
   start?(): Promise<void>
   /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
   write(batch: TapBatch): Promise<void>
+  /** Settles the judged clicks made before `before` (docs/adr/0084); absent when the sweep rule is off. */
+  settle?(before: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -35,7 +38,15 @@ export class InlineClickSink implements ClickSink {
     private readonly rules: ClickTimingRules,
   ) {
     this.toClickRow = (click) => toClickRow(click, addressToStore)
+    const sweep = rules.sweep
+    this.settle = sweep
+      ? async (before) => {
+          while ((await settleSweeps(store, before, sweep)) === SETTLE_BATCH) await nextTurn()
+        }
+      : undefined
   }
+
+  readonly settle: ((before: number) => Promise<void>) | undefined
 
   write(batch: TapBatch): Promise<void> {
     return recordClicks(this.store, batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
@@ -53,7 +64,15 @@ export interface RecorderOptions {
   maxQueue: number
   /** Names the batch writes for the event-loop watch; only when they run on the event loop. */
   track?: TrackWork
+  /**
+   * The settle pass of the sweep rule (docs/adr/0084), when its sink has one: clicks
+   * settle `spanMs` after they were made, once every tap before that is written.
+   */
+  settle?: { spanMs: number; now: () => number }
 }
+
+/** How often an idle recorder runs the settle pass. */
+const SETTLE_INTERVAL_MS = 1_000
 
 const DROP_WARNING_INTERVAL_MS = 10_000
 /**
@@ -77,6 +96,8 @@ export class ClickRecorder {
 
   /** Clicks handed to the sink and not yet stored. */
   private writing = 0
+  /** When the timer last ran the settle pass (the recorder's clock). */
+  private lastSettle = -Infinity
 
   constructor(
     private readonly sink: ClickSink,
@@ -87,7 +108,7 @@ export class ClickRecorder {
   /** Starts the sink (the writer thread) and the flush timer. */
   async start(): Promise<void> {
     await this.sink.start?.()
-    this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs).unref()
+    this.timer ??= setInterval(() => void this.flush(false), this.options.flushIntervalMs).unref()
   }
 
   /** Clicks not yet stored: queued here, or being written. */
@@ -111,18 +132,37 @@ export class ClickRecorder {
     if (this.queue.length >= this.options.batchSize && this.immediate === null) {
       this.immediate = setImmediate(() => {
         this.immediate = null
-        void this.flush()
+        void this.flush(false)
       })
     }
   }
 
-  /** Writes everything queued so far; flushes run one after another, never side by side. */
-  flush(): Promise<void> {
+  /**
+   * Writes everything queued so far, then settles what can be settled; flushes run one
+   * after another, never side by side. The timer's flushes settle at most once a second.
+   */
+  flush(settleNow = true): Promise<void> {
     const track = this.options.track ?? untracked
-    this.running = this.running.then(() =>
-      this.queue.length === 0 ? undefined : track('click writing', () => this.drain()),
-    )
+    this.running = this.running
+      .then(() => (this.queue.length === 0 ? undefined : track('click writing', () => this.drain())))
+      .then(() => this.settle(settleNow))
     return this.running
+  }
+
+  /** The settle pass, for judged clicks whose every neighbour is written: all taps up to `spanMs` after them. */
+  private async settle(force: boolean): Promise<void> {
+    const settle = this.options.settle
+    if (!settle || !this.sink.settle) return
+    const now = settle.now()
+    if (!force && now - this.lastSettle < SETTLE_INTERVAL_MS) return
+    this.lastSettle = now
+    const written = this.queue.oldestAt ?? now
+    try {
+      await this.sink.settle(written - settle.spanMs)
+    } catch (err) {
+      // Nothing was stored; the next pass takes the same clicks.
+      this.log.error({ err }, 'settling judged clicks failed; will retry')
+    }
   }
 
   /** Stops the timer and writes every queued click. */
