@@ -32,7 +32,16 @@ t.test('a new message has zero clicks and a CTR of 0', async (t) => {
       unique: 0,
       bots: 0,
       previews: 0,
-      byReason: { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 0, too_fast: 0, burst: 0 },
+      pending: 0,
+      byReason: {
+        head_request: 0,
+        no_user_agent: 0,
+        bot_user_agent: 0,
+        preview_user_agent: 0,
+        too_fast: 0,
+        burst: 0,
+        sweep: 0,
+      },
     },
     ctr: 0,
     unsubscribes: { linkVisits: 0, confirmed: 0 },
@@ -112,7 +121,15 @@ t.test('bots, link previews, HEAD and requests without a user agent are not clic
     unique: 0,
     bots: 3,
     previews: 3,
-    byReason: { head_request: 1, no_user_agent: 1, bot_user_agent: 1, preview_user_agent: 3, too_fast: 0, burst: 0 },
+    byReason: {
+      head_request: 1,
+      no_user_agent: 1,
+      bot_user_agent: 1,
+      preview_user_agent: 3,
+      too_fast: 0,
+      burst: 0,
+      sweep: 0,
+    },
   })
   t.equal(figures.ctr, 0)
 
