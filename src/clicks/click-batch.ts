@@ -45,7 +45,7 @@ export type ClickBatchStore = Pick<ClickStore, 'clickMessageFacts' | 'recipients
   Pick<WebhookStore, 'subscribedWebhooks'>
 
 /** Message → recipient → its latest delivery report's time. */
-type DeliveryTimes = Map<number, Map<number, DeliveryTime>>
+export type DeliveryTimes = Map<number, Map<number, DeliveryTime>>
 
 /** Facts for a click whose message is gone: no recipient can be valid for it. */
 const NO_MESSAGE: ClickMessageFacts = {
@@ -87,8 +87,8 @@ export async function recordClicks(
  * tooFastMs of their message's creation or of its latest delivery report; any later
  * click is later than every recipient's.
  */
-async function deliveryTimes(
-  store: ClickBatchStore,
+export async function deliveryTimes(
+  store: Pick<ClickStore, 'recipientsDeliveredAt'>,
   clicks: ClickRow[],
   facts: Map<number, ClickMessageFacts>,
   tooFastMs: number,
@@ -140,13 +140,16 @@ export function planClickWrite(
     // A token can only be valid for an index that was issued; anything else was
     // a lucky forgery and must not pass for a recipient.
     const recipientIdx = raw.recipientIdx !== null && raw.recipientIdx < message.recipients ? raw.recipientIdx : null
-    let click = rules && raw.class === 'human' ? timingVerdict(raw, recipientIdx, message, rules, deliveredAt) : raw
-    if (click.recipientIdx !== recipientIdx) click = { ...click, recipientIdx }
-    rows[i] = click
+    let click = raw.recipientIdx === recipientIdx ? raw : { ...raw, recipientIdx }
+    // Judged later, when settled: too_fast and burst too, after the sweep rule, so
+    // that a scanner's fetches are judged as a whole and never make a person's tap a burst.
     if (rules?.sweep && judgedBySweepRule(click, message, rules.sweep)) {
+      rows[i] = click
       pending.push({ index: i, identity: sweepIdentity(click.network!, click.userAgent!) })
       continue
     }
+    if (rules && click.class === 'human') click = timingVerdict(click, recipientIdx, message, rules, deliveredAt)
+    rows[i] = click
     const counts = tally(messageTallies, click.messageId)
     const link = tally(linkTallies, click.linkId)
     if (click.class !== 'human') {

@@ -11,7 +11,7 @@ import { classifyClick } from './classify.js'
 import type { AddressToStore } from './network.js'
 import type { RecipientTokens } from '../links/tokens.js'
 import { describeUserAgent } from './user-agent-details.js'
-import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
+import { SETTLE_BATCH, settleSweeps, type SettleRules } from './settle-sweeps.js'
 
 /** Where the recorder's batches go: the store on this thread, or the click writer thread. */
 export interface ClickSink {
@@ -38,10 +38,9 @@ export class InlineClickSink implements ClickSink {
     private readonly rules: ClickTimingRules,
   ) {
     this.toClickRow = (click) => toClickRow(click, addressToStore)
-    const sweep = rules.sweep
-    this.settle = sweep
+    this.settle = rules.sweep
       ? async (before) => {
-          while ((await settleSweeps(store, before, sweep)) === SETTLE_BATCH) await nextTurn()
+          while ((await settleSweeps(store, before, rules as SettleRules)) === SETTLE_BATCH) await nextTurn()
         }
       : undefined
   }

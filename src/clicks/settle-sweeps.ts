@@ -14,8 +14,8 @@ import type {
 } from '../db/store.js'
 import { firstClickBucket } from '../first-click-delay.js'
 import { clickEvents } from '../webhooks/click-events.js'
-import { planClickWrite } from './click-batch.js'
-import { isSweep, type SweepSettings } from './sweep-rule.js'
+import { deliveryTimes, planClickWrite, type ClickTimingRules } from './click-batch.js'
+import { isSweep } from './sweep-rule.js'
 import { describeUserAgent } from './user-agent-details.js'
 
 /** Fetches settled per pass at most; a larger backlog takes several passes. */
@@ -24,23 +24,31 @@ export const SETTLE_BATCH = 5_000
 /** The reads and the write a settle pass needs of a store. */
 export type SettleStore = Pick<
   ClickStore,
-  'dueSweepFetches' | 'sweepNeighbours' | 'firstClickTimes' | 'settleClicks' | 'clickMessageFacts'
+  | 'dueSweepFetches'
+  | 'sweepNeighbours'
+  | 'firstClickTimes'
+  | 'settleClicks'
+  | 'clickMessageFacts'
+  | 'recipientsDeliveredAt'
 > &
   Pick<MessageStore, 'recipientIdsAt' | 'linkSummaries'> &
   Pick<WebhookStore, 'subscribedWebhooks'>
 
+/** The click rules with the sweep rule's settings, which the settle pass applies. */
+export type SettleRules = ClickTimingRules & { readonly sweep: NonNullable<ClickTimingRules['sweep']> }
+
 /**
  * Settles the judged clicks made before `before` (at most SETTLE_BATCH, oldest first):
- * each gets its final verdict, and what it counts is applied in one transaction.
- * `before` must leave `spanMs` for the fetches after them to be written. Returns how
- * many were settled.
+ * each gets its final verdict — sweep, else too_fast, else burst, else human — and what
+ * it counts is applied in one transaction. `before` must leave `spanMs` for the fetches
+ * after them to be written. Returns how many were settled.
  */
-export async function settleSweeps(store: SettleStore, before: number, settings: SweepSettings): Promise<number> {
+export async function settleSweeps(store: SettleStore, before: number, rules: SettleRules): Promise<number> {
   // A pass that loses a race with another instance's reads the fetches again.
   for (let attempt = 0; attempt < 3; attempt++) {
     const due = await store.dueSweepFetches(before, SETTLE_BATCH)
     if (due.length === 0) return 0
-    if (await store.settleClicks(await planSettlement(store, due, before, settings))) return due.length
+    if (await store.settleClicks(await planSettlement(store, due, before, rules))) return due.length
   }
   return 0
 }
@@ -49,8 +57,9 @@ async function planSettlement(
   store: SettleStore,
   due: DueFetch[],
   before: number,
-  settings: SweepSettings,
+  rules: SettleRules,
 ): Promise<ClickSettlement> {
+  const settings = rules.sweep
   const groups = new Map<string, DueFetch[]>()
   for (const fetch of due) {
     const key = `${fetch.messageId}:${fetch.identity}`
@@ -58,8 +67,7 @@ async function planSettlement(
     if (group) group.push(fetch)
     else groups.set(key, [fetch])
   }
-  const rows: ClickRow[] = []
-  const swept: number[] = []
+  const swept = new Set<number>()
   for (const group of groups.values()) {
     const first = group[0]!
     const neighbours = await store.sweepNeighbours(
@@ -68,26 +76,31 @@ async function planSettlement(
       group[0]!.at - settings.spanMs,
       group[group.length - 1]!.at + settings.spanMs,
     )
-    for (const fetch of group) {
-      const sweep = isSweep(neighbours, fetch.at, settings)
-      if (sweep) swept.push(fetch.id)
-      rows.push(settledRow(fetch, sweep))
-    }
+    for (const fetch of group) if (isSweep(neighbours, fetch.at, settings)) swept.add(fetch.id)
   }
+  // In the order made, so that burst keeps the first network's fetch, as at write time.
+  const rows = due.map((fetch) => settledRow(fetch, swept.has(fetch.id)))
   const facts = await store.clickMessageFacts([...new Set(due.map((fetch) => fetch.messageId))])
-  const write = planClickWrite(rows, facts, undefined, null)
-  write.events = await clickEvents(store, rows, facts)
+  const timing = { tooFastMs: rules.tooFastMs, isBurst: rules.isBurst.bind(rules) }
+  const deliveredAt = timing.tooFastMs > 0 ? await deliveryTimes(store, rows, facts, timing.tooFastMs) : null
+  const write = planClickWrite(rows, facts, timing, deliveredAt)
+  write.events = await clickEvents(store, write.clicks, facts)
+  const verdicts: ClickSettlement['verdicts'] = []
+  write.clicks.forEach((click, i) => {
+    if (click.class !== 'human')
+      verdicts.push({ id: due[i]!.id, class: click.class, reason: click.reason ?? 'unknown' })
+  })
   write.clicks = []
   return {
     settled: due.map((fetch) => fetch.id),
-    swept,
+    verdicts,
     write,
     earlierFirstClicks: await earlierFirstClicks(store, write.firstClicks, facts),
     forgetBefore: before - 2 * settings.spanMs,
   }
 }
 
-/** A judged click as the click rules see it, with its final verdict. */
+/** A judged click as the click rules see it: a sweep, or human for too_fast and burst to judge. */
 function settledRow(fetch: DueFetch, sweep: boolean): ClickRow {
   const details = sweep ? null : describeUserAgent(fetch.userAgent)
   return {

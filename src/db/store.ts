@@ -6,7 +6,7 @@
  * async so that a PostgreSQL store can implement the same contract; the SQLite store
  * answers synchronously underneath.
  */
-import type { ClickRow, ExportedClick } from '../click.js'
+import type { ClickClass, ClickRow, ExportedClick } from '../click.js'
 
 export type MessageKind = 'campaign' | 'flow' | 'transactional'
 
@@ -372,14 +372,15 @@ export interface EarlierFirstClick {
 
 /**
  * What a settle pass stores, in one transaction (docs/adr/0084): the fetches it judged
- * become settled, the swept ones' raw rows become bot/sweep, the pending counters go
+ * become settled, the raw rows of those judged not human take their verdict, the pending counters go
  * down by the fetches settled, and `write` is applied as a click batch's counts are,
  * without inserting raw rows (`write.clicks` and `write.pending` are empty). Link first
  * clicks are inserted or moved to the earlier time.
  */
 export interface ClickSettlement {
   settled: number[]
-  swept: number[]
+  /** Raw click id → its verdict, for settled clicks that are not human. */
+  verdicts: Array<{ id: number; class: ClickClass; reason: string }>
   write: ClickWrite
   earlierFirstClicks: EarlierFirstClick[]
   /** Settled fetches made before this are no neighbour of any fetch still due: deleted. */

@@ -46,8 +46,8 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
 
 /**
  * Stores a settle pass (docs/adr/0084) in one transaction: its fetches settled (all
- * of them still unsettled, or nothing is stored and false returned), the swept raw rows
- * made bot/sweep, the pending counters lowered, earlier first clicks put in place of
+ * of them still unsettled, or nothing is stored and false returned), the raw rows of
+ * clicks judged not human given their verdict, the pending counters lowered, earlier first clicks put in place of
  * the stored ones, and the settled clicks counted as a batch's are.
  */
 export async function settleClicks(pool: pg.Pool, settlement: ClickSettlement): Promise<boolean> {
@@ -61,10 +61,13 @@ export async function settleClicks(pool: pg.Pool, settlement: ClickSettlement): 
     const settled = new Map<number, number>()
     for (const row of rows) increment(settled, Number(row.message_id), -1)
     await addPending(client, settled)
-    if (settlement.swept.length > 0) {
-      await client.query("UPDATE clicks SET class = 'bot', reason = 'sweep' WHERE id = ANY($1::bigint[])", [
-        [...settlement.swept].sort(byNumber),
-      ])
+    const verdicts = [...settlement.verdicts].sort((a, b) => a.id - b.id)
+    if (verdicts.length > 0) {
+      await client.query(
+        `UPDATE clicks c SET class = v.class, reason = v.reason
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, class, reason) WHERE c.id = v.id`,
+        [verdicts.map((v) => v.id), verdicts.map((v) => v.class), verdicts.map((v) => v.reason)],
+      )
     }
     const earlier = [...settlement.earlierFirstClicks].sort(
       (a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx,

@@ -78,7 +78,7 @@ function prepare(db: SqliteDatabase) {
     settleFetch: db
       .prepare('UPDATE sweep_fetches SET settled = 1 WHERE click_id = ? AND settled = 0 RETURNING message_id')
       .pluck(),
-    markSwept: db.prepare("UPDATE clicks SET class = 'bot', reason = 'sweep' WHERE id = ?"),
+    setVerdict: db.prepare('UPDATE clicks SET class = ?, reason = ? WHERE id = ?'),
     lowerFirstClick: db.prepare(
       `UPDATE message_uniques SET first_at = ?, last_at = max(coalesce(last_at, first_at), ?)
        WHERE message_id = ? AND recipient_idx = ? AND first_at = ?`,
@@ -198,7 +198,7 @@ export class SqliteClicks implements ClickStore {
       increment(settledPerMessage, messageId)
     }
     for (const [messageId, n] of settledPerMessage) sql.addPending.run(-n, messageId)
-    for (const id of settlement.swept) sql.markSwept.run(id)
+    for (const v of settlement.verdicts) sql.setVerdict.run(v.class, v.reason, v.id)
     for (const first of settlement.earlierFirstClicks) {
       const { messageId, recipientIdx } = first
       if (sql.lowerFirstClick.run(first.at, first.lastAt, messageId, recipientIdx, first.storedAt).changes === 1) {
