@@ -157,7 +157,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxQueue: config.clickQueueMax,
       // Batches written by the thread do not hold this event loop.
       track: clickWriter === 'inline' ? loopWatch.track : undefined,
-      settle: sweep && { spanMs: sweep.spanMs, now: config.now },
+      // Also with the rule off, so that clicks judged while it was on still settle.
+      settle: { spanMs: config.sweepSpanMs, now: config.now },
     },
     app.log,
   )

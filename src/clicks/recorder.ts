@@ -11,7 +11,7 @@ import { classifyClick } from './classify.js'
 import type { AddressToStore } from './network.js'
 import type { RecipientTokens } from '../links/tokens.js'
 import { describeUserAgent } from './user-agent-details.js'
-import { SETTLE_BATCH, settleSweeps, type SettleRules } from './settle-sweeps.js'
+import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
 
 /** Where the recorder's batches go: the store on this thread, or the click writer thread. */
 export interface ClickSink {
@@ -21,7 +21,7 @@ export interface ClickSink {
   start?(): Promise<void>
   /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
   write(batch: TapBatch): Promise<void>
-  /** Settles the judged clicks made before `before` (docs/adr/0084); absent when the sweep rule is off. */
+  /** Settles the judged clicks made before `before` (docs/adr/0084). */
   settle?(before: number): Promise<void>
   close(): Promise<void>
 }
@@ -38,14 +38,11 @@ export class InlineClickSink implements ClickSink {
     private readonly rules: ClickTimingRules,
   ) {
     this.toClickRow = (click) => toClickRow(click, addressToStore)
-    this.settle = rules.sweep
-      ? async (before) => {
-          while ((await settleSweeps(store, before, rules as SettleRules)) === SETTLE_BATCH) await nextTurn()
-        }
-      : undefined
   }
 
-  readonly settle: ((before: number) => Promise<void>) | undefined
+  async settle(before: number): Promise<void> {
+    while ((await settleSweeps(this.store, before, this.rules)) === SETTLE_BATCH) await nextTurn()
+  }
 
   write(batch: TapBatch): Promise<void> {
     return recordClicks(this.store, batchRows(batch, this.tokens).map(this.toClickRow), this.rules)

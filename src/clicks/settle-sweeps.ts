@@ -34,16 +34,14 @@ export type SettleStore = Pick<
   Pick<MessageStore, 'recipientIdsAt' | 'linkSummaries'> &
   Pick<WebhookStore, 'subscribedWebhooks'>
 
-/** The click rules with the sweep rule's settings, which the settle pass applies. */
-export type SettleRules = ClickTimingRules & { readonly sweep: NonNullable<ClickTimingRules['sweep']> }
-
 /**
  * Settles the judged clicks made before `before` (at most SETTLE_BATCH, oldest first):
  * each gets its final verdict — sweep, else too_fast, else burst, else human — and what
  * it counts is applied in one transaction. `before` must leave `spanMs` for the fetches
- * after them to be written. Returns how many were settled.
+ * after them to be written. With the rule turned off, clicks judged while it was on
+ * settle without it. Returns how many were settled.
  */
-export async function settleSweeps(store: SettleStore, before: number, rules: SettleRules): Promise<number> {
+export async function settleSweeps(store: SettleStore, before: number, rules: ClickTimingRules): Promise<number> {
   // A pass that loses a race with another instance's reads the fetches again.
   for (let attempt = 0; attempt < 3; attempt++) {
     const due = await store.dueSweepFetches(before, SETTLE_BATCH)
@@ -57,9 +55,10 @@ async function planSettlement(
   store: SettleStore,
   due: DueFetch[],
   before: number,
-  rules: SettleRules,
+  rules: ClickTimingRules,
 ): Promise<ClickSettlement> {
   const settings = rules.sweep
+  const swept = new Set<number>()
   const groups = new Map<string, DueFetch[]>()
   for (const fetch of due) {
     const key = `${fetch.messageId}:${fetch.identity}`
@@ -67,16 +66,15 @@ async function planSettlement(
     if (group) group.push(fetch)
     else groups.set(key, [fetch])
   }
-  const swept = new Set<number>()
-  for (const group of groups.values()) {
+  for (const group of settings ? groups.values() : []) {
     const first = group[0]!
     const neighbours = await store.sweepNeighbours(
       first.messageId,
       first.identity,
-      group[0]!.at - settings.spanMs,
-      group[group.length - 1]!.at + settings.spanMs,
+      group[0]!.at - settings!.spanMs,
+      group[group.length - 1]!.at + settings!.spanMs,
     )
-    for (const fetch of group) if (isSweep(neighbours, fetch.at, settings)) swept.add(fetch.id)
+    for (const fetch of group) if (isSweep(neighbours, fetch.at, settings!)) swept.add(fetch.id)
   }
   // In the order made, so that burst keeps the first network's fetch, as at write time.
   const rows = due.map((fetch) => settledRow(fetch, swept.has(fetch.id)))
@@ -96,7 +94,7 @@ async function planSettlement(
     verdicts,
     write,
     earlierFirstClicks: await earlierFirstClicks(store, write.firstClicks, facts),
-    forgetBefore: before - 2 * settings.spanMs,
+    forgetBefore: before - 2 * (settings?.spanMs ?? 0),
   }
 }
 

@@ -57,12 +57,12 @@ export class ThreadClickSink implements ClickSink {
   constructor(
     private readonly data: WriterThreadData,
     private readonly log: FastifyBaseLogger,
-  ) {
-    this.settle = data.burst.sweep ? (before) => this.send({ id: this.nextId++, settle: before }) : undefined
-  }
+  ) {}
 
   /** Settling runs in the thread, on its connection, between batches. */
-  readonly settle: ((before: number) => Promise<void>) | undefined
+  settle(before: number): Promise<void> {
+    return this.send({ id: this.nextId++, settle: before })
+  }
 
   /**
    * One transaction takes everything queued, up to this: under load, the longer a

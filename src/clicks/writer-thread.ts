@@ -15,7 +15,7 @@ import { addressPolicy } from './network.js'
 import type { IpStorage } from '../config.js'
 import { batchRows } from './click-queue.js'
 import { recordClicks } from './click-batch.js'
-import { SETTLE_BATCH, settleSweeps, type SettleRules } from './settle-sweeps.js'
+import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
 import { toClickRow } from './recorder.js'
 import { RecipientTokens } from '../links/tokens.js'
 
@@ -66,8 +66,7 @@ port.on('message', async (request: WriterRequest) => {
   }
   if ('settle' in request) {
     await reply(request.id, async () => {
-      if (!rules.sweep) return
-      while ((await settleSweeps(store, request.settle, rules as SettleRules)) === SETTLE_BATCH);
+      while ((await settleSweeps(store, request.settle, rules)) === SETTLE_BATCH);
     })
     return
   }

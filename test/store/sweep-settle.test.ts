@@ -2,7 +2,7 @@ import t from 'tap'
 import type { ClickRow } from '../../src/click.js'
 import { BurstRule } from '../../src/clicks/burst.js'
 import { recordClicks } from '../../src/clicks/click-batch.js'
-import { settleSweeps, type SettleRules } from '../../src/clicks/settle-sweeps.js'
+import { settleSweeps } from '../../src/clicks/settle-sweeps.js'
 import { firstClickBucket } from '../../src/first-click-delay.js'
 import { forEachBackend } from '../fixtures/store-backends.js'
 
@@ -11,13 +11,13 @@ const PHONE = { userAgent: 'Mozilla/5.0 (iPhone)', network: '100.64.1.0/24', dev
 const OTHER_PHONE = { userAgent: 'Mozilla/5.0 (Linux; Android 14)', network: '100.64.1.0/24', device: 'mobile' }
 
 /** The sweep rule's defaults, burst on and too_fast off. */
-function rules(): SettleRules {
+function rules(): BurstRule {
   return new BurstRule({
     tooFastMs: 0,
     burstWindowMs: 10_000,
     maxTokens: 1_000,
     sweep: { minRecipients: 8, spanMs: 20_000, windowMs: 600_000, fastGapMs: 200, maxGapVariation: 0.25 },
-  }) as SettleRules
+  })
 }
 
 function click(fields: Partial<ClickRow> & Pick<ClickRow, 'at' | 'messageId' | 'linkId'>): ClickRow {
@@ -113,6 +113,16 @@ forEachBackend(t, (t, seed) => {
     const before = await store.messageCounters(m)
     t.equal(await store.settleClicks(stale!), false, 'the same settlement again is refused')
     t.same(await store.messageCounters(m), before, 'and moved no counter')
+  })
+
+  t.test('clicks judged while the rule was on settle as people once it is off', async (t) => {
+    const { m, scanner } = await sweptMessage()
+    await recordClicks(store, scanner, rules())
+    const off = new BurstRule({ tooFastMs: 0, burstWindowMs: 10_000, maxTokens: 1_000 })
+    t.equal(await settleSweeps(store, 100_000, off), 10)
+    const counters = await store.messageCounters(m)
+    t.same(counters.clicks, { total: 10, unique: 10, bots: 0, previews: 0 })
+    t.equal(counters.pendingClicks, 0)
   })
 
   t.test('a judged tap earlier than the stored first click takes its place', async (t) => {
