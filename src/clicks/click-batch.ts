@@ -114,9 +114,10 @@ export async function deliveryTimes(
 
 /**
  * Turns a batch into what the store writes: each click judged (issued index, too_fast,
- * burst), those the sweep rule judges set aside as pending, the counters the others move whatever happens, and the first clicks to try, one per
- * message and recipient and one per link and recipient, whose counters move only when
- * the store really inserts them. `events` is left empty for the caller.
+ * burst) or, when the sweep rule judges it, set aside as pending; the counters the
+ * others move whatever happens, and the first clicks to try, one per message and
+ * recipient and one per link and recipient, whose counters move only when the store
+ * really inserts them. `events` is left empty for the caller.
  */
 export function planClickWrite(
   clicks: ClickRow[],

@@ -71,7 +71,7 @@ async function planSettlement(
     const neighbours = await store.sweepNeighbours(
       first.messageId,
       first.identity,
-      group[0]!.at - settings!.spanMs,
+      first.at - settings!.spanMs,
       group[group.length - 1]!.at + settings!.spanMs,
     )
     for (const fetch of group) if (isSweep(neighbours, fetch.at, settings!)) swept.add(fetch.id)

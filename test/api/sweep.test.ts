@@ -11,6 +11,7 @@ import {
   testClock,
   type TestClock,
 } from '../helpers.js'
+import { OWN_HOST, signIn } from '../fixtures/dashboard.js'
 import { eventually, FAST_WEBHOOKS, startReceiver } from '../fixtures/webhook-receiver.js'
 
 /**
@@ -417,4 +418,28 @@ t.test('webhooks: a judged click is sent once settled, with its final verdict, n
     'only the person is human',
   )
   t.equal(events.filter((e) => e.click.reason === 'sweep').length, 10)
+})
+
+t.test('the dashboard says when clicks are being judged, then lists the sweep with the other reasons', async (t) => {
+  const sent = await send(t, 10)
+  await play(
+    sent,
+    sweep({
+      recipients: range(0, 10),
+      start: 1000,
+      gap: 250,
+      ips: ['198.51.100.6'],
+      userAgent: DESKTOP_CHROME,
+      seed: 16,
+    }),
+  )
+  const cookie = await signIn(sent.app, sent.key)
+  const page = () =>
+    sent.app.inject({ url: `/dashboard/messages/${sent.message.id}`, headers: { host: OWN_HOST, cookie } })
+  await flushClicks(sent.app)
+  t.match((await page()).body, />10<\/span\s*>\s*clicks of the first minutes are still being judged/)
+  await settle(sent)
+  const body = (await page()).body
+  t.notMatch(body, /still being judged/)
+  t.match(body, /<code>sweep<\/code>[\s\S]{0,300}?>10<\/span/)
 })
