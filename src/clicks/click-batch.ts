@@ -73,7 +73,7 @@ export async function recordClicks(
   const messageIds = new Set<number>()
   for (const click of clicks) messageIds.add(click.messageId)
   const facts = await store.clickMessageFacts([...messageIds])
-  const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules.tooFastMs) : null
+  const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules) : null
   const write = planClickWrite(clicks, facts, rules, deliveredAt)
   // A pending click raises its event when it settles, with its final verdict.
   const pending = new Set(write.pending.map((p) => p.index))
@@ -84,20 +84,22 @@ export async function recordClicks(
 
 /**
  * The recipients' delivery report times too_fast needs: only for human clicks within
- * tooFastMs of their message's creation or of its latest delivery report; any later
- * click is later than every recipient's.
+ * tooFastMs of their message's creation or of its latest delivery report, and not left
+ * to the settle pass; any later click is later than every recipient's.
  */
 export async function deliveryTimes(
   store: Pick<ClickStore, 'recipientsDeliveredAt'>,
   clicks: ClickRow[],
   facts: Map<number, ClickMessageFacts>,
-  tooFastMs: number,
+  rules: Pick<ClickTimingRules, 'tooFastMs' | 'sweep'>,
 ): Promise<DeliveryTimes | null> {
+  const tooFastMs = rules.tooFastMs
   let wanted: Map<number, Set<number>> | null = null
   for (const click of clicks) {
     if (click.class !== 'human' || click.recipientIdx === null) continue
     const message = facts.get(click.messageId)
     if (message === undefined || message.lastDeliveryAt === null || click.recipientIdx >= message.recipients) continue
+    if (rules.sweep && judgedBySweepRule(click, message, rules.sweep)) continue
     if (click.at >= message.createdAt + tooFastMs && click.at >= message.lastDeliveryAt + tooFastMs) continue
     wanted ??= new Map()
     let indexes = wanted.get(click.messageId)

@@ -80,7 +80,7 @@ async function planSettlement(
   const rows = due.map((fetch) => settledRow(fetch, swept.has(fetch.id)))
   const facts = await store.clickMessageFacts([...new Set(due.map((fetch) => fetch.messageId))])
   const timing = { tooFastMs: rules.tooFastMs, isBurst: rules.isBurst.bind(rules) }
-  const deliveredAt = timing.tooFastMs > 0 ? await deliveryTimes(store, rows, facts, timing.tooFastMs) : null
+  const deliveredAt = timing.tooFastMs > 0 ? await deliveryTimes(store, rows, facts, timing) : null
   const write = planClickWrite(rows, facts, timing, deliveredAt)
   write.events = await clickEvents(store, write.clicks, facts)
   const verdicts: ClickSettlement['verdicts'] = []
