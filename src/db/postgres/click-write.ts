@@ -47,14 +47,19 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
 /**
  * Stores a settle pass (docs/adr/0084) in one transaction: its fetches settled (all
  * of them still unsettled, or nothing is stored and false returned), the raw rows of
- * clicks judged not human given their verdict, the pending counters lowered, earlier first clicks put in place of
- * the stored ones, and the settled clicks counted as a batch's are.
+ * clicks judged not human given their verdict, the pending counters lowered, earlier
+ * first clicks put in place of the stored ones, and the settled clicks counted as a
+ * batch's are. The fetches are locked in id order, so two passes cannot deadlock: the
+ * second waits, then finds them settled.
  */
 export async function settleClicks(pool: pg.Pool, settlement: ClickSettlement): Promise<boolean> {
   return transaction(pool, async (client) => {
     const ids = [...settlement.settled].sort(byNumber)
     const { rows } = await client.query<{ message_id: number }>(
-      'UPDATE sweep_fetches SET settled = true WHERE click_id = ANY($1::bigint[]) AND NOT settled RETURNING message_id',
+      `UPDATE sweep_fetches f SET settled = true
+       FROM (SELECT click_id FROM sweep_fetches WHERE click_id = ANY($1::bigint[]) AND NOT settled
+             ORDER BY click_id FOR UPDATE) AS due
+       WHERE f.click_id = due.click_id RETURNING f.message_id`,
       [ids],
     )
     if (rows.length !== ids.length) throw new SettledElsewhere()
