@@ -32,13 +32,15 @@ export function sweepIdentity(network: string, userAgent: string): string {
 }
 
 /**
- * Whether the rule judges a click: human after every other rule, from a checked
- * recipient, with a network and a user agent, soon after its message was created.
+ * Whether the rule judges a click: human by its user agent, from a checked recipient,
+ * with a network and a user agent, soon after its message was created, of a message
+ * with recipients enough to be swept (a transactional message's clicks count at once).
  * Decided from the click and its message alone, so any writer decides it alike.
  */
 export function judgedBySweepRule(click: ClickRow, message: ClickMessageFacts, settings: SweepSettings): boolean {
   return (
     settings.minRecipients > 0 &&
+    message.recipients >= settings.minRecipients &&
     click.class === 'human' &&
     click.recipientIdx !== null &&
     click.network !== null &&

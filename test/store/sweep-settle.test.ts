@@ -126,7 +126,7 @@ forEachBackend(t, (t, seed) => {
   })
 
   t.test('a judged tap earlier than the stored first click takes its place', async (t) => {
-    const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, recipients(5))
+    const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, recipients(10))
     const [l0, l1] = message.links.map((link) => link.id) as [number, number]
     const m = message.id
     const judging = rules()

@@ -68,6 +68,7 @@ t.test('which clicks the rule judges, and their identity', async (t) => {
   t.ok(judgedBySweepRule(click, message, SETTINGS))
   t.notOk(judgedBySweepRule(click, message, { ...SETTINGS, minRecipients: 0 }), 'off')
   t.notOk(judgedBySweepRule({ ...click, at: 601_000 }, message, SETTINGS), 'after the window')
+  t.notOk(judgedBySweepRule(click, { ...message, recipients: 7 }, SETTINGS), 'too few recipients to sweep')
   t.notOk(judgedBySweepRule({ ...click, class: 'bot', reason: 'bot_user_agent' }, message, SETTINGS), 'a bot already')
   t.notOk(judgedBySweepRule({ ...click, recipientIdx: null }, message, SETTINGS), 'anonymous')
   t.notOk(judgedBySweepRule({ ...click, network: null }, message, SETTINGS), 'no network kept')
