@@ -125,7 +125,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     throw err
   }
   const tokens = new RecipientTokens(secret)
-  const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
+  const sweep =
+    config.sweepMinRecipients > 0
+      ? {
+          minRecipients: config.sweepMinRecipients,
+          spanMs: config.sweepSpanMs,
+          windowMs: config.sweepWindowMs,
+          fastGapMs: config.sweepFastGapMs,
+          maxGapVariation: config.sweepMaxGapVariation,
+        }
+      : undefined
+  const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY, sweep }
   // Clicks are written by a thread with its own connection to the file; PostgreSQL,
   // an injected store (tests) or an in-memory database has no file to share, so the
   // event loop writes them, asynchronously: a tap never waits on a batch.
@@ -154,6 +164,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxQueue: config.clickQueueMax,
       // Batches written by the thread do not hold this event loop.
       track: clickWriter === 'inline' ? loopWatch.track : undefined,
+      // Also with the rule off, so that clicks judged while it was on still settle.
+      settle: { spanMs: config.sweepSpanMs, now: config.now },
     },
     app.log,
   )

@@ -87,6 +87,16 @@ export interface Config {
   tooFastMs: number
   /** A recipient token fetched from a second network within this window is bot/burst; 0 turns it off. */
   burstWindowMs: number
+  /** The sweep rule (docs/adr/0084): fewest recipients one identity fetches within its span; 0 turns it off. */
+  sweepMinRecipients: number
+  /** Fetches within this time either side of a fetch are its neighbourhood; a click settles this long after it was made. */
+  sweepSpanMs: number
+  /** Clicks within this time of a message's creation are judged (and settle before they count). */
+  sweepWindowMs: number
+  /** A neighbourhood whose mean gap is at most this is machine-fast. */
+  sweepFastGapMs: number
+  /** A neighbourhood whose gaps' coefficient of variation is at most this is machine-even. */
+  sweepMaxGapVariation: number
   /** An A/B test names a winner only when its p-value is below this. */
   abSignificance: number
   /** A conversion is attributed to the last human click at most this many days before it. */
@@ -324,6 +334,11 @@ export function loadConfig(env: Env = process.env): Config {
     retentionIntervalMs: integer(env, 'RETENTION_INTERVAL_MS', 3_600_000, 10, 86_400_000),
     tooFastMs: integer(env, 'TOO_FAST_MS', 2_000, 0, 600_000),
     burstWindowMs: integer(env, 'BURST_WINDOW_MS', 10_000, 0, 3_600_000),
+    sweepMinRecipients: integer(env, 'SWEEP_MIN_RECIPIENTS', 8, 0, 1_000),
+    sweepSpanMs: integer(env, 'SWEEP_SPAN_MS', 20_000, 1_000, 30_000),
+    sweepWindowMs: integer(env, 'SWEEP_WINDOW_MS', 600_000, 0, 86_400_000),
+    sweepFastGapMs: integer(env, 'SWEEP_FAST_GAP_MS', 200, 0, 10_000),
+    sweepMaxGapVariation: fraction(env, 'SWEEP_MAX_GAP_VARIATION', 0.25),
     abSignificance: fraction(env, 'AB_SIGNIFICANCE', 0.05),
     attributionWindowDays: integer(env, 'ATTRIBUTION_WINDOW_DAYS', 5, 1, 365),
     dashboardSessionHours: integer(env, 'DASHBOARD_SESSION_HOURS', 12, 1, 720),

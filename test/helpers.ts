@@ -110,6 +110,9 @@ export async function startApp(t: Test, options: StartOptions = {}): Promise<Fas
     // Tests tap within milliseconds of creating a message, far sooner than a person
     // could: too_fast is off unless a test turns it on (test/api/too-fast.test.ts).
     TOO_FAST_MS: '0',
+    // Their taps of many recipients at one instant from one address are a sweep's shape:
+    // the rule is off unless a test turns it on (test/api/sweep.test.ts).
+    SWEEP_MIN_RECIPIENTS: '0',
     ...options.env,
   })
   const config = options.clock ? { ...loaded, now: options.clock.now } : loaded

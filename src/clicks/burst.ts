@@ -1,8 +1,11 @@
 import { LRUCache } from 'lru-cache'
 import type { ClickTimingRules } from './click-batch.js'
+import type { SweepSettings } from './sweep-rule.js'
 
 export interface BurstOptions {
   tooFastMs: number
+  /** The sweep rule's settings (docs/adr/0084); unset: off. */
+  sweep?: SweepSettings
   /** 0 turns burst detection off. */
   burstWindowMs: number
   /** Tokens remembered at most; the oldest is forgotten first. */
@@ -30,10 +33,12 @@ interface TokenFetches {
  */
 export class BurstRule implements ClickTimingRules {
   readonly tooFastMs: number
+  readonly sweep: SweepSettings | undefined
   private readonly tokens: LRUCache<string, TokenFetches>
 
   constructor(private readonly options: BurstOptions) {
     this.tooFastMs = options.tooFastMs
+    this.sweep = options.sweep
     this.tokens = new LRUCache({ max: options.maxTokens })
   }
 

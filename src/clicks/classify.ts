@@ -23,6 +23,7 @@ export const CLICK_REASONS = [
   'preview_user_agent',
   'too_fast',
   'burst',
+  'sweep',
 ] as const
 export type ClickReason = (typeof CLICK_REASONS)[number]
 

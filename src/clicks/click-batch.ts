@@ -12,6 +12,7 @@ import type {
   ClickStore,
   ClickTally,
   ClickWrite,
+  DeliveryTime,
   FirstClickAttempt,
   LinkFirstClickAttempt,
   MessageStore,
@@ -19,6 +20,7 @@ import type {
 } from '../db/store.js'
 import { firstClickBucket } from '../first-click-delay.js'
 import { clickEvents } from '../webhooks/click-events.js'
+import { judgedBySweepRule, sweepIdentity, type SweepSettings } from './sweep-rule.js'
 
 /**
  * The reasons that depend on time and on other clicks, decided for clicks the user
@@ -33,6 +35,8 @@ export interface ClickTimingRules {
    * true when the token was fetched from another network within the burst window.
    */
   isBurst(messageId: number, recipientIdx: number, network: string, at: number): boolean
+  /** The sweep rule's settings: clicks it judges are written pending (docs/adr/0084); unset: off. */
+  readonly sweep?: SweepSettings
 }
 
 /** The reads and the one write a click batch needs of a store. */
@@ -40,8 +44,8 @@ export type ClickBatchStore = Pick<ClickStore, 'clickMessageFacts' | 'recipients
   Pick<MessageStore, 'recipientIdsAt' | 'linkSummaries'> &
   Pick<WebhookStore, 'subscribedWebhooks'>
 
-/** Message → recipient → time of its latest delivery report. */
-type DeliveryTimes = Map<number, Map<number, number>>
+/** Message → recipient → its latest delivery report's time. */
+export type DeliveryTimes = Map<number, Map<number, DeliveryTime>>
 
 /** Facts for a click whose message is gone: no recipient can be valid for it. */
 const NO_MESSAGE: ClickMessageFacts = {
@@ -71,29 +75,34 @@ export async function recordClicks(
   const messageIds = new Set<number>()
   for (const click of clicks) messageIds.add(click.messageId)
   const facts = await store.clickMessageFacts([...messageIds])
-  const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules.tooFastMs) : null
+  const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules) : null
   const write = planClickWrite(clicks, facts, rules, deliveredAt)
-  write.events = await clickEvents(store, write.clicks, facts)
+  // A pending click raises its event when it settles, with its final verdict.
+  const pending = new Set(write.pending.map((p) => p.index))
+  const counted = pending.size === 0 ? write.clicks : write.clicks.filter((_, i) => !pending.has(i))
+  write.events = await clickEvents(store, counted, facts)
   if (batchId !== undefined) write.batchId = batchId
   await store.writeClicks(write)
 }
 
 /**
  * The recipients' delivery report times too_fast needs: only for human clicks within
- * tooFastMs of their message's creation or of its latest delivery report; any later
- * click is later than every recipient's.
+ * tooFastMs of their message's creation or of its latest delivery report, and not left
+ * to the settle pass; any later click is later than every recipient's.
  */
-async function deliveryTimes(
-  store: ClickBatchStore,
+export async function deliveryTimes(
+  store: Pick<ClickStore, 'recipientsDeliveredAt'>,
   clicks: ClickRow[],
   facts: Map<number, ClickMessageFacts>,
-  tooFastMs: number,
+  rules: Pick<ClickTimingRules, 'tooFastMs' | 'sweep'>,
 ): Promise<DeliveryTimes | null> {
+  const tooFastMs = rules.tooFastMs
   let wanted: Map<number, Set<number>> | null = null
   for (const click of clicks) {
     if (click.class !== 'human' || click.recipientIdx === null) continue
     const message = facts.get(click.messageId)
     if (message === undefined || message.lastDeliveryAt === null || click.recipientIdx >= message.recipients) continue
+    if (rules.sweep && judgedBySweepRule(click, message, rules.sweep)) continue
     if (click.at >= message.createdAt + tooFastMs && click.at >= message.lastDeliveryAt + tooFastMs) continue
     wanted ??= new Map()
     let indexes = wanted.get(click.messageId)
@@ -110,9 +119,10 @@ async function deliveryTimes(
 
 /**
  * Turns a batch into what the store writes: each click judged (issued index, too_fast,
- * burst), the counters it moves whatever happens, and the first clicks to try, one per
- * message and recipient and one per link and recipient, whose counters move only when
- * the store really inserts them. `events` is left empty for the caller.
+ * burst) or, when the sweep rule judges it, set aside as pending; the counters the
+ * others move whatever happens, and the first clicks to try, one per message and
+ * recipient and one per link and recipient, whose counters move only when the store
+ * really inserts them. `events` is left empty for the caller.
  */
 export function planClickWrite(
   clicks: ClickRow[],
@@ -129,14 +139,22 @@ export function planClickWrite(
   const series = new Map<number, Map<string, number>>()
   const firstClicks = new Map<number, Map<number, FirstClickAttempt>>()
   const linkFirstClicks = new Map<number, Map<number, LinkFirstClickAttempt>>()
+  const pending: ClickWrite['pending'] = []
   for (let i = 0; i < clicks.length; i++) {
     const raw = clicks[i]!
     const message = facts.get(raw.messageId) ?? NO_MESSAGE
     // A token can only be valid for an index that was issued; anything else was
     // a lucky forgery and must not pass for a recipient.
     const recipientIdx = raw.recipientIdx !== null && raw.recipientIdx < message.recipients ? raw.recipientIdx : null
-    let click = rules && raw.class === 'human' ? timingVerdict(raw, recipientIdx, message, rules, deliveredAt) : raw
-    if (click.recipientIdx !== recipientIdx) click = { ...click, recipientIdx }
+    let click = raw.recipientIdx === recipientIdx ? raw : { ...raw, recipientIdx }
+    // Judged later, when settled: too_fast and burst too, after the sweep rule, so
+    // that a scanner's fetches are judged as a whole and never make a person's tap a burst.
+    if (rules?.sweep && judgedBySweepRule(click, message, rules.sweep)) {
+      rows[i] = click
+      pending.push({ index: i, identity: sweepIdentity(click.network!, click.userAgent!) })
+      continue
+    }
+    if (rules && click.class === 'human') click = timingVerdict(click, recipientIdx, message, rules, deliveredAt)
     rows[i] = click
     const counts = tally(messageTallies, click.messageId)
     const link = tally(linkTallies, click.linkId)
@@ -193,6 +211,7 @@ export function planClickWrite(
     firstClicks: [],
     linkFirstClicks: [],
     events: [],
+    pending,
   }
   for (const [messageId, counts] of reasons) {
     for (const [reason, n] of counts) write.reasons.push({ messageId, reason, clicks: n })
@@ -215,6 +234,9 @@ export function planClickWrite(
 /**
  * too_fast, then burst, for a click its user agent left human. A click before the
  * recipient's delivery report's time counts too: carriers scan links before delivering.
+ * A report stamped with its arrival (no carrier time) says only that delivery came
+ * before it, so a click made before it is judged by the message's creation alone:
+ * the same verdict whether the writer reached the click before or after the report.
  */
 function timingVerdict(
   click: ClickRow,
@@ -228,7 +250,8 @@ function timingVerdict(
     const nearCreation = click.at < message.createdAt + threshold
     const nearDelivery = message.lastDeliveryAt !== null && click.at < message.lastDeliveryAt + threshold
     if (nearCreation || nearDelivery) {
-      const delivered = recipientIdx === null ? undefined : deliveredAt?.get(click.messageId)?.get(recipientIdx)
+      const report = recipientIdx === null ? undefined : deliveredAt?.get(click.messageId)?.get(recipientIdx)
+      const delivered = report === undefined || (report.arrival && click.at < report.at) ? undefined : report.at
       if (click.at < (delivered ?? message.createdAt) + threshold) return { ...click, class: 'bot', reason: 'too_fast' }
     }
   }

@@ -147,6 +147,11 @@ export class ClickQueue {
     return this.count
   }
 
+  /** When the oldest queued tap was made; null when none waits. */
+  get oldestAt(): number | null {
+    return this.count === 0 ? null : this.chunks[0]!.at[this.first]!
+  }
+
   /** Distinct user agents and unpacked addresses held for the queued clicks. */
   get stringsHeld(): number {
     return this.userAgents.size + this.addresses.size

@@ -13,6 +13,7 @@ import { classifyClick } from './classify.js'
 import type { AddressToStore } from './network.js'
 import type { RecipientTokens } from '../links/tokens.js'
 import { describeUserAgent } from './user-agent-details.js'
+import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
 
 /** Where the recorder's batches go: the store on this thread, or the click writer thread. */
 export interface ClickSink {
@@ -27,6 +28,8 @@ export interface ClickSink {
    * id it already holds.
    */
   write(batch: TapBatch, batchId: string): Promise<void>
+  /** Settles the judged clicks made before `before` (docs/adr/0084). */
+  settle?(before: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -42,6 +45,10 @@ export class InlineClickSink implements ClickSink {
     private readonly rules: ClickTimingRules,
   ) {
     this.toClickRow = (click) => toClickRow(click, addressToStore)
+  }
+
+  async settle(before: number): Promise<void> {
+    while ((await settleSweeps(this.store, before, this.rules)) === SETTLE_BATCH) await nextTurn()
   }
 
   write(batch: TapBatch, batchId: string): Promise<void> {
@@ -60,7 +67,15 @@ export interface RecorderOptions {
   maxQueue: number
   /** Names the batch writes for the event-loop watch; only when they run on the event loop. */
   track?: TrackWork
+  /**
+   * The settle pass of the sweep rule (docs/adr/0084), when its sink has one: clicks
+   * settle `spanMs` after they were made, once every tap before that is written.
+   */
+  settle?: { spanMs: number; now: () => number }
 }
+
+/** How often an idle recorder runs the settle pass. */
+const SETTLE_INTERVAL_MS = 1_000
 
 const DROP_WARNING_INTERVAL_MS = 10_000
 /** Longest wait between two attempts at a batch that failed. */
@@ -100,6 +115,8 @@ export class ClickRecorder {
   /** The batch that failed last, retried whole (same id) before anything queued after it. */
   private failed: FailedBatch | null = null
   private lastFailureLog = 0
+  /** When the timer last ran the settle pass (the recorder's clock). */
+  private lastSettle = -Infinity
 
   constructor(
     private readonly sink: ClickSink,
@@ -141,19 +158,39 @@ export class ClickRecorder {
 
   /**
    * Writes everything queued so far, a failed batch first (at once, whatever its
-   * backoff); flushes run one after another, never side by side.
+   * backoff), then settles what can be settled; flushes run one after another, never
+   * side by side. The timer's flushes settle at most once a second.
    */
-  flush(): Promise<void> {
+  flush(settleNow = true): Promise<void> {
     const track = this.options.track ?? untracked
-    this.running = this.running.then(() =>
-      this.queue.length === 0 && this.failed === null ? undefined : track('click writing', () => this.drain()),
-    )
+    this.running = this.running
+      .then(() =>
+        this.queue.length === 0 && this.failed === null ? undefined : track('click writing', () => this.drain()),
+      )
+      .then(() => this.settle(settleNow))
     return this.running
   }
 
   /** The timer's and a full batch's flush: while a failed batch waits out its backoff, the database is left alone. */
   private flushWhenDue(): void {
-    if (this.failed === null || Date.now() >= this.failed.retryAt) void this.flush()
+    if (this.failed === null || Date.now() >= this.failed.retryAt) void this.flush(false)
+  }
+
+  /** The settle pass, for judged clicks whose every neighbour is written: all taps up to `spanMs` after them. */
+  private async settle(force: boolean): Promise<void> {
+    const settle = this.options.settle
+    // A failed batch holds taps older than the queue's: their neighbours are not all written.
+    if (!settle || !this.sink.settle || this.failed !== null) return
+    const now = settle.now()
+    if (!force && now - this.lastSettle < SETTLE_INTERVAL_MS) return
+    this.lastSettle = now
+    const written = this.queue.oldestAt ?? now
+    try {
+      await this.sink.settle(written - settle.spanMs)
+    } catch (err) {
+      // Nothing was stored; the next pass takes the same clicks.
+      this.log.error({ err }, 'settling judged clicks failed; will retry')
+    }
   }
 
   /** Stops the timer and writes every queued click. */

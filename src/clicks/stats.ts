@@ -3,6 +3,8 @@ import { CLICK_REASONS, type ClickReason } from './classify.js'
 import { quantileSeconds } from '../first-click-delay.js'
 
 export interface MessageClickStats extends ClickCounters {
+  /** Clicks made within SWEEP_WINDOW_MS of sending whose verdict is not final yet; counted in no other figure until it is. */
+  pending: number
   /** Clicks that are not human, per reason; every reason listed, zeros included. */
   byReason: Record<ClickReason, number>
 }
@@ -109,7 +111,7 @@ export function statsFromCounters(message: Message, counters: MessageCounters): 
     delivered,
     failed: reported ? deliveries.failed : null,
     deliveryRate: reported ? rate(deliveries.delivered, message.recipientCount) : null,
-    clicks: { ...counters.clicks, byReason },
+    clicks: { ...counters.clicks, pending: counters.pendingClicks, byReason },
     ctr: rate(counters.clicks.unique, denominator),
     unsubscribes: counters.unsubscribes,
     unsubscribeRate: rate(counters.unsubscribes.confirmed, denominator),

@@ -59,6 +59,11 @@ export class ThreadClickSink implements ClickSink {
     private readonly log: FastifyBaseLogger,
   ) {}
 
+  /** Settling runs in the thread, on its connection, between batches. */
+  settle(before: number): Promise<void> {
+    return this.send({ id: this.nextId++, settle: before })
+  }
+
   /**
    * One transaction takes everything queued, up to this: under load, the longer a
    * write takes the more clicks share the next commit and its pages (group commit).

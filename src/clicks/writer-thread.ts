@@ -15,6 +15,7 @@ import { addressPolicy } from './network.js'
 import type { IpStorage } from '../config.js'
 import { batchRows } from './click-queue.js'
 import { recordClicks } from './click-batch.js'
+import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
 import { toClickRow } from './recorder.js'
 import { RecipientTokens } from '../links/tokens.js'
 
@@ -27,8 +28,12 @@ export interface WriterThreadData {
   burst: BurstOptions
 }
 
-/** A batch comes in slices; the last one (`more: false`) has it written in one transaction. */
-export type WriterRequest = { id: number; clicks: TapBatch; more: boolean } | { id: number; close: true }
+/**
+ * A batch comes in slices; the last one (`more: false`) has it written in one
+ * transaction. `settle` runs the sweep rule's settle pass for clicks made before it.
+ */
+export type WriterRequest =
+  { id: number; clicks: TapBatch; more: boolean } | { id: number; settle: number } | { id: number; close: true }
 /** Id 0 says the thread is ready: its database is open. */
 export type WriterReply = { id: number; ok: true } | { id: number; ok: false; error: string }
 
@@ -59,21 +64,28 @@ port.on('message', async (request: WriterRequest) => {
     port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
     return
   }
+  if ('settle' in request) {
+    await reply(request.id, async () => {
+      while ((await settleSweeps(store, request.settle, rules)) === SETTLE_BATCH);
+    })
+    return
+  }
   for (const click of batchRows(request.clicks, tokens)) slices.push(toClickRow(click, addressToStore))
   if (request.more) return
   const batch = slices
   slices = []
-  try {
-    await recordClicks(store, batch, rules)
-    port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
-  } catch (err) {
-    port.postMessage({
-      id: request.id,
-      ok: false,
-      error: err instanceof Error ? err.message : String(err),
-    } satisfies WriterReply)
-  }
+  await reply(request.id, () => recordClicks(store, batch, rules))
 })
+
+/** Runs the work and tells the service whether it was stored. */
+async function reply(id: number, work: () => Promise<void>): Promise<void> {
+  try {
+    await work()
+    port!.postMessage({ id, ok: true } satisfies WriterReply)
+  } catch (err) {
+    port!.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WriterReply)
+  }
+}
 
 /**
  * Lowers this thread's priority, not the process's: on Linux each thread has its own

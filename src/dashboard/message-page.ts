@@ -129,6 +129,14 @@ export function messagePage(chrome: Chrome, data: MessagePageData): string {
     <section class="card">
       <h2>Excluded clicks by reason</h2>
       ${
+        c.pending > 0
+          ? html`<p class="muted">
+              ${figure(c.pending, 'count')} clicks of the first minutes are still being judged (sweeps by scanners);
+              they count within a minute.
+            </p>`
+          : ''
+      }
+      ${
         reasons.length === 0
           ? html`<p class="muted">None: no bot, preview or HEAD request has fetched these links.</p>`
           : html`<table class="small">

@@ -101,6 +101,7 @@ export interface MessageCounterRow extends CounterRow {
   unsubscribe_visits: number
   unsubscribes: number
   conversions: number
+  clicks_pending: number
 }
 
 /** A message's or link's click counters; zeros where there is no row yet. */

@@ -6,7 +6,7 @@
  * async so that a PostgreSQL store can implement the same contract; the SQLite store
  * answers synchronously underneath.
  */
-import type { ClickRow, ExportedClick } from '../click.js'
+import type { ClickClass, ClickRow, ExportedClick } from '../click.js'
 
 export type MessageKind = 'campaign' | 'flow' | 'transactional'
 
@@ -156,6 +156,8 @@ export interface BreakdownCount {
 
 export interface MessageCounters {
   clicks: ClickCounters
+  /** Judged clicks not settled yet (docs/adr/0084), counted in none of the other figures. */
+  pendingClicks: number
   /** Clicks that are not human, per reason. */
   byReason: Record<string, number>
   breakdowns: BreakdownCount[]
@@ -271,6 +273,13 @@ export interface ClickMessageFacts {
   lastDeliveryAt: number | null
 }
 
+/** A recipient's latest delivery report's time. */
+export interface DeliveryTime {
+  at: number
+  /** The report came without the carrier's time: `at` is its arrival, and delivery was at or before it. */
+  arrival: boolean
+}
+
 /** Clicks counted whatever the unique tables say. */
 export interface ClickTally {
   total: number
@@ -343,6 +352,58 @@ export interface ClickWrite {
    * has no such loss and ignores it.
    */
   batchId?: string
+  /**
+   * Clicks the sweep rule judges later (docs/adr/0084), by their place in `clicks`: each
+   * is stored as a raw row and a `sweep_fetches` row, and moves its message's pending
+   * counter instead of any other; the rest of the write leaves them out.
+   */
+  pending: Array<{ index: number; identity: string }>
+}
+
+/** A judged click whose neighbourhood is complete: what the settle pass needs of it. */
+export interface DueFetch {
+  /** The raw click's internal id. */
+  id: number
+  at: number
+  messageId: number
+  linkId: number
+  recipientIdx: number
+  identity: string
+  userAgent: string | null
+  network: string | null
+  clickId: string | null
+}
+
+/**
+ * A recipient's first click on a message found, at settle time, earlier than the one
+ * stored (`storedAt`): the stored one is replaced when it is still `storedAt`, and the
+ * first-click delay moves from `storedBucket` to `delayBucket`.
+ */
+export interface EarlierFirstClick {
+  messageId: number
+  recipientIdx: number
+  storedAt: number
+  storedBucket: string
+  at: number
+  lastAt: number
+  delayBucket: string
+}
+
+/**
+ * What a settle pass stores, in one transaction (docs/adr/0084): the fetches it judged
+ * become settled, the raw rows of those judged not human take their verdict, the pending counters go
+ * down by the fetches settled, and `write` is applied as a click batch's counts are,
+ * without inserting raw rows (`write.clicks` and `write.pending` are empty). Link first
+ * clicks are inserted or moved to the earlier time.
+ */
+export interface ClickSettlement {
+  settled: number[]
+  /** Raw click id → its verdict, for settled clicks that are not human. */
+  verdicts: Array<{ id: number; class: ClickClass; reason: string }>
+  write: ClickWrite
+  earlierFirstClicks: EarlierFirstClick[]
+  /** Settled fetches made before this are no neighbour of any fetch still due: deleted. */
+  forgetBefore: number
 }
 
 // ── Clicks and their counters ────────────────────────────────────────────────
@@ -354,7 +415,7 @@ export interface ClickStore {
    */
   clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>>
   /** When each of these recipients of a message last got a delivery report, for too_fast; those without one are left out. */
-  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>>
+  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, DeliveryTime>>
   /**
    * Stores a batch the click rules worked out, in one transaction: the raw rows, the
    * first clicks tried with "insert or ignore" and the counters moved by what was
@@ -372,6 +433,25 @@ export interface ClickStore {
   findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
   /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */
   lastHumanClick(messageId: number, recipientIdx: number): Promise<number | null>
+  /**
+   * Unsettled judged clicks made before `before`, oldest first, at most `limit`
+   * (docs/adr/0084); an indexed read however many clicks are stored.
+   */
+  dueSweepFetches(before: number, limit: number): Promise<DueFetch[]>
+  /** Every judged fetch (settled or not) of one identity of a message made in [from, to]. */
+  sweepNeighbours(
+    messageId: number,
+    identity: string,
+    from: number,
+    to: number,
+  ): Promise<Array<{ recipientIdx: number; at: number }>>
+  /** The stored first click time of these recipients of a message; those without one are left out. */
+  firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>>
+  /**
+   * Stores a settle pass in one transaction. False, storing nothing, when one of its
+   * fetches was settled meanwhile (another pass): the caller reads them again.
+   */
+  settleClicks(settlement: ClickSettlement): Promise<boolean>
   /** A message's human clicks per time bucket since its creation (src/click-series.ts), buckets with clicks only. */
   messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>>
 }
@@ -602,6 +682,8 @@ export interface DeliveryReport {
   recipientId: string
   status: DeliveryStatus
   at: number
+  /** True when the report came without the carrier's time and `at` is when it arrived. */
+  arrival?: boolean
 }
 
 export interface DeliveryReportResult {

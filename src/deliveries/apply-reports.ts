@@ -33,7 +33,7 @@ export async function applyDeliveryReports(
     const at = report.at === undefined ? now : Date.parse(report.at)
     if (Number.isNaN(at))
       throw new ApiError(400, 'invalid_request', `reports[${i}].at must be an ISO time such as 2026-11-23T13:05:00Z`)
-    return { recipientId: report.recipient, status: report.status, at }
+    return { recipientId: report.recipient, status: report.status, at, arrival: report.at === undefined }
   })
   const result: DeliveryReportResult = { applied: 0, outdated: 0, unknownRecipients: [] }
   await inSlices(parsed, REPORTS_PER_SLICE, async (slice) => {

@@ -15,10 +15,12 @@ const ExportedClickBody = Type.Object({
   link: Type.String({ description: 'Link id' }),
   recipient: Nullable("The sender's recipient id; null for a click without a valid token"),
   class: Type.Union([Type.Literal('human'), Type.Literal('bot'), Type.Literal('preview')], {
-    description: "human, bot (bots, HEAD, too fast, bursts) or preview (a chat app's link preview)",
+    description:
+      "human, bot (bots, HEAD, too fast, bursts, sweeps) or preview (a chat app's link preview); a click made " +
+      'within SWEEP_WINDOW_MS of sending shows as human until its verdict settles (the stats count it as pending)',
   }),
   reason: Nullable(
-    'Why the click is not human (head_request, bot_user_agent, preview_user_agent, no_user_agent, too_fast, burst); null for human',
+    'Why the click is not human (head_request, bot_user_agent, preview_user_agent, no_user_agent, too_fast, burst, sweep); null for human',
   ),
   device: Nullable('Device type from the user agent: mobile, tablet, desktop, unknown…; null without a user agent'),
   os: Nullable('Operating system from the user agent'),

@@ -200,6 +200,7 @@ const StatsBody = Type.Object(
           unique: 1,
           bots: 1,
           previews: 1,
+          pending: 0,
           byReason: {
             head_request: 0,
             no_user_agent: 0,
@@ -207,6 +208,7 @@ const StatsBody = Type.Object(
             preview_user_agent: 1,
             too_fast: 1,
             burst: 0,
+            sweep: 0,
           },
         },
         ctr: 0.5,

@@ -128,7 +128,7 @@ export const ClickCountersBody = Type.Object({
   total: Type.Integer({ description: 'Human clicks, repeats and anonymous clicks included' }),
   unique: Type.Integer({ description: 'Recipients with at least one human click' }),
   bots: Type.Integer({
-    description: 'Automated fetches that are not link previews: bots, HEAD requests, too fast, bursts',
+    description: 'Automated fetches that are not link previews: bots, HEAD requests, too fast, bursts, sweeps',
   }),
   previews: Type.Integer({ description: 'Link-preview fetches (iMessage, WhatsApp, Slack…)' }),
 })
@@ -137,6 +137,12 @@ const Counts = (description: string) => Type.Record(Type.String(), Type.Integer(
 
 export const MessageClicksBody = Type.Object({
   ...ClickCountersBody.properties,
+  pending: Type.Integer({
+    description:
+      'Clicks made within SWEEP_WINDOW_MS of sending whose verdict is not final yet (a sweep is seen only once ' +
+      'several of its fetches are in): counted in none of the other figures until they settle, about ' +
+      'SWEEP_SPAN_MS after they were made. 0: every figure is final.',
+  }),
   byReason: Type.Object(
     {
       head_request: Type.Integer({ description: 'HEAD requests: link checkers, never a person' }),
@@ -147,6 +153,11 @@ export const MessageClicksBody = Type.Object({
         description: 'Sooner after delivery (or creation) than a person reads and taps: TOO_FAST_MS',
       }),
       burst: Type.Integer({ description: 'A later network fetching the same recipient link within BURST_WINDOW_MS' }),
+      sweep: Type.Integer({
+        description:
+          'One network and user agent fetching the links of many recipients of the message at a machine cadence ' +
+          'soon after sending (a carrier firewall or security scanner): SWEEP_* settings',
+      }),
     },
     { description: 'Clicks that are not human, by the reason that decided it' },
   ),

@@ -31,7 +31,9 @@ const DELIVERY = [
     'metadata addresses.',
   '**What the endpoint receives.** One POST per event, JSON: `{ "id": "evt_…", "type": "click" | "unsubscribe", ' +
     '"time", "messageId", "recipientId", "link": { "id", "url" } | null, "click": { "class", "reason" } | null }`. ' +
-    '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message.',
+    '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message. ' +
+    'A click made within SWEEP_WINDOW_MS of sending, which the sweep rule judges, is sent once its verdict is ' +
+    'final, about SWEEP_SPAN_MS after the tap: an event never says human about a click the stats count as a bot.',
   '**Signatures.** Each delivery is signed twice with the secret. The [Standard Webhooks](https://www.standardwebhooks.com) ' +
     'headers `webhook-id` (the event id), `webhook-timestamp` (unix seconds) and `webhook-signature: v1,<base64>` ' +
     'verify with an off-the-shelf library in any language, which also refuses timestamps older than 5 minutes:\n\n' +

@@ -1,7 +1,15 @@
 import t from 'tap'
 import { createTenant, json, postMessage, startApp, stats, tap, UA, withEachBackend } from '../helpers.js'
 
-const ZERO = { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 0, too_fast: 0, burst: 0 }
+const ZERO = {
+  head_request: 0,
+  no_user_agent: 0,
+  bot_user_agent: 0,
+  preview_user_agent: 0,
+  too_fast: 0,
+  burst: 0,
+  sweep: 0,
+}
 
 async function oneTap(t: Parameters<typeof startApp>[0], options: Parameters<typeof tap>[2]) {
   const app = await startApp(t)
@@ -16,42 +24,42 @@ const cases: Array<[string, Parameters<typeof tap>[2], object]> = [
   [
     'an iPhone Safari tap is a person',
     { userAgent: UA.iphoneSafari },
-    { total: 1, unique: 1, bots: 0, previews: 0, byReason: ZERO },
+    { total: 1, unique: 1, bots: 0, previews: 0, pending: 0, byReason: ZERO },
   ],
   [
     'an Android Chrome tap is a person',
     { userAgent: UA.androidChrome },
-    { total: 1, unique: 1, bots: 0, previews: 0, byReason: ZERO },
+    { total: 1, unique: 1, bots: 0, previews: 0, pending: 0, byReason: ZERO },
   ],
   [
     'the iMessage preview is a preview',
     { userAgent: UA.imessagePreview },
-    { total: 0, unique: 0, bots: 0, previews: 1, byReason: { ...ZERO, preview_user_agent: 1 } },
+    { total: 0, unique: 0, bots: 0, previews: 1, pending: 0, byReason: { ...ZERO, preview_user_agent: 1 } },
   ],
   [
     'WhatsApp is a preview',
     { userAgent: UA.whatsapp },
-    { total: 0, unique: 0, bots: 0, previews: 1, byReason: { ...ZERO, preview_user_agent: 1 } },
+    { total: 0, unique: 0, bots: 0, previews: 1, pending: 0, byReason: { ...ZERO, preview_user_agent: 1 } },
   ],
   [
     'Slackbot is a preview',
     { userAgent: UA.slackbot },
-    { total: 0, unique: 0, bots: 0, previews: 1, byReason: { ...ZERO, preview_user_agent: 1 } },
+    { total: 0, unique: 0, bots: 0, previews: 1, pending: 0, byReason: { ...ZERO, preview_user_agent: 1 } },
   ],
   [
     'Googlebot is a bot',
     { userAgent: UA.googlebot },
-    { total: 0, unique: 0, bots: 1, previews: 0, byReason: { ...ZERO, bot_user_agent: 1 } },
+    { total: 0, unique: 0, bots: 1, previews: 0, pending: 0, byReason: { ...ZERO, bot_user_agent: 1 } },
   ],
   [
     'a HEAD with a browser user agent is a bot',
     { method: 'HEAD', userAgent: UA.iphoneSafari },
-    { total: 0, unique: 0, bots: 1, previews: 0, byReason: { ...ZERO, head_request: 1 } },
+    { total: 0, unique: 0, bots: 1, previews: 0, pending: 0, byReason: { ...ZERO, head_request: 1 } },
   ],
   [
     'a fetch without a user agent is a bot',
     { userAgent: null },
-    { total: 0, unique: 0, bots: 1, previews: 0, byReason: { ...ZERO, no_user_agent: 1 } },
+    { total: 0, unique: 0, bots: 1, previews: 0, pending: 0, byReason: { ...ZERO, no_user_agent: 1 } },
   ],
 ]
 

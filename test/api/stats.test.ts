@@ -34,6 +34,7 @@ withEachBackend(t, (t) => {
         unique: 0,
         bots: 0,
         previews: 0,
+        pending: 0,
         byReason: {
           head_request: 0,
           no_user_agent: 0,
@@ -41,6 +42,7 @@ withEachBackend(t, (t) => {
           preview_user_agent: 0,
           too_fast: 0,
           burst: 0,
+          sweep: 0,
         },
       },
       ctr: 0,
@@ -121,7 +123,15 @@ withEachBackend(t, (t) => {
       unique: 0,
       bots: 3,
       previews: 3,
-      byReason: { head_request: 1, no_user_agent: 1, bot_user_agent: 1, preview_user_agent: 3, too_fast: 0, burst: 0 },
+      byReason: {
+        head_request: 1,
+        no_user_agent: 1,
+        bot_user_agent: 1,
+        preview_user_agent: 3,
+        too_fast: 0,
+        burst: 0,
+        sweep: 0,
+      },
     })
     t.equal(figures.ctr, 0)
 

@@ -1,6 +1,18 @@
 import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { bearer, startWithMessage, stats, tap, testClock, UA, type TestClock, withEachBackend } from '../helpers.js'
+import { SqliteStore } from '../../src/db/sqlite/index.js'
+import {
+  bearer,
+  flushClicks,
+  startWithMessage,
+  stats,
+  tap,
+  tempDatabasePath,
+  testClock,
+  UA,
+  type TestClock,
+  withEachBackend,
+} from '../helpers.js'
 
 const SALE = { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a', 'b', 'c', 'd'] }
 
@@ -100,3 +112,55 @@ withEachBackend(t, (t) => {
     t.has((await stats(app, key, message.id)).clicks, { total: 1, unique: 1, bots: 1, byReason: { too_fast: 1 } })
   })
 })
+
+t.test(
+  'reports without a carrier time never make earlier taps too fast, whatever order the writer meets them in',
+  async (t) => {
+    const people = Array.from({ length: 300 }, (_, i) => `p${i}`)
+    for (const sweep of ['0', '8']) {
+      const verdicts: Record<string, unknown> = {}
+      for (const order of ['taps written first', 'reports first, the writer held back'] as const) {
+        const clock = testClock()
+        const store = SqliteStore.open(tempDatabasePath(t))
+        // Holds the writer before it reads anything, until the test lets it go.
+        let release: () => void = () => undefined
+        const held = order === 'taps written first' ? Promise.resolve() : new Promise<void>((go) => (release = go))
+        const readFacts = store.clickMessageFacts.bind(store)
+        store.clickMessageFacts = async (ids) => {
+          await held
+          return readFacts(ids)
+        }
+        const { app, key, message } = await startWithMessage(
+          t,
+          { links: [{ url: 'https://shop.dk/sale' }], recipients: people },
+          { store, clock, env: { TOO_FAST_MS: '2000', SWEEP_MIN_RECIPIENTS: sweep } },
+        )
+        clock.advance(3000)
+        for (let i = 0; i < people.length; i++) {
+          if (i % 100 === 0) clock.advance(300)
+          // Each from a network of their own: 300 people, not a sweep.
+          await tap(app, message.recipients[i].links[0], { address: `100.${64 + (i % 50)}.${i}.9` })
+        }
+        const writing = flushClicks(app)
+        clock.advance(7000)
+        await app.inject({
+          method: 'POST',
+          url: `/v1/messages/${message.id}/deliveries`,
+          headers: bearer(key),
+          payload: { reports: people.map((recipient) => ({ recipient, status: 'delivered' })) },
+        })
+        release()
+        await writing
+        clock.advance(60_000)
+        const figures = await stats(app, key, message.id)
+        verdicts[order] = figures.clicks
+        t.has(figures.clicks, { total: 300, unique: 300, bots: 0, pending: 0, byReason: { too_fast: 0 } }, order)
+      }
+      t.same(
+        verdicts['reports first, the writer held back'],
+        verdicts['taps written first'],
+        `SWEEP_MIN_RECIPIENTS=${sweep}`,
+      )
+    }
+  },
+)

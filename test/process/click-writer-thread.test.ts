@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
-import { createTenant, json, postMessage, startApp, stats, tap } from '../helpers.js'
+import { createTenant, json, postMessage, startApp, stats, tap, testClock } from '../helpers.js'
 
 /** Nice values of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
 function threadNiceValues(): number[] {
@@ -18,6 +18,29 @@ t.test('clicks are written by a thread of their own, at the lowest priority by d
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
   for (const recipient of message.recipients) await tap(app, recipient.links[0])
   t.has((await stats(app, key, message.id)).clicks, { total: 2, unique: 2 }, 'and it writes them')
+})
+
+t.test('the thread settles judged clicks: a sweep is excluded, a person counts', async (t) => {
+  const clock = testClock()
+  const app = await startApp(t, { clickWriter: 'thread', clock, env: { SWEEP_MIN_RECIPIENTS: '8' } })
+  const { key } = await createTenant(app)
+  const recipients = Array.from({ length: 12 }, (_, i) => `r${i}`)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
+  const scanner = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/125.0.0.0 Safari/537.36'
+  for (const recipient of message.recipients.slice(0, 10)) {
+    clock.advance(400)
+    await tap(app, recipient.links[0], { userAgent: scanner, address: '198.51.100.4' })
+  }
+  await tap(app, message.recipients[11].links[0], { address: '100.64.3.3' })
+  t.has((await stats(app, key, message.id)).clicks, { total: 0, pending: 11 }, 'judged, not counted yet')
+  clock.advance(30_000)
+  t.has((await stats(app, key, message.id)).clicks, {
+    total: 1,
+    unique: 1,
+    bots: 10,
+    pending: 0,
+    byReason: { sweep: 10 },
+  })
 })
 
 t.test('CLICK_WRITER_NICE sets its priority', async (t) => {

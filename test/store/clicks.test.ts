@@ -51,17 +51,17 @@ forEachBackend(t, (t, seed) => {
     t.same([...(await store.recipientsDeliveredAt(message.id, [0, 1, 2]))], [])
     await store.applyDeliveryReports(message.id, [
       { recipientId: 'a', status: 'delivered', at: 30_000 },
-      { recipientId: 'c', status: 'delivered', at: 40_000 },
+      { recipientId: 'c', status: 'delivered', at: 40_000, arrival: true },
     ])
     facts = await store.clickMessageFacts([message.id])
     t.equal(facts.get(message.id)?.lastDeliveryAt, 40_000)
     t.same(
       [...(await store.recipientsDeliveredAt(message.id, [0, 1, 2, 9]))].sort(),
       [
-        [0, 30_000],
-        [2, 40_000],
+        [0, { at: 30_000, arrival: false }],
+        [2, { at: 40_000, arrival: true }],
       ],
-      'recipients without a report are left out',
+      'recipients without a report are left out; a report stamped on arrival says so',
     )
     t.same([...(await store.recipientsDeliveredAt(plain.id, [0]))], [])
   })
@@ -71,6 +71,7 @@ forEachBackend(t, (t, seed) => {
     const zero = { total: 0, unique: 0, bots: 0, previews: 0 }
     t.same(await store.messageCounters(message.id), {
       clicks: zero,
+      pendingClicks: 0,
       byReason: {},
       breakdowns: [],
       conversions: 0,

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { ClickTally, ClickWrite } from '../store.js'
+import type { ClickSettlement, ClickTally, ClickWrite } from '../store.js'
 import { claimClickBatch } from './click-batches.js'
 import { transaction, type Queryable } from './pool.js'
 import { insertWebhookEvents } from './webhooks.js'
@@ -21,130 +21,236 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
   await transaction(pool, async (client) => {
     // A retried batch whose first attempt committed is written already.
     if (write.batchId !== undefined && !(await claimClickBatch(client, write.batchId, Date.now()))) return
-    await insertClicks(client, write)
-
-    const firsts = [...write.firstClicks].sort((a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx)
-    const firstInserted = await insertUniques(
-      client,
-      'message_uniques',
-      'message_id',
-      firsts.map((f) => [f.messageId, f.recipientIdx, f.at]),
-    )
-    const messageUniques = new Map<number, number>()
-    const linkUniques = new Map<number, number>()
-    const breakdowns = new Map<string, { messageId: number; dimension: string; value: string; clicks: number }>()
-    const addBreakdown = (messageId: number, dimension: string, value: string, clicks: number) => {
-      const k = `${messageId}\u0000${dimension}\u0000${value}`
-      const entry = breakdowns.get(k)
-      if (entry) entry.clicks += clicks
-      else breakdowns.set(k, { messageId, dimension, value, clicks })
-    }
-    const lastClicks: Array<[number, number, number]> = []
-    for (const first of firsts) {
-      const inserted = firstInserted.has(key(first.messageId, first.recipientIdx))
-      if (inserted) {
-        increment(messageUniques, first.messageId, 1)
-        if (first.linkId !== null) increment(linkUniques, first.linkId, 1)
-        addBreakdown(first.messageId, 'first_click', first.delayBucket, 1)
-      }
-      if (!inserted || first.repeated) lastClicks.push([first.messageId, first.recipientIdx, first.lastAt])
-    }
-    if (lastClicks.length > 0) {
+    const ids = await insertClicks(client, write)
+    if (write.pending.length > 0) {
+      const fetches = write.pending.map(({ index, identity }) => ({
+        id: ids[index]!,
+        click: write.clicks[index]!,
+        identity,
+      }))
       await client.query(
-        `UPDATE message_uniques u SET last_at = greatest(coalesce(u.last_at, u.first_at), r.at)
-         FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS r(message_id, recipient_idx, at)
-         WHERE u.message_id = r.message_id AND u.recipient_idx = r.recipient_idx`,
-        [lastClicks.map((r) => r[0]), lastClicks.map((r) => r[1]), lastClicks.map((r) => r[2])],
-      )
-    }
-
-    const linkFirsts = new Map<string, [number, number, number]>()
-    for (const f of write.linkFirstClicks) {
-      const k = key(f.linkId, f.recipientIdx)
-      const seen = linkFirsts.get(k)
-      if (!seen || f.at < seen[2]) linkFirsts.set(k, [f.linkId, f.recipientIdx, f.at])
-    }
-    const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    const linkInserted = await insertUniques(client, 'link_uniques', 'link_id', linkRows)
-    for (const [linkId, recipientIdx] of linkRows) {
-      if (linkInserted.has(key(linkId, recipientIdx))) increment(linkUniques, linkId, 1)
-    }
-
-    await bumpCounters(client, 'message_counters', 'message_id', write.messageTallies, messageUniques)
-    await bumpCounters(client, 'link_counters', 'link_id', write.linkTallies, linkUniques)
-
-    const reasons = new Map<string, { messageId: number; reason: string; clicks: number }>()
-    for (const r of write.reasons) {
-      const k = `${r.messageId}\u0000${r.reason}`
-      const entry = reasons.get(k)
-      if (entry) entry.clicks += r.clicks
-      else reasons.set(k, { ...r })
-    }
-    const reasonRows = [...reasons.values()].sort(
-      (a, b) => a.messageId - b.messageId || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
-    )
-    if (reasonRows.length > 0) {
-      await client.query(
-        `INSERT INTO message_reason_counters (message_id, reason, clicks)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
-         ON CONFLICT (message_id, reason) DO UPDATE SET clicks = message_reason_counters.clicks + excluded.clicks`,
-        [reasonRows.map((r) => r.messageId), reasonRows.map((r) => r.reason), reasonRows.map((r) => r.clicks)],
-      )
-    }
-
-    for (const b of write.breakdowns) addBreakdown(b.messageId, b.dimension, b.value, b.clicks)
-    const breakdownRows = [...breakdowns.values()].sort(
-      (a, b) => a.messageId - b.messageId || compare(a.dimension, b.dimension) || compare(a.value, b.value),
-    )
-    if (breakdownRows.length > 0) {
-      await client.query(
-        `INSERT INTO message_breakdowns (message_id, dimension, value, clicks)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
-         ON CONFLICT (message_id, dimension, value) DO UPDATE SET clicks = message_breakdowns.clicks + excluded.clicks`,
+        `INSERT INTO sweep_fetches (click_id, message_id, link_id, recipient_idx, identity, at)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::bigint[])`,
         [
-          breakdownRows.map((r) => r.messageId),
-          breakdownRows.map((r) => r.dimension),
-          breakdownRows.map((r) => r.value),
-          breakdownRows.map((r) => r.clicks),
+          fetches.map((f) => f.id),
+          fetches.map((f) => f.click.messageId),
+          fetches.map((f) => f.click.linkId),
+          fetches.map((f) => f.click.recipientIdx),
+          fetches.map((f) => f.identity),
+          fetches.map((f) => f.click.at),
         ],
       )
+      const pending = new Map<number, number>()
+      for (const f of fetches) increment(pending, f.click.messageId, 1)
+      await addPending(client, pending)
     }
-
-    const series = new Map<string, [number, number, number]>()
-    for (const s of write.series) {
-      const k = key(s.messageId, s.bucket)
-      const entry = series.get(k)
-      if (entry) entry[2] += s.clicks
-      else series.set(k, [s.messageId, s.bucket, s.clicks])
-    }
-    const seriesRows = [...series.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    if (seriesRows.length > 0) {
-      await client.query(
-        `INSERT INTO message_click_series (message_id, bucket, clicks)
-         SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[])
-         ON CONFLICT (message_id, bucket) DO UPDATE SET clicks = message_click_series.clicks + excluded.clicks`,
-        [seriesRows.map((r) => r[0]), seriesRows.map((r) => r[1]), seriesRows.map((r) => r[2])],
-      )
-    }
-
-    await insertWebhookEvents(client, write.events)
+    await countWrite(client, write, false)
   })
 }
 
-/** The raw rows in the order given, in one statement (ids follow the array's order). */
-async function insertClicks(db: Queryable, write: ClickWrite): Promise<void> {
+/**
+ * Stores a settle pass (docs/adr/0084) in one transaction: its fetches settled (all
+ * of them still unsettled, or nothing is stored and false returned), the raw rows of
+ * clicks judged not human given their verdict, the pending counters lowered, earlier
+ * first clicks put in place of the stored ones, and the settled clicks counted as a
+ * batch's are. The fetches are locked in id order, so two passes cannot deadlock: the
+ * second waits, then finds them settled.
+ */
+export async function settleClicks(pool: pg.Pool, settlement: ClickSettlement): Promise<boolean> {
+  return transaction(pool, async (client) => {
+    const ids = [...settlement.settled].sort(byNumber)
+    const { rows } = await client.query<{ message_id: number }>(
+      `UPDATE sweep_fetches f SET settled = true
+       FROM (SELECT click_id FROM sweep_fetches WHERE click_id = ANY($1::bigint[]) AND NOT settled
+             ORDER BY click_id FOR UPDATE) AS due
+       WHERE f.click_id = due.click_id RETURNING f.message_id`,
+      [ids],
+    )
+    if (rows.length !== ids.length) throw new SettledElsewhere()
+    const settled = new Map<number, number>()
+    for (const row of rows) increment(settled, Number(row.message_id), -1)
+    await addPending(client, settled)
+    const verdicts = [...settlement.verdicts].sort((a, b) => a.id - b.id)
+    if (verdicts.length > 0) {
+      await client.query(
+        `UPDATE clicks c SET class = v.class, reason = v.reason
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, class, reason) WHERE c.id = v.id`,
+        [verdicts.map((v) => v.id), verdicts.map((v) => v.class), verdicts.map((v) => v.reason)],
+      )
+    }
+    const earlier = [...settlement.earlierFirstClicks].sort(
+      (a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx,
+    )
+    const moved: ClickWrite['breakdowns'] = []
+    for (const first of earlier) {
+      const { rowCount } = await client.query(
+        `UPDATE message_uniques SET first_at = $1, last_at = greatest(coalesce(last_at, first_at), $2)
+         WHERE message_id = $3 AND recipient_idx = $4 AND first_at = $5`,
+        [first.at, first.lastAt, first.messageId, first.recipientIdx, first.storedAt],
+      )
+      if (rowCount !== 1) continue
+      moved.push({ messageId: first.messageId, dimension: 'first_click', value: first.storedBucket, clicks: -1 })
+      moved.push({ messageId: first.messageId, dimension: 'first_click', value: first.delayBucket, clicks: 1 })
+    }
+    await countWrite(client, { ...settlement.write, breakdowns: [...settlement.write.breakdowns, ...moved] }, true)
+    await client.query('DELETE FROM sweep_fetches WHERE settled AND at < $1', [settlement.forgetBefore])
+    return true
+  }).catch((err: unknown) => {
+    if (err instanceof SettledElsewhere) return false
+    throw err
+  })
+}
+
+/** Thrown inside a settle transaction when one of its fetches was settled already: nothing is stored. */
+class SettledElsewhere extends Error {}
+
+async function addPending(db: Queryable, deltas: Map<number, number>): Promise<void> {
+  const ids = [...deltas.keys()].sort(byNumber)
+  await db.query(
+    `UPDATE message_counters c SET clicks_pending = c.clicks_pending + d.n
+     FROM unnest($1::bigint[], $2::bigint[]) AS d(id, n) WHERE c.message_id = d.id`,
+    [ids, ids.map((id) => deltas.get(id)!)],
+  )
+}
+
+/**
+ * What a write counts: first clicks, counters, reasons, breakdowns, series, events.
+ * Settling, a link first click earlier than the stored one replaces it.
+ */
+async function countWrite(client: Queryable, write: ClickWrite, settling: boolean): Promise<void> {
+  const firsts = [...write.firstClicks].sort((a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx)
+  const firstInserted = await insertUniques(
+    client,
+    'message_uniques',
+    'message_id',
+    firsts.map((f) => [f.messageId, f.recipientIdx, f.at]),
+  )
+  const messageUniques = new Map<number, number>()
+  const linkUniques = new Map<number, number>()
+  const breakdowns = new Map<string, { messageId: number; dimension: string; value: string; clicks: number }>()
+  const addBreakdown = (messageId: number, dimension: string, value: string, clicks: number) => {
+    const k = `${messageId}\u0000${dimension}\u0000${value}`
+    const entry = breakdowns.get(k)
+    if (entry) entry.clicks += clicks
+    else breakdowns.set(k, { messageId, dimension, value, clicks })
+  }
+  const lastClicks: Array<[number, number, number]> = []
+  for (const first of firsts) {
+    const inserted = firstInserted.has(key(first.messageId, first.recipientIdx))
+    if (inserted) {
+      increment(messageUniques, first.messageId, 1)
+      if (first.linkId !== null) increment(linkUniques, first.linkId, 1)
+      addBreakdown(first.messageId, 'first_click', first.delayBucket, 1)
+    }
+    if (!inserted || first.repeated) lastClicks.push([first.messageId, first.recipientIdx, first.lastAt])
+  }
+  if (lastClicks.length > 0) {
+    await client.query(
+      `UPDATE message_uniques u SET last_at = greatest(coalesce(u.last_at, u.first_at), r.at)
+         FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS r(message_id, recipient_idx, at)
+         WHERE u.message_id = r.message_id AND u.recipient_idx = r.recipient_idx`,
+      [lastClicks.map((r) => r[0]), lastClicks.map((r) => r[1]), lastClicks.map((r) => r[2])],
+    )
+  }
+
+  const linkFirsts = new Map<string, [number, number, number]>()
+  for (const f of write.linkFirstClicks) {
+    const k = key(f.linkId, f.recipientIdx)
+    const seen = linkFirsts.get(k)
+    if (!seen || f.at < seen[2]) linkFirsts.set(k, [f.linkId, f.recipientIdx, f.at])
+  }
+  const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const linkInserted = await insertUniques(client, 'link_uniques', 'link_id', linkRows)
+  const earlierLinkFirsts: Array<[number, number, number]> = []
+  for (const row of linkRows) {
+    if (linkInserted.has(key(row[0], row[1]))) increment(linkUniques, row[0], 1)
+    else if (settling) earlierLinkFirsts.push(row)
+  }
+  if (earlierLinkFirsts.length > 0) {
+    await client.query(
+      `UPDATE link_uniques u SET first_at = r.at
+         FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS r(link_id, recipient_idx, at)
+         WHERE u.link_id = r.link_id AND u.recipient_idx = r.recipient_idx AND u.first_at > r.at`,
+      [earlierLinkFirsts.map((r) => r[0]), earlierLinkFirsts.map((r) => r[1]), earlierLinkFirsts.map((r) => r[2])],
+    )
+  }
+
+  await bumpCounters(client, 'message_counters', 'message_id', write.messageTallies, messageUniques)
+  await bumpCounters(client, 'link_counters', 'link_id', write.linkTallies, linkUniques)
+
+  const reasons = new Map<string, { messageId: number; reason: string; clicks: number }>()
+  for (const r of write.reasons) {
+    const k = `${r.messageId}\u0000${r.reason}`
+    const entry = reasons.get(k)
+    if (entry) entry.clicks += r.clicks
+    else reasons.set(k, { ...r })
+  }
+  const reasonRows = [...reasons.values()].sort(
+    (a, b) => a.messageId - b.messageId || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
+  )
+  if (reasonRows.length > 0) {
+    await client.query(
+      `INSERT INTO message_reason_counters (message_id, reason, clicks)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
+         ON CONFLICT (message_id, reason) DO UPDATE SET clicks = message_reason_counters.clicks + excluded.clicks`,
+      [reasonRows.map((r) => r.messageId), reasonRows.map((r) => r.reason), reasonRows.map((r) => r.clicks)],
+    )
+  }
+
+  for (const b of write.breakdowns) addBreakdown(b.messageId, b.dimension, b.value, b.clicks)
+  const breakdownRows = [...breakdowns.values()].sort(
+    (a, b) => a.messageId - b.messageId || compare(a.dimension, b.dimension) || compare(a.value, b.value),
+  )
+  if (breakdownRows.length > 0) {
+    await client.query(
+      `INSERT INTO message_breakdowns (message_id, dimension, value, clicks)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+         ON CONFLICT (message_id, dimension, value) DO UPDATE SET clicks = message_breakdowns.clicks + excluded.clicks`,
+      [
+        breakdownRows.map((r) => r.messageId),
+        breakdownRows.map((r) => r.dimension),
+        breakdownRows.map((r) => r.value),
+        breakdownRows.map((r) => r.clicks),
+      ],
+    )
+  }
+
+  const series = new Map<string, [number, number, number]>()
+  for (const s of write.series) {
+    const k = key(s.messageId, s.bucket)
+    const entry = series.get(k)
+    if (entry) entry[2] += s.clicks
+    else series.set(k, [s.messageId, s.bucket, s.clicks])
+  }
+  const seriesRows = [...series.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  if (seriesRows.length > 0) {
+    await client.query(
+      `INSERT INTO message_click_series (message_id, bucket, clicks)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[])
+         ON CONFLICT (message_id, bucket) DO UPDATE SET clicks = message_click_series.clicks + excluded.clicks`,
+      [seriesRows.map((r) => r[0]), seriesRows.map((r) => r[1]), seriesRows.map((r) => r[2])],
+    )
+  }
+
+  await insertWebhookEvents(client, write.events)
+}
+
+/** The raw rows in the order given, in one statement; their ids, in the same order. */
+async function insertClicks(db: Queryable, write: ClickWrite): Promise<number[]> {
   const clicks = write.clicks
-  if (clicks.length === 0) return
+  if (clicks.length === 0) return []
   const userAgents = await userAgentIds(
     db,
     clicks.map((c) => c.userAgent),
   )
-  await db.query(
+  // Ids are drawn in the order the rows are inserted (ORDER BY ord): sorted, they are the batch's order.
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
      SELECT at, m, l, r, c, re, u, n, ci
      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::bigint[],
        $8::text[], $9::text[]) WITH ORDINALITY AS t(at, m, l, r, c, re, u, n, ci, ord)
-     ORDER BY ord`,
+     ORDER BY ord
+     RETURNING id`,
     [
       clicks.map((c) => c.at),
       clicks.map((c) => c.messageId),
@@ -157,6 +263,7 @@ async function insertClicks(db: Queryable, write: ClickWrite): Promise<void> {
       clicks.map((c) => c.clickId),
     ],
   )
+  return rows.map((row) => Number(row.id)).sort(byNumber)
 }
 
 /** Ids of the batch's user agents, inserting the new ones (sorted, so concurrent batches lock alike). */

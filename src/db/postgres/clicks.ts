@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { ClickRow, ExportedClick } from '../../click.js'
-import type { BreakdownCount, ClickMessageFacts, MessageCounters } from '../store.js'
+import type { BreakdownCount, ClickMessageFacts, DeliveryTime, DueFetch, MessageCounters } from '../store.js'
 import { counters, type CounterRow, type MessageCounterRow } from '../rows.js'
 
 /** The click reads: counters, a click by its id, the export, uniques. The write is click-write.ts. */
@@ -30,6 +30,7 @@ export class PostgresClicks {
     const row = message.rows[0]
     return {
       clicks: counters(row),
+      pendingClicks: row?.clicks_pending ?? 0,
       byReason: Object.fromEntries(reasons.rows.map((r) => [r.reason, r.clicks])),
       breakdowns: breakdowns.rows,
       conversions: row?.conversions ?? 0,
@@ -80,13 +81,47 @@ export class PostgresClicks {
     return new Map(rows.map(({ id, ...facts }) => [id, facts]))
   }
 
-  async recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
-    const { rows } = await this.pool.query<{ idx: number; delivery_at: number }>(
-      `SELECT idx, delivery_at FROM recipients
+  async recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, DeliveryTime>> {
+    const { rows } = await this.pool.query<{ idx: number; at: number; arrival: boolean }>(
+      `SELECT idx, delivery_at AS at, delivery_at_arrival AS arrival FROM recipients
        WHERE message_id = $1 AND idx = ANY($2::int[]) AND delivery_at IS NOT NULL`,
       [messageId, recipientIdxs],
     )
-    return new Map(rows.map((row) => [row.idx, row.delivery_at]))
+    return new Map(rows.map((row) => [row.idx, { at: row.at, arrival: row.arrival }]))
+  }
+
+  async dueSweepFetches(before: number, limit: number): Promise<DueFetch[]> {
+    const { rows } = await this.pool.query<DueFetch>(
+      `SELECT f.click_id AS id, f.at, f.message_id AS "messageId", f.link_id AS "linkId",
+         f.recipient_idx AS "recipientIdx", f.identity, u.ua AS "userAgent", c.network, c.click_id AS "clickId"
+       FROM sweep_fetches f LEFT JOIN clicks c ON c.id = f.click_id LEFT JOIN user_agents u ON u.id = c.user_agent_id
+       WHERE NOT f.settled AND f.at < $1 ORDER BY f.at LIMIT $2`,
+      [before, limit],
+    )
+    return rows
+  }
+
+  async sweepNeighbours(
+    messageId: number,
+    identity: string,
+    from: number,
+    to: number,
+  ): Promise<Array<{ recipientIdx: number; at: number }>> {
+    const { rows } = await this.pool.query<{ recipientIdx: number; at: number }>(
+      `SELECT recipient_idx AS "recipientIdx", at FROM sweep_fetches
+       WHERE message_id = $1 AND identity = $2 AND at BETWEEN $3 AND $4`,
+      [messageId, identity, from, to],
+    )
+    return rows
+  }
+
+  async firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+    const { rows } = await this.pool.query<{ idx: number; at: number }>(
+      `SELECT recipient_idx AS idx, first_at AS at FROM message_uniques
+       WHERE message_id = $1 AND recipient_idx = ANY($2::int[])`,
+      [messageId, recipientIdxs],
+    )
+    return new Map(rows.map((row) => [row.idx, row.at]))
   }
 
   async messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {

@@ -2,6 +2,9 @@ import type pg from 'pg'
 import type { ClickRow, ExportedClick } from '../../click.js'
 import type {
   CreatedMessage,
+  ClickSettlement,
+  DeliveryTime,
+  DueFetch,
   AddedRecipients,
   ApiKeyOwner,
   ClickMessageFacts,
@@ -32,7 +35,7 @@ import type {
   WebhookEventType,
 } from '../store.js'
 import { CLICK_BATCH_KEPT_MS, pruneClickBatches } from './click-batches.js'
-import { writeClicks } from './click-write.js'
+import { settleClicks, writeClicks } from './click-write.js'
 import { PostgresClicks } from './clicks.js'
 import { PostgresConversions } from './conversions.js'
 import { PostgresMessages } from './messages.js'
@@ -145,8 +148,29 @@ export class PostgresStore implements Store {
     return this.clicks.clickMessageFacts(messageIds)
   }
 
-  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+  recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, DeliveryTime>> {
     return this.clicks.recipientsDeliveredAt(messageId, recipientIdxs)
+  }
+
+  dueSweepFetches(before: number, limit: number): Promise<DueFetch[]> {
+    return this.clicks.dueSweepFetches(before, limit)
+  }
+
+  sweepNeighbours(
+    messageId: number,
+    identity: string,
+    from: number,
+    to: number,
+  ): Promise<Array<{ recipientIdx: number; at: number }>> {
+    return this.clicks.sweepNeighbours(messageId, identity, from, to)
+  }
+
+  firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+    return this.clicks.firstClickTimes(messageId, recipientIdxs)
+  }
+
+  settleClicks(settlement: ClickSettlement): Promise<boolean> {
+    return settleClicks(this.pool, settlement)
   }
 
   messageClickSeries(messageId: number): Promise<Array<{ bucket: number; clicks: number }>> {

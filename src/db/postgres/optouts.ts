@@ -112,8 +112,10 @@ export class PostgresOptOuts {
         external_id: string
         status: DeliveryStatus | null
         at: number | null
+        arrival: boolean
       }>(
-        `SELECT idx, external_id, delivery_status AS status, delivery_at AS at FROM recipients
+        `SELECT idx, external_id, delivery_status AS status, delivery_at AS at, delivery_at_arrival AS arrival
+         FROM recipients
          WHERE message_id = $1 AND external_id = ANY($2::text[]) ORDER BY idx FOR UPDATE`,
         [messageId, reports.map((report) => report.recipientId)],
       )
@@ -142,15 +144,22 @@ export class PostgresOptOuts {
         move(report.status, +1)
         recipient.status = report.status
         recipient.at = report.at
+        recipient.arrival = report.arrival ?? false
         latest = Math.max(latest ?? report.at, report.at)
         result.applied++
       }
       if (result.applied === 0) return result
       await client.query(
-        `UPDATE recipients r SET delivery_status = v.status, delivery_at = v.at
-         FROM unnest($2::int[], $3::text[], $4::bigint[]) AS v(idx, status, at)
+        `UPDATE recipients r SET delivery_status = v.status, delivery_at = v.at, delivery_at_arrival = v.arrival
+         FROM unnest($2::int[], $3::text[], $4::bigint[], $5::boolean[]) AS v(idx, status, at, arrival)
          WHERE r.message_id = $1 AND r.idx = v.idx`,
-        [messageId, rows.map((row) => row.idx), rows.map((row) => row.status), rows.map((row) => row.at)],
+        [
+          messageId,
+          rows.map((row) => row.idx),
+          rows.map((row) => row.status),
+          rows.map((row) => row.at),
+          rows.map((row) => row.arrival),
+        ],
       )
       await client.query(
         `UPDATE message_counters SET delivered = delivered + $1, failed = failed + $2,

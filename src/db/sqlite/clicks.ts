@@ -1,7 +1,16 @@
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type { ClickRow, ExportedClick } from '../../click.js'
-import type { BreakdownCount, ClickMessageFacts, ClickStore, ClickWrite, MessageCounters } from '../store.js'
+import type {
+  BreakdownCount,
+  ClickMessageFacts,
+  ClickSettlement,
+  ClickStore,
+  ClickWrite,
+  DeliveryTime,
+  DueFetch,
+  MessageCounters,
+} from '../store.js'
 import { counters, type CounterRow, type MessageCounterRow } from '../rows.js'
 
 /** User agents remembered by the writer, so a repeat costs no lookup. */
@@ -45,7 +54,39 @@ function prepare(db: SqliteDatabase) {
          (SELECT count(*) FROM links WHERE message_id = m.id) AS links
        FROM messages m LEFT JOIN message_counters c ON c.message_id = m.id WHERE m.id = ?`,
     ),
-    recipientDeliveredAt: db.prepare('SELECT delivery_at FROM recipients WHERE message_id = ? AND idx = ?').pluck(),
+    recipientDeliveredAt: db.prepare(
+      'SELECT delivery_at AS at, delivery_at_arrival AS arrival FROM recipients WHERE message_id = ? AND idx = ?',
+    ),
+    insertSweepFetch: db.prepare(
+      `INSERT INTO sweep_fetches (click_id, message_id, link_id, recipient_idx, identity, at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    addPending: db.prepare('UPDATE message_counters SET clicks_pending = clicks_pending + ? WHERE message_id = ?'),
+    dueFetches: db.prepare(
+      `SELECT f.click_id AS id, f.at, f.message_id AS messageId, f.link_id AS linkId, f.recipient_idx AS recipientIdx,
+         f.identity, u.ua AS userAgent, c.network, c.click_id AS clickId
+       FROM sweep_fetches f LEFT JOIN clicks c ON c.id = f.click_id LEFT JOIN user_agents u ON u.id = c.user_agent_id
+       WHERE f.settled = 0 AND f.at < ? ORDER BY f.at LIMIT ?`,
+    ),
+    sweepNeighbours: db.prepare(
+      `SELECT recipient_idx AS recipientIdx, at FROM sweep_fetches
+       WHERE message_id = ? AND identity = ? AND at BETWEEN ? AND ?`,
+    ),
+    firstClickTime: db
+      .prepare('SELECT first_at FROM message_uniques WHERE message_id = ? AND recipient_idx = ?')
+      .pluck(),
+    settleFetch: db
+      .prepare('UPDATE sweep_fetches SET settled = 1 WHERE click_id = ? AND settled = 0 RETURNING message_id')
+      .pluck(),
+    setVerdict: db.prepare('UPDATE clicks SET class = ?, reason = ? WHERE id = ?'),
+    lowerFirstClick: db.prepare(
+      `UPDATE message_uniques SET first_at = ?, last_at = max(coalesce(last_at, first_at), ?)
+       WHERE message_id = ? AND recipient_idx = ? AND first_at = ?`,
+    ),
+    lowerLinkFirstClick: db.prepare(
+      'UPDATE link_uniques SET first_at = ? WHERE link_id = ? AND recipient_idx = ? AND first_at > ?',
+    ),
+    forgetSettled: db.prepare('DELETE FROM sweep_fetches WHERE settled = 1 AND at < ?'),
     addReasonClicks: db.prepare(
       `INSERT INTO message_reason_counters (message_id, reason, clicks) VALUES (?, ?, ?)
        ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks`,
@@ -105,13 +146,68 @@ export class SqliteClicks implements ClickStore {
     return facts
   }
 
-  async recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
-    const times = new Map<number, number>()
+  async recipientsDeliveredAt(messageId: number, recipientIdxs: number[]): Promise<Map<number, DeliveryTime>> {
+    const times = new Map<number, DeliveryTime>()
     for (const idx of recipientIdxs) {
-      const at = this.sql.recipientDeliveredAt.get(messageId, idx) as number | null | undefined
-      if (at !== null && at !== undefined) times.set(idx, at)
+      const row = this.sql.recipientDeliveredAt.get(messageId, idx) as
+        { at: number | null; arrival: number } | undefined
+      if (row !== undefined && row.at !== null) times.set(idx, { at: row.at, arrival: row.arrival === 1 })
     }
     return times
+  }
+
+  async dueSweepFetches(before: number, limit: number): Promise<DueFetch[]> {
+    return this.sql.dueFetches.all(before, limit) as DueFetch[]
+  }
+
+  async sweepNeighbours(
+    messageId: number,
+    identity: string,
+    from: number,
+    to: number,
+  ): Promise<Array<{ recipientIdx: number; at: number }>> {
+    return this.sql.sweepNeighbours.all(messageId, identity, from, to) as Array<{ recipientIdx: number; at: number }>
+  }
+
+  async firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
+    const times = new Map<number, number>()
+    for (const idx of recipientIdxs) {
+      const at = this.sql.firstClickTime.get(messageId, idx) as number | undefined
+      if (at !== undefined) times.set(idx, at)
+    }
+    return times
+  }
+
+  async settleClicks(settlement: ClickSettlement): Promise<boolean> {
+    try {
+      this.write(() => this.#settle(settlement))
+      return true
+    } catch (err) {
+      if (err instanceof SettledElsewhere) return false
+      throw err
+    }
+  }
+
+  /** A settle pass's statements, inside its transaction; throws SettledElsewhere to store nothing. */
+  #settle(settlement: ClickSettlement): void {
+    const sql = this.sql
+    const settledPerMessage = new Map<number, number>()
+    for (const id of settlement.settled) {
+      const messageId = sql.settleFetch.get(id) as number | undefined
+      if (messageId === undefined) throw new SettledElsewhere()
+      increment(settledPerMessage, messageId)
+    }
+    for (const [messageId, n] of settledPerMessage) sql.addPending.run(-n, messageId)
+    for (const v of settlement.verdicts) sql.setVerdict.run(v.class, v.reason, v.id)
+    for (const first of settlement.earlierFirstClicks) {
+      const { messageId, recipientIdx } = first
+      if (sql.lowerFirstClick.run(first.at, first.lastAt, messageId, recipientIdx, first.storedAt).changes === 1) {
+        sql.addBreakdownClicks.run(messageId, 'first_click', first.storedBucket, -1)
+        sql.addBreakdownClicks.run(messageId, 'first_click', first.delayBucket, 1)
+      }
+    }
+    this.#count(settlement.write, true)
+    sql.forgetSettled.run(settlement.forgetBefore)
   }
 
   async writeClicks(write: ClickWrite): Promise<void> {
@@ -127,19 +223,39 @@ export class SqliteClicks implements ClickStore {
   /** The batch's statements, inside the transaction: rows, then first clicks, then counters. */
   #store(write: ClickWrite): void {
     const sql = this.sql
-    for (const click of write.clicks) {
-      sql.insertClick.run(
-        click.at,
-        click.messageId,
-        click.linkId,
-        click.recipientIdx,
-        click.class,
-        click.reason,
-        click.userAgent === null ? null : this.#userAgentId(click.userAgent),
-        click.network,
-        click.clickId,
+    const ids: number[] = new Array(write.clicks.length)
+    for (let i = 0; i < write.clicks.length; i++) {
+      const click = write.clicks[i]!
+      ids[i] = Number(
+        sql.insertClick.run(
+          click.at,
+          click.messageId,
+          click.linkId,
+          click.recipientIdx,
+          click.class,
+          click.reason,
+          click.userAgent === null ? null : this.#userAgentId(click.userAgent),
+          click.network,
+          click.clickId,
+        ).lastInsertRowid,
       )
     }
+    const pending = new Map<number, number>()
+    for (const { index, identity } of write.pending) {
+      const click = write.clicks[index]!
+      sql.insertSweepFetch.run(ids[index], click.messageId, click.linkId, click.recipientIdx, identity, click.at)
+      increment(pending, click.messageId)
+    }
+    for (const [messageId, n] of pending) sql.addPending.run(n, messageId)
+    this.#count(write, false)
+  }
+
+  /**
+   * What a write counts: first clicks, counters, reasons, breakdowns, series, events.
+   * Settling, a link first click earlier than the stored one replaces it.
+   */
+  #count(write: ClickWrite, settling: boolean): void {
+    const sql = this.sql
     // What the inserts that really happened add to the unique counters and the first-click breakdown.
     const messageUniques = new Map<number, number>()
     const linkUniques = new Map<number, number>()
@@ -158,6 +274,8 @@ export class SqliteClicks implements ClickStore {
     for (const first of write.linkFirstClicks) {
       if (sql.insertLinkUnique.run(first.linkId, first.recipientIdx, first.at).changes === 1) {
         increment(linkUniques, first.linkId)
+      } else if (settling) {
+        sql.lowerLinkFirstClick.run(first.at, first.linkId, first.recipientIdx, first.at)
       }
     }
     for (const [id, t] of write.messageTallies) {
@@ -197,6 +315,7 @@ export class SqliteClicks implements ClickStore {
     }
     return {
       clicks: counters(row),
+      pendingClicks: row?.clicks_pending ?? 0,
       byReason,
       breakdowns: this.sql.breakdownCounters.all(messageId) as BreakdownCount[],
       conversions: row?.conversions ?? 0,
@@ -232,6 +351,9 @@ export class SqliteClicks implements ClickStore {
 }
 
 retryingWhileBusy(SqliteClicks)
+
+/** Thrown inside a settle transaction when one of its fetches was settled already: the pass stores nothing. */
+class SettledElsewhere extends Error {}
 
 function increment(map: Map<number, number>, id: number): void {
   map.set(id, (map.get(id) ?? 0) + 1)

@@ -42,7 +42,7 @@ function prepare(db: SqliteDatabase) {
       'SELECT idx, delivery_status AS status, delivery_at AS at FROM recipients WHERE message_id = ? AND external_id = ?',
     ),
     setRecipientDelivery: db.prepare(
-      'UPDATE recipients SET delivery_status = ?, delivery_at = ? WHERE message_id = ? AND idx = ?',
+      'UPDATE recipients SET delivery_status = ?, delivery_at = ?, delivery_at_arrival = ? WHERE message_id = ? AND idx = ?',
     ),
     bumpDeliveries: db.prepare(
       'UPDATE message_counters SET delivered = delivered + ?, failed = failed + ? WHERE message_id = ?',
@@ -155,7 +155,7 @@ export class SqliteOptOuts implements OptOutStore {
           result.outdated++
           continue
         }
-        this.sql.setRecipientDelivery.run(report.status, report.at, messageId, current.idx)
+        this.sql.setRecipientDelivery.run(report.status, report.at, report.arrival ? 1 : 0, messageId, current.idx)
         latest = Math.max(latest ?? report.at, report.at)
         move(current.status, -1)
         move(report.status, +1)
