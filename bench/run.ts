@@ -297,7 +297,7 @@ function postgresSection(
     POSTGRES_SECTION,
     '',
     `Written by \`BENCH_DATABASE_URL=… npm run bench\` on ${new Date().toISOString().slice(0, 10)}: the same ` +
-      `redirect rounds as above (wrk \`-t1 -c${CONNECTIONS}\`, ${DURATION} s per run, ${ROUNDS} alternating rounds after ` +
+      `redirect rounds as the first section (wrk \`-t1 -c${CONNECTIONS}\`, ${DURATION} s per run, ${ROUNDS} alternating rounds after ` +
       `a 3 s warm-up), with the service on PostgreSQL ${version} on this machine (default settings) instead of ` +
       'SQLite: every tap is written to PostgreSQL from the event loop of the service (no writer thread on PostgreSQL). ' +
       `Links sampled: ${sampled.toLocaleString('en')} of a message of ${RECIPIENTS.toLocaleString('en')} recipients ` +

@@ -213,11 +213,11 @@ export class ClickRecorder {
     if (this.failed !== null) {
       const failed = this.failed
       this.failed = null
-      if (!(await this.write(failed))) return
+      if ((await this.write(failed)) === 'kept') return
     }
     while (this.queue.length > 0) {
       const batch = this.queue.take(this.sink.maxBatch ?? this.options.batchSize)
-      if (!(await this.write({ batch, id: randomUUID(), attempts: 0, retryAt: 0 }))) return
+      if ((await this.write({ batch, id: randomUUID(), attempts: 0, retryAt: 0 })) === 'kept') return
       // One batch per turn of the event loop: a backlog is written in slices, and
       // redirects waiting on their sockets are answered in between.
       if (this.queue.length > 0) await nextTurn()
@@ -229,27 +229,27 @@ export class ClickRecorder {
    * after a backoff: the database may be restarting, or may have committed a batch
    * whose reply was lost (its id then says so). Only a batch the database refuses for
    * what it holds is given up, after a few attempts, so that it cannot hold back every
-   * click behind it. Returns whether it was written.
+   * click behind it. Says which happened; after `kept` the flush stops until the retry.
    */
-  private async write(attempt: FailedBatch): Promise<boolean> {
+  private async write(attempt: FailedBatch): Promise<'written' | 'given up' | 'kept'> {
     // Timed with the classification: all of it is work the flush does.
     const started = performance.now()
     this.writing = attempt.batch.length
     try {
       await this.sink.write(attempt.batch, attempt.id)
       this.written += attempt.batch.length
-      return true
+      return 'written'
     } catch (err) {
       const attempts = attempt.attempts + 1
       if (isStatementRefused(err) && attempts >= REFUSED_ATTEMPTS) {
         this.dropped += attempt.batch.length
         this.log.error({ err, lost: attempt.batch.length }, 'the database refused a batch of clicks; gave it up')
-        return false
+        return 'given up'
       }
       const backoff = Math.min(RETRY_MAX_MS, this.options.flushIntervalMs * 2 ** attempts)
       this.failed = { ...attempt, attempts, retryAt: Date.now() + backoff }
       this.logFailure(err, attempts)
-      return false
+      return 'kept'
     } finally {
       this.writing = 0
       this.flushDuration.observe((performance.now() - started) / 1000)

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import t from 'tap'
 import { SqliteStore } from '../../src/db/sqlite/index.js'
 import type { ClickWrite } from '../../src/db/store.js'
-import { createTenant, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from '../helpers.js'
+import { createTenant, eventually, json, postMessage, startApp, stats, tap, tempDatabasePath, UA } from '../helpers.js'
 
 t.test('a full click queue still redirects every tap, and counts only what it kept', async (t) => {
   const app = await startApp(t, { env: { CLICK_QUEUE_MAX: '2' } })
@@ -173,4 +173,31 @@ t.test('a batch the database refuses for what it holds is given up, and the clic
   t.equal(app.services.recorder.dropped, 1, 'then given up, and counted as dropped')
   await tap(app, message.recipients[1].links[0])
   t.has((await stats(app, key, message.id)).clicks, { total: 1, unique: 1 }, 'the queue moves on')
+})
+
+t.test('on PostgreSQL a tap never waits for a batch being written', async (t) => {
+  const app = await startApp(t, { backend: 'postgres', logger: false })
+  const store = app.services.store
+  const realWrite = store.writeClicks.bind(store)
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let writes = 0
+  store.writeClicks = async (write: ClickWrite) => {
+    writes++
+    await held
+    return realWrite(write)
+  }
+  const { key } = await createTenant(app)
+  const recipients = Array.from({ length: 20 }, (_, i) => `r${i}`)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients }))
+  await tap(app, message.recipients[0].links[0])
+  const flushing = app.services.recorder.flush()
+  await eventually(t, 'a batch is being written, and held', () => writes === 1)
+  for (const recipient of message.recipients) {
+    t.equal((await tap(app, recipient.links[0])).statusCode, 302, 'answered while it is held')
+  }
+  t.equal(app.services.recorder.depth, 21, 'the taps wait in the queue')
+  release()
+  await flushing
+  t.has((await stats(app, key, message.id)).clicks, { total: 21, unique: 20 })
 })
