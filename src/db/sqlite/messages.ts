@@ -1,3 +1,4 @@
+import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type {
@@ -73,9 +74,12 @@ export class SqliteMessages implements MessageStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
 
+  private readonly recordChange: RecordCacheChange
+
   constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
+    this.recordChange = cacheChangeRecorder(connection.db)
   }
 
   async createMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
@@ -107,6 +111,7 @@ export class SqliteMessages implements MessageStore {
           link.url,
         ).lastInsertRowid
         this.sql.insertLinkCounters.run(linkId)
+        this.recordChange('link', `${input.domainId}/${link.code}`)
       })
       return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true }
     })
