@@ -283,7 +283,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(dashboardRoutes, { store, secret, config })
 
   await recorder.start()
-  cacheFollower.start()
+  await cacheFollower.start()
   unsubscribeVisits.start()
   webhookWorker.start()
   retention.start()

@@ -518,6 +518,8 @@ export interface CacheChangeWatcher {
 }
 
 export interface CacheChangeWatch {
+  /** Settles once the watch follows the feed (PostgreSQL: its first attempt to listen has ended). */
+  started: Promise<void>
   close(): Promise<void>
 }
 

@@ -32,11 +32,13 @@ export class CacheFollower {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  start(): void {
+  /** Resolves once changes committed from now on are sure to reach this instance. */
+  async start(): Promise<void> {
     this.watch ??= this.store.watchCacheChanges({
       changes: (changes) => this.enqueue(() => this.apply(changes)),
       lost: () => this.enqueue(() => this.reloadAll()),
     })
+    await this.watch.started
   }
 
   async stop(): Promise<void> {

@@ -90,6 +90,7 @@ export class PostgresCacheChanges {
  * back (notifications sent meanwhile went nowhere), then catches up from its position.
  */
 class ListeningWatch implements CacheChangeWatch {
+  readonly started: Promise<void>
   private client: pg.Client | null = null
   private closed = false
   private position: Promise<string>
@@ -106,7 +107,7 @@ class ListeningWatch implements CacheChangeWatch {
   ) {
     this.position = feed.cacheChangeHead().catch(() => '0:0')
     this.timer = setInterval(() => this.catchUp(), BACKSTOP_POLL_MS).unref()
-    void this.listen(RECONNECT_FIRST_MS, false)
+    this.started = this.listen(RECONNECT_FIRST_MS, false)
   }
 
   async close(): Promise<void> {

@@ -84,6 +84,7 @@ export class SqliteCacheChanges implements CacheChangeStore {
       }
     }, WATCH_INTERVAL_MS).unref()
     return {
+      started: Promise.resolve(),
       close: async () => clearInterval(timer),
     }
   }
