@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process'
-import { request } from 'node:http'
 import t from 'tap'
 import { tempDatabasePath, UA } from '../helpers.js'
 import { entryPoint, processEnv } from '../fixtures/paths.js'
-import { startServer, type ServerProcess } from '../fixtures/server-process.js'
+import { serverRequest, startServer, type ServerProcess, type ServerRequest } from '../fixtures/server-process.js'
 import { eventually } from '../fixtures/webhook-receiver.js'
 
 /** The promise this suite checks: a change made by the CLI reaches a running service within a second. */
@@ -22,37 +21,9 @@ function cli(databasePath: string, ...args: string[]): Promise<any> {
   })
 }
 
-/** A request to the server with a Host header of our choosing (a branded short-link domain). */
-function send(
-  server: ServerProcess,
-  options: { method?: string; path: string; host?: string; key?: string; body?: unknown },
-): Promise<{ status: number; location?: string; body: string }> {
-  const url = new URL(server.base)
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: options.method ?? 'GET',
-        path: options.path,
-        headers: {
-          host: options.host ?? url.host,
-          'user-agent': UA.iphoneSafari,
-          ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-          ...(options.body ? { 'content-type': 'application/json' } : {}),
-        },
-      },
-      (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => (body += chunk))
-        res.on('end', () => resolve({ status: res.statusCode!, location: res.headers.location, body }))
-      },
-    )
-    req.on('error', reject)
-    req.end(options.body ? JSON.stringify(options.body) : undefined)
-  })
-}
+/** A request as a phone or a sender's server makes it. */
+const send = (server: ServerProcess, options: ServerRequest) =>
+  serverRequest(server, { userAgent: UA.iphoneSafari, ...options })
 
 t.test('a domain added and a key revoked by the CLI take effect in a running service within a second', async (t) => {
   const databasePath = tempDatabasePath(t)
