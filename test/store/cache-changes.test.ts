@@ -1,4 +1,5 @@
 import t from 'tap'
+import { PostgresStore } from '../../src/db/postgres/index.js'
 import type { CacheChange, Store } from '../../src/db/store.js'
 import { eventually } from '../fixtures/webhook-receiver.js'
 import { forEachBackend, openSameDatabase } from '../fixtures/store-backends.js'
@@ -91,6 +92,37 @@ forEachBackend(t, (t, seed) => {
     await other.setAllowedHosts(owner.tenant.id, [])
     await new Promise((resolve) => setTimeout(resolve, 600))
     t.equal(seen.filter((c) => c.kind === 'allowed_hosts').length, 1, 'a closed watch hands over nothing more')
+  })
+
+  t.test('PostgreSQL: a watch whose connection breaks reconnects, says so, and misses nothing', async (t) => {
+    if (!(store instanceof PostgresStore)) {
+      t.pass('SQLite reads the file: no connection of its own to lose')
+      return
+    }
+    const seen: CacheChange[] = []
+    let lost = 0
+    const watch = store.watchCacheChanges({ changes: (changes) => seen.push(...changes), lost: () => lost++ })
+    t.teardown(() => watch.close())
+    await watch.started
+    const owner = await seed.tenant()
+    const { rows } = await store.pool.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+    )
+    t.equal(rows[0]!.n, 1, 'the listening connection is cut')
+    // Made while nobody listens: no notification reaches the watch.
+    await store.setAllowedHosts(owner.tenant.id, ['cut.dk'])
+    await eventually(t, 'the watch says it lost track', () => lost === 1)
+    await eventually(t, 'and hands over the change made meanwhile', () =>
+      seen.some((c) => c.kind === 'allowed_hosts' && c.key === String(owner.tenant.id)),
+    )
+    await store.setDomainFallback(owner.tenant.id, owner.domain.host, 'https://shop.dk/after')
+    await eventually(
+      t,
+      'listening again',
+      () => seen.some((c) => c.kind === 'domain' && c.key === String(owner.domain.id)),
+      1_000,
+    )
   })
 
   t.test('old changes are pruned, newer ones kept', async (t) => {
