@@ -32,13 +32,20 @@ export class CacheFollower {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Resolves once changes committed from now on are sure to reach this instance. */
+  /**
+   * Resolves once changes committed from now on are sure to reach this instance. The
+   * caches are read again then: a change committed after they were first loaded but
+   * before the watch began would otherwise be missed.
+   */
   async start(): Promise<void> {
-    this.watch ??= this.store.watchCacheChanges({
+    if (this.watch !== null) return
+    this.watch = this.store.watchCacheChanges({
       changes: (changes) => this.enqueue(() => this.apply(changes)),
       lost: () => this.enqueue(() => this.reloadAll()),
     })
     await this.watch.started
+    this.enqueue(() => this.reloadAll())
+    await this.applying
   }
 
   async stop(): Promise<void> {
