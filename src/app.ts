@@ -205,7 +205,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const unsubscribeTokens = new UnsubscribeTokens(secret)
   const redirects = new RedirectCounters()
   const suppressionKeys = new SuppressionKeys(secret)
-  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch })
+  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch, cacheFollower })
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,

@@ -23,8 +23,10 @@ export interface FollowedCaches {
 export class CacheFollower {
   private watch: CacheChangeWatch | null = null
   private applying: Promise<void> = Promise.resolve()
-  /** Changes applied since start, for tests and metrics. */
+  /** Changes applied since start (metrics). */
   applied = 0
+  /** Times every cache was read again because the feed lost track (metrics). */
+  reloads = 0
 
   constructor(
     private readonly store: Store,
@@ -98,6 +100,7 @@ export class CacheFollower {
   }
 
   private async reloadAll(): Promise<void> {
+    this.reloads++
     this.caches.domains.replaceAll(await this.store.listDomains())
     this.caches.links.clear()
     this.caches.allowedHosts.clear()
