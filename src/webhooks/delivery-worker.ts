@@ -34,13 +34,14 @@ const LEASE_MARGIN_MS = 30_000
  * receiver holds back only that tenant's events. Events are claimed before they are
  * posted (Store.claimWebhookEvents), so instances sharing a database never post the
  * same event at the same time; those there is no room for are given back at once.
- * Each post is signed, goes only to a checked public address (receiver-address.ts) and is bounded in time and bytes
- * (post-webhook.ts). A 2xx answer delivers an event; anything else (another status, a
- * redirect, a timeout, a refused connection or address) schedules a retry with
- * exponential backoff and jitter, until the event is older than giveUpAfterMs, when it
- * is marked failed. At-least-once: an event is pending until a 2xx is stored, so a
- * crash between the post and the store sends it again (same id). Runs in this
- * process, off every request path.
+ * Each post is signed, goes only to a checked public address (receiver-address.ts)
+ * and is bounded in time and bytes (post-webhook.ts). A 2xx answer delivers an
+ * event; anything else (another status, a redirect, a timeout, a refused connection or
+ * address) schedules a retry with exponential backoff and jitter, until the event is
+ * older than giveUpAfterMs, when it is marked failed. At-least-once: an event is
+ * pending until a 2xx is stored, so a crash between the post and the store sends it
+ * again (same id), once its claim has run out. Runs in this process, off every
+ * request path.
  */
 export class WebhookDeliveryWorker {
   private timer: NodeJS.Timeout | null = null
