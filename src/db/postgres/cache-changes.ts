@@ -2,10 +2,14 @@ import pg from 'pg'
 import type { CacheChange, CacheChangeKind, CacheChangeWatch, CacheChangeWatcher } from '../store.js'
 import type { Queryable } from './pool.js'
 
-/** The channel migration 003's trigger notifies on every insert into cache_changes. */
+/** The channel migration 003's trigger notifies on every insert into cache_changes but a link's. */
 const CHANNEL = 'smslinks_cache_changes'
-/** How often a watch reads the table as well, for a notification it may have missed. */
-const BACKSTOP_POLL_MS = 2_000
+/**
+ * How often a watch reads the table: for created links, which are not notified (a
+ * notifying transaction commits alone, and every message creates links), and for any
+ * notification it missed.
+ */
+const BACKSTOP_POLL_MS = 500
 /** Waits between attempts to get the listening connection back: doubled from the first to the last. */
 const RECONNECT_FIRST_MS = 250
 const RECONNECT_MAX_MS = 5_000
@@ -85,7 +89,7 @@ export class PostgresCacheChanges {
 
 /**
  * A watch on PostgreSQL: LISTEN on a connection of its own, so a change reaches this
- * instance as soon as it commits; a backstop read of the table every few seconds; and,
+ * instance as soon as it commits; a read of the table twice a second; and,
  * when that connection breaks, reconnects with backoff and reports `lost` once it is
  * back (notifications sent meanwhile went nowhere), then catches up from its position.
  */
