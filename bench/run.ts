@@ -13,12 +13,19 @@
  * Environment (for quicker runs): BENCH_RECIPIENTS (1000000), BENCH_DURATION (10 s
  * per round), BENCH_ROUNDS (5), BENCH_CONNECTIONS (64), BENCH_STATS_CLICKS (10000000), BENCH_NODE_ARGS,
  * BENCH_STEADY_RATE (4000 taps a second in the mixed and transactional scenarios).
+ *
+ * BENCH_DATABASE_URL (a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/test)
+ * runs the service on a fresh database there instead of SQLite, measures only the
+ * redirect rounds against bare Fastify, and writes the "PostgreSQL: redirects" section of
+ * RESULTS.md, leaving the rest of the file as it is. The database is dropped afterwards.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
 import { fillClicks } from './fill-clicks.js'
+import { writeResultsSection } from './results-section.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const RECIPIENTS = env('BENCH_RECIPIENTS', 1_000_000)
@@ -27,6 +34,8 @@ const DURATION = env('BENCH_DURATION', 10)
 const ROUNDS = env('BENCH_ROUNDS', 5)
 const CONNECTIONS = env('BENCH_CONNECTIONS', 64)
 const STATS_CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
+const POSTGRES = process.env.BENCH_DATABASE_URL || null
+const POSTGRES_SECTION = '## PostgreSQL: redirects with every tap written'
 /**
  * The service runs as `npm start` runs it: with the node flags of package.json's start
  * script (its heap settings, docs/adr/0064), and any extra ones from BENCH_NODE_ARGS, e.g.
@@ -245,6 +254,78 @@ async function drained(): Promise<{ seconds: number; dropped: number }> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places
 
+/** A fresh database on the PostgreSQL server at `url` for the service; `drop` removes it. */
+async function benchDatabase(url: string): Promise<{ url: string; version: string; drop(): Promise<void> }> {
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  const name = `smslinks_bench_${process.pid}`
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await admin.query(`CREATE DATABASE ${name}`)
+  const version = ((await admin.query('SHOW server_version')).rows[0] as { server_version: string }).server_version
+  const database = new URL(url)
+  database.pathname = `/${name}`
+  return {
+    url: database.toString(),
+    version,
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await admin.end()
+    },
+  }
+}
+
+interface Round {
+  service: WrkResult & { maxRssMb: number; drainSeconds: number; dropped: number }
+  bare: WrkResult
+}
+
+/** The PostgreSQL run's section of RESULTS.md: the redirect rounds against bare Fastify, and the issue's targets. */
+function postgresSection(
+  runs: Round[],
+  createSeconds: number,
+  sampled: number,
+  loadStats: { clicks: { total: number; bots: number } },
+  version: string,
+): string {
+  const ratios = runs.map((r) => r.service.rps / r.bare.rps)
+  const p99Ratios = runs.map((r) => r.service.p99 / r.bare.p99)
+  const sustained = runs.map((r) => (r.service.rps * DURATION) / (DURATION + r.service.drainSeconds) / r.bare.rps)
+  const dropped = runs.reduce((sum, r) => sum + r.service.dropped, 0)
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**')
+  const [load1, load5] = loadavg()
+  return [
+    POSTGRES_SECTION,
+    '',
+    `Written by \`BENCH_DATABASE_URL=… npm run bench\` on ${new Date().toISOString().slice(0, 10)}: the same ` +
+      `redirect rounds as the first section (wrk \`-t1 -c${CONNECTIONS}\`, ${DURATION} s per run, ${ROUNDS} alternating rounds after ` +
+      `a 3 s warm-up), with the service on PostgreSQL ${version} on this machine (default settings) instead of ` +
+      'SQLite: every tap is written to PostgreSQL from the event loop of the service (no writer thread on PostgreSQL). ' +
+      `Links sampled: ${sampled.toLocaleString('en')} of a message of ${RECIPIENTS.toLocaleString('en')} recipients ` +
+      `(created in ${round(createSeconds)} s). PostgreSQL itself is not pinned and shares both cores. The machine ` +
+      `was loaded by other work: load average ${round(load1!, 1)} (1 min), ${round(load5!, 1)} (5 min) at the end.`,
+    '',
+    '| round | service req/s | service p99 | its clicks all written after | clicks dropped | bare req/s | bare p99 | service ÷ bare | p99 ÷ bare p99 | sustained ÷ bare |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs.map(
+      (r, i) =>
+        `| ${i + 1} | ${Math.round(r.service.rps)} | ${r.service.p99} ms | ${round(r.service.drainSeconds)} s | ` +
+        `${r.service.dropped} | ${Math.round(r.bare.rps)} | ${r.bare.p99} ms | ${round(ratios[i]!, 3)} × | ` +
+        `${round(p99Ratios[i]!)} × | ${round(sustained[i]!, 3)} × |`,
+    ),
+    '',
+    `Clicks recorded over the whole load (warm-up included): ` +
+      `${(loadStats.clicks.total + loadStats.clicks.bots).toLocaleString('en')}; dropped: ${dropped}. ` +
+      '"Sustained" counts the time after each run until its last click was written.',
+    '',
+    '| target (PostgreSQL) | figure | |',
+    '|---|---|---|',
+    `| redirect throughput with every tap written ≥ 0.8 × bare | ${round(median(ratios), 3)} × (median of the rounds), ` +
+      `sustained ${round(median(sustained), 3)} ×, ${dropped} dropped | ${verdict(median(ratios) >= 0.8 && dropped === 0)} |`,
+    `| redirect p99 ≤ 2 × bare's | ${round(median(p99Ratios))} × (median of the rounds) | ${verdict(median(p99Ratios) <= 2)} |`,
+    '',
+  ].join('\n')
+}
+
 async function main(): Promise<void> {
   if (!existsSync('bench/run.ts')) throw new Error('run from the repository root: npm run bench')
   need('wrk', 'apt-get install -y wrk')
@@ -257,7 +338,9 @@ async function main(): Promise<void> {
   console.log('building…')
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' })
 
+  const postgres = POSTGRES === null ? null : await benchDatabase(POSTGRES)
   const serviceEnv = {
+    ...(postgres === null ? {} : { DATABASE_URL: postgres.url }),
     PORT: String(SERVICE_PORT),
     HOST: '127.0.0.1',
     // The API is called on 127.0.0.1, which must be one of the service's own hosts; the
@@ -313,10 +396,7 @@ async function main(): Promise<void> {
   const afterCreate = memory(service.pid!)
   let droppedBefore = (await drained()).dropped
   const warmUpDropped = droppedBefore
-  const runs: Array<{
-    service: WrkResult & { maxRssMb: number; drainSeconds: number; dropped: number }
-    bare: WrkResult
-  }> = []
+  const runs: Round[] = []
   for (let i = 1; i <= ROUNDS; i++) {
     const a = await wrk(SERVICE_PORT, DURATION, service.pid)
     // The clicks queued during the run are written before bare's run, which must not pay for them.
@@ -337,6 +417,14 @@ async function main(): Promise<void> {
   // Let the last clicks flush, then check what the service recorded.
   await sleep(500)
   const loadStats = await call('GET', `/v1/messages/${message.id}/stats`, key)
+  if (postgres !== null) {
+    stopAll()
+    await postgres.drop()
+    const section = postgresSection(runs, createSeconds, paths.length, loadStats, postgres.version)
+    writeResultsSection(POSTGRES_SECTION, section)
+    console.log(section)
+    return
+  }
 
   // Mixed: redirects on the live message while three 100,000-recipient messages are
   // created back to back, against redirects alone for as long and the creations alone.

@@ -10,12 +10,13 @@ import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder, InlineClickSink } from './clicks/recorder.js'
 import { ThreadClickSink } from './clicks/thread-sink.js'
 import { randomSecret, type Config } from './config.js'
-import { SqliteStore } from './db/sqlite/index.js'
+import { backendOf, openStore } from './db/open-store.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './errors.js'
 import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
 import { LoopWatch } from './loop-watch.js'
+import { resolveTokenSecret } from './links/token-secret.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
 import { adminRoutes } from './routes/admin.js'
 import { analyticsRoutes } from './routes/analytics.js'
@@ -63,23 +64,18 @@ declare module 'fastify' {
 export interface BuildOptions {
   /** Fastify's logger option; defaults to pino at the configured level. */
   logger?: FastifyServerOptions['logger']
-  /** A store to use instead of opening config.databasePath. */
+  /** A store to use instead of opening the configured one (DATABASE_URL or DATABASE_PATH). */
   store?: Store
   /** Called for every route as it is registered (tests compare them with the OpenAPI document). */
   onRoute?: (route: RouteOptions) => void
   /**
    * Who classifies and writes clicks: a thread with its own connection to the
    * database file, or the event loop through the service's store. The thread unless
-   * there is no file to share (an injected store or `:memory:`).
+   * there is no file to share (PostgreSQL, an injected store or `:memory:`).
    */
   clickWriter?: 'thread' | 'inline'
   /** How webhook receivers' host names are resolved (tests inject their own DNS); the system's resolver by default. */
   resolveHost?: ResolveHost
-}
-
-/** The secret for recipient tokens: TOKEN_SECRET, or one generated on first start and kept in the database. */
-async function tokenSecret(store: Store, config: Config): Promise<string> {
-  return config.tokenSecret ?? store.setSettingOnce('token_secret', randomSecret())
 }
 
 /**
@@ -117,16 +113,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   loopWatch.installRoutes(app)
   installHostKinds(app, ownHosts)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
-  const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
-
-  const domains = new DomainRegistry(await store.listDomains())
-  const secret = await tokenSecret(store, config)
+  const store = options.store ?? (await openStore(config, { waitOnLock: false, cacheMiB: 8 }))
+  let domains: DomainRegistry
+  let secret: string
+  try {
+    domains = new DomainRegistry(await store.listDomains())
+    // TOKEN_SECRET, or the one generated on the first start; refused when it is not
+    // the secret the database's links were made with (docs/adr/0074).
+    secret = await resolveTokenSecret(store, config.tokenSecret, randomSecret)
+  } catch (err) {
+    if (options.store === undefined) await store.close().catch(() => undefined)
+    throw err
+  }
   const tokens = new RecipientTokens(secret)
   const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
-  // Clicks are written by a thread with its own connection to the file; an injected
-  // store (tests) or an in-memory database has no file to share, so it writes inline.
-  const clickWriter =
-    options.clickWriter ?? (options.store === undefined && config.databasePath !== ':memory:' ? 'thread' : 'inline')
+  // Clicks are written by a thread with its own connection to the file; PostgreSQL,
+  // an injected store (tests) or an in-memory database has no file to share, so the
+  // event loop writes them, asynchronously: a tap never waits on a batch.
+  const sqliteFile = backendOf(config) === 'sqlite' && config.databasePath !== ':memory:'
+  const clickWriter = sqliteFile
+    ? (options.clickWriter ?? (options.store === undefined ? 'thread' : 'inline'))
+    : 'inline'
   const sink =
     clickWriter === 'thread'
       ? new ThreadClickSink(

@@ -1,4 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { isDatabaseUnavailable } from './db/database-errors.js'
+import { RETRY_AFTER_SECONDS, sendUnavailablePage } from './routes/pages.js'
 
 /**
  * An error the caller can fix. Rendered as `{ "error": code, "message": message }`
@@ -41,7 +43,17 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.code(status).send({ error: code, message: error.message })
     }
     // An API request has a logger of its own; other routes (redirects, pages) have none.
-    const log = request.url.startsWith('/v1/') ? request.log : app.log
+    const api = request.url.startsWith('/v1/')
+    const log = api ? request.log : app.log
+    if (isDatabaseUnavailable(error)) {
+      // Not our bug and not the caller's: the same request may succeed in a moment.
+      log.warn({ err: error, reqId: request.id }, 'request failed: the database is unavailable')
+      if (!api && request.method === 'GET') return sendUnavailablePage(reply)
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({
+        error: 'database_unavailable',
+        message: 'The database cannot be reached right now. Try again shortly.',
+      })
+    }
     log.error({ err: error, reqId: request.id }, 'request failed')
     return reply
       .code(500)

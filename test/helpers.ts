@@ -6,6 +6,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp, type BuildOptions } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import type { Backend } from '../src/db/open-store.js'
+import { postgresDatabase } from './fixtures/postgres.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
 export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
@@ -46,22 +48,62 @@ export function testClock(start = Date.now()): TestClock {
   }
 }
 
+export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres']
+
 export interface StartOptions extends BuildOptions {
   env?: Record<string, string>
+  /**
+   * The database: a fresh SQLite file, or a fresh PostgreSQL database (postgresDatabase).
+   * Unset: the one withEachBackend names for the test, else SQLite.
+   */
+  backend?: Backend
+  /** A SQLite file to reuse (a restart); see reusableDatabase. */
   databasePath?: string
+  /** A PostgreSQL database to reuse (a restart): selects PostgreSQL. */
+  databaseUrl?: string
   /** The clock the time rules read (too_fast, burst, link expiry, retention); the real one when unset. */
   clock?: TestClock
 }
 
 /**
- * Builds the service on a real SQLite file; closed (clicks flushed) when the test ends.
+ * Defines a file's tests once per backend: `define` runs in a subtest named after each,
+ * and startApp (with every fixture built on it) opens that backend within it.
+ */
+export function withEachBackend(t: Test, define: (t: Test, backend: Backend) => void): void {
+  for (const backend of BACKENDS) {
+    t.test(backend, async (t) => {
+      // Child tests inherit the context (through its prototype): startApp reads it there.
+      ;(t.context as { backend?: Backend }).backend = backend
+      define(t, backend)
+    })
+  }
+}
+
+/** The backend withEachBackend chose for this test (or an ancestor of it); SQLite elsewhere. */
+function backendOf(t: Test): Backend {
+  return (t.context as { backend?: Backend } | null)?.backend ?? 'sqlite'
+}
+
+/** A database two startApp calls share (a restart), on the test's backend: pass it to both. */
+export async function reusableDatabase(t: Test): Promise<{ databasePath: string } | { databaseUrl: string }> {
+  return backendOf(t) === 'postgres'
+    ? { databaseUrl: await postgresDatabase(t) }
+    : { databasePath: tempDatabasePath(t) }
+}
+
+/**
+ * Builds the service on a real database, a fresh SQLite file unless the test asks for
+ * PostgreSQL (`backend`, or withEachBackend); closed (clicks flushed) when the test ends.
  * Clicks are written on the event loop unless the test asks for the writer thread
- * (`clickWriter: 'thread'`): the same classification and SQL, without starting a thread.
+ * (`clickWriter: 'thread'`, SQLite only): the same classification and SQL, without
+ * starting a thread.
  */
 export async function startApp(t: Test, options: StartOptions = {}): Promise<FastifyInstance> {
+  const backend = options.databaseUrl === undefined ? (options.backend ?? backendOf(t)) : 'postgres'
   const loaded = loadConfig({
     ADMIN_TOKEN,
     DATABASE_PATH: options.databasePath ?? tempDatabasePath(t),
+    ...(backend === 'postgres' ? { DATABASE_URL: options.databaseUrl ?? (await postgresDatabase(t)) } : {}),
     LOG_LEVEL: 'silent',
     // Long enough that tests decide when clicks are written (flushClicks), not a timer.
     CLICK_FLUSH_INTERVAL_MS: '1000',

@@ -9,7 +9,8 @@ import { messageStats } from '../clicks/stats.js'
 import { loadConfig, type Config } from '../config.js'
 import { migrate } from '../db/migrate.js'
 import { openDatabase } from '../db/open.js'
-import { SqliteStore } from '../db/sqlite/index.js'
+import { backendOf, describeStore, openStore } from '../db/open-store.js'
+import { migratePostgresAt } from '../db/postgres/index.js'
 import type { Store } from '../db/store.js'
 import { notFound } from '../errors.js'
 import { presentMessage } from '../messages/present.js'
@@ -29,10 +30,12 @@ const USAGE = `usage: smslinks <command>
   messages <tenantId> [--limit N]          the tenant's newest messages (default 50, at most 200)
   stats <tenantId> <messageId>             a message's clicks, unique clicks and CTR
   migrate                                  create the database or bring its schema up to date
-  backup <file>                            copy the database to a new file while the service runs
+  backup <file>                            copy the SQLite database to a new file while the service runs
+                                           (on PostgreSQL use pg_dump)
   help                                     this text
 
-The database is DATABASE_PATH (default ./data/smslinks.db); ./.env is read as by the service.`
+The database is PostgreSQL at DATABASE_URL when it is set, else the SQLite file at
+DATABASE_PATH (default ./data/smslinks.db); ./.env is read as by the service.`
 
 class UsageError extends Error {}
 
@@ -51,7 +54,7 @@ interface Command {
   /** Whether it may create the database file; the others refuse a missing one (a wrong DATABASE_PATH). */
   createsDatabase?: boolean
   /** Checks the arguments before the database is opened: bad input touches nothing. */
-  check?(args: string[], invocation: Invocation): void
+  check?(args: string[], invocation: Invocation, config: Config): void
   run(store: Store, args: string[], invocation: Invocation, config: Config): Promise<unknown>
 }
 
@@ -149,6 +152,14 @@ const COMMANDS: Record<string, Command> = {
   },
   backup: {
     args: ['file'],
+    check(_args, _invocation, config) {
+      if (backendOf(config) === 'postgres') {
+        throw new UsageError(
+          'backup copies the SQLite file; with DATABASE_URL the database is PostgreSQL: back it up with pg_dump ' +
+            '(pg_dump --format=custom --file=smslinks.dump "$DATABASE_URL", see docs/operations.md)',
+        )
+      }
+    },
     async run(store, [file], _invocation, config) {
       // Never overwrite: an older backup may be the only good copy left.
       if (existsSync(file!)) throw new UsageError(`${file} already exists; choose a new file name`)
@@ -176,7 +187,10 @@ function parse(argv: string[]): Invocation | 'help' {
 }
 
 /** `migrate` works on the bare database: it is what creates the schema the store needs. */
-function runMigrate(config: Config) {
+async function runMigrate(config: Config) {
+  if (config.databaseUrl !== null) {
+    return { database: describeStore(config), ...(await migratePostgresAt(config.databaseUrl)) }
+  }
   const db = openDatabase(config.databasePath)
   try {
     const applied = migrate(db)
@@ -206,12 +220,12 @@ async function run(invocation: Invocation, config: Config): Promise<unknown> {
       throw new UsageError(`${name} does not take --${option}`)
     }
   }
-  command.check?.(given, invocation)
+  command.check?.(given, invocation, config)
   const path = config.databasePath
-  if (!command.createsDatabase && path !== ':memory:' && !existsSync(path)) {
+  if (backendOf(config) === 'sqlite' && !command.createsDatabase && path !== ':memory:' && !existsSync(path)) {
     throw new UsageError(`no database at ${path}: set DATABASE_PATH, or run "smslinks migrate" to create one`)
   }
-  const store = SqliteStore.open(path)
+  const store = await openStore(config)
   try {
     return await command.run(store, given, invocation, config)
   } finally {

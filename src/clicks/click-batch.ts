@@ -60,11 +60,13 @@ const DAY_MS = 86_400_000
  * Judges a batch of classified clicks and stores it, counters included, in one
  * transaction. With rules, clicks the user agent left human are checked for
  * too_fast and burst first. Rejects, storing nothing, when the write fails.
+ * `batchId` names the batch across retries (see ClickWrite.batchId).
  */
 export async function recordClicks(
   store: ClickBatchStore,
   clicks: ClickRow[],
   rules?: ClickTimingRules,
+  batchId?: string,
 ): Promise<void> {
   const messageIds = new Set<number>()
   for (const click of clicks) messageIds.add(click.messageId)
@@ -72,6 +74,7 @@ export async function recordClicks(
   const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules.tooFastMs) : null
   const write = planClickWrite(clicks, facts, rules, deliveredAt)
   write.events = await clickEvents(store, write.clicks, facts)
+  if (batchId !== undefined) write.batchId = batchId
   await store.writeClicks(write)
 }
 

@@ -1,8 +1,10 @@
 import { untracked, type TrackWork } from '../loop-watch.js'
 import type { FastifyBaseLogger } from 'fastify'
+import { randomUUID } from 'node:crypto'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import type { CheckedTap, ClickRow, Tap, TapBatch } from '../click.js'
+import { isDatabaseUnavailable, isStatementRefused } from '../db/database-errors.js'
 import type { Store } from '../db/store.js'
 import { recordClicks, type ClickTimingRules } from './click-batch.js'
 import { DurationHistogram, FLUSH_BUCKETS } from '../duration-histogram.js'
@@ -18,8 +20,13 @@ export interface ClickSink {
   readonly maxBatch?: number
   /** Gets ready before the first batch (the recorder's start). */
   start?(): Promise<void>
-  /** Classifies and stores a batch in one transaction; rejects, storing nothing, on failure. */
-  write(batch: TapBatch): Promise<void>
+  /**
+   * Classifies and stores a batch in one transaction; rejects, storing nothing, on
+   * failure. `batchId` is the same on every attempt at the same batch: a backend
+   * whose commit's reply can be lost stores it with the batch and skips a batch whose
+   * id it already holds.
+   */
+  write(batch: TapBatch, batchId: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -37,8 +44,8 @@ export class InlineClickSink implements ClickSink {
     this.toClickRow = (click) => toClickRow(click, addressToStore)
   }
 
-  write(batch: TapBatch): Promise<void> {
-    return recordClicks(this.store, batchRows(batch, this.tokens).map(this.toClickRow), this.rules)
+  write(batch: TapBatch, batchId: string): Promise<void> {
+    return recordClicks(this.store, batchRows(batch, this.tokens).map(this.toClickRow), this.rules, batchId)
   }
 
   async close(): Promise<void> {}
@@ -56,6 +63,19 @@ export interface RecorderOptions {
 }
 
 const DROP_WARNING_INTERVAL_MS = 10_000
+/** Longest wait between two attempts at a batch that failed. */
+const RETRY_MAX_MS = 1_000
+/** Attempts at a batch the database refuses for what it holds before its clicks are given up. */
+const REFUSED_ATTEMPTS = 3
+
+/** A batch that failed, kept whole with its id until it is written or given up. */
+interface FailedBatch {
+  batch: TapBatch
+  id: string
+  attempts: number
+  /** The timer's flushes leave it alone until then. */
+  retryAt: number
+}
 /**
  * Write-behind click recorder. The redirect hands it a click after the reply is
  * written; it batches them and hands each batch to its sink, which classifies and
@@ -70,13 +90,16 @@ export class ClickRecorder {
   private lastDropWarning = 0
   /** Clicks written to the store since start. */
   written = 0
-  /** Clicks lost because the queue was full or the store failed at shutdown. */
+  /** Clicks lost: the queue was full, the database refused their batch, or it failed at shutdown. */
   dropped = 0
   /** How long each batch write took, failed ones included (read by /metrics). */
   readonly flushDuration = new DurationHistogram(FLUSH_BUCKETS)
 
   /** Clicks handed to the sink and not yet stored. */
   private writing = 0
+  /** The batch that failed last, retried whole (same id) before anything queued after it. */
+  private failed: FailedBatch | null = null
+  private lastFailureLog = 0
 
   constructor(
     private readonly sink: ClickSink,
@@ -87,12 +110,12 @@ export class ClickRecorder {
   /** Starts the sink (the writer thread) and the flush timer. */
   async start(): Promise<void> {
     await this.sink.start?.()
-    this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs).unref()
+    this.timer ??= setInterval(() => this.flushWhenDue(), this.options.flushIntervalMs).unref()
   }
 
   /** Clicks not yet stored: queued here, or being written. */
   get depth(): number {
-    return this.queue.length + this.writing
+    return this.queue.length + this.writing + (this.failed?.batch.length ?? 0)
   }
 
   /** The most clicks the queue holds; at this depth new taps are not counted. */
@@ -102,7 +125,7 @@ export class ClickRecorder {
 
   /** Queues a tap: copied into the queue's columns, so the caller may reuse the object. */
   record(click: Tap): void {
-    if (this.queue.length + this.writing >= this.options.maxQueue) {
+    if (this.depth >= this.options.maxQueue) {
       this.dropped++
       this.warnDropped()
       return
@@ -111,18 +134,26 @@ export class ClickRecorder {
     if (this.queue.length >= this.options.batchSize && this.immediate === null) {
       this.immediate = setImmediate(() => {
         this.immediate = null
-        void this.flush()
+        this.flushWhenDue()
       })
     }
   }
 
-  /** Writes everything queued so far; flushes run one after another, never side by side. */
+  /**
+   * Writes everything queued so far, a failed batch first (at once, whatever its
+   * backoff); flushes run one after another, never side by side.
+   */
   flush(): Promise<void> {
     const track = this.options.track ?? untracked
     this.running = this.running.then(() =>
-      this.queue.length === 0 ? undefined : track('click writing', () => this.drain()),
+      this.queue.length === 0 && this.failed === null ? undefined : track('click writing', () => this.drain()),
     )
     return this.running
+  }
+
+  /** The timer's and a full batch's flush: while a failed batch waits out its backoff, the database is left alone. */
+  private flushWhenDue(): void {
+    if (this.failed === null || Date.now() >= this.failed.retryAt) void this.flush()
   }
 
   /** Stops the timer and writes every queued click. */
@@ -132,8 +163,9 @@ export class ClickRecorder {
     this.timer = null
     this.immediate = null
     await this.flush()
-    if (this.queue.length > 0) {
-      const lost = this.queue.clear()
+    if (this.queue.length > 0 || this.failed !== null) {
+      const lost = this.queue.clear() + (this.failed?.batch.length ?? 0)
+      this.failed = null
       this.dropped += lost
       this.log.error({ lost }, 'clicks could not be written before shutdown')
     }
@@ -141,28 +173,60 @@ export class ClickRecorder {
   }
 
   private async drain(): Promise<void> {
+    if (this.failed !== null) {
+      const failed = this.failed
+      this.failed = null
+      if (!(await this.write(failed))) return
+    }
     while (this.queue.length > 0) {
       const batch = this.queue.take(this.sink.maxBatch ?? this.options.batchSize)
-      // Timed with the classification: all of it is work the flush does.
-      const started = performance.now()
-      this.writing = batch.length
-      try {
-        await this.sink.write(batch)
-        this.writing = 0
-        this.flushDuration.observe((performance.now() - started) / 1000)
-        this.written += batch.length
-        // One batch per turn of the event loop: a backlog is written in slices, and
-        // redirects waiting on their sockets are answered in between.
-        if (this.queue.length > 0) await nextTurn()
-      } catch (err) {
-        this.writing = 0
-        this.flushDuration.observe((performance.now() - started) / 1000)
-        // Keep the clicks for the next attempt; the store may be briefly busy.
-        this.queue.putBack(batch)
-        this.log.error({ err, pending: this.queue.length }, 'writing clicks failed; will retry')
-        return
-      }
+      if (!(await this.write({ batch, id: randomUUID(), attempts: 0, retryAt: 0 }))) return
+      // One batch per turn of the event loop: a backlog is written in slices, and
+      // redirects waiting on their sockets are answered in between.
+      if (this.queue.length > 0) await nextTurn()
     }
+  }
+
+  /**
+   * One attempt at a batch. A failure keeps it whole, with its id, for a later attempt
+   * after a backoff: the database may be restarting, or may have committed a batch
+   * whose reply was lost (its id then says so). Only a batch the database refuses for
+   * what it holds is given up, after a few attempts, so that it cannot hold back every
+   * click behind it. Returns whether it was written.
+   */
+  private async write(attempt: FailedBatch): Promise<boolean> {
+    // Timed with the classification: all of it is work the flush does.
+    const started = performance.now()
+    this.writing = attempt.batch.length
+    try {
+      await this.sink.write(attempt.batch, attempt.id)
+      this.written += attempt.batch.length
+      return true
+    } catch (err) {
+      const attempts = attempt.attempts + 1
+      if (isStatementRefused(err) && attempts >= REFUSED_ATTEMPTS) {
+        this.dropped += attempt.batch.length
+        this.log.error({ err, lost: attempt.batch.length }, 'the database refused a batch of clicks; gave it up')
+        return false
+      }
+      const backoff = Math.min(RETRY_MAX_MS, this.options.flushIntervalMs * 2 ** attempts)
+      this.failed = { ...attempt, attempts, retryAt: Date.now() + backoff }
+      this.logFailure(err, attempts)
+      return false
+    } finally {
+      this.writing = 0
+      this.flushDuration.observe((performance.now() - started) / 1000)
+    }
+  }
+
+  /** Every failure when they are rare; while the database is away, one line now and then. */
+  private logFailure(err: unknown, attempts: number): void {
+    const now = Date.now()
+    if (attempts > 1 && now - this.lastFailureLog < DROP_WARNING_INTERVAL_MS) return
+    this.lastFailureLog = now
+    const fields = { err, attempts, pending: this.depth }
+    if (isDatabaseUnavailable(err)) this.log.warn(fields, 'the database is unavailable; clicks wait in memory')
+    else this.log.error(fields, 'writing clicks failed; will retry')
   }
 
   private warnDropped(): void {

@@ -326,6 +326,13 @@ export interface ClickWrite {
   firstClicks: FirstClickAttempt[]
   linkFirstClicks: LinkFirstClickAttempt[]
   events: NewWebhookEvent[]
+  /**
+   * The same on every attempt at one batch. A backend whose commit's reply can be lost
+   * (PostgreSQL, over the network) keeps it in the batch's transaction and skips a
+   * batch it already holds, so a retry never counts twice; SQLite, in the process,
+   * has no such loss and ignores it.
+   */
+  batchId?: string
 }
 
 // ── Clicks and their counters ────────────────────────────────────────────────

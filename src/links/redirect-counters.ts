@@ -12,6 +12,8 @@ export class RedirectCounters {
   notFound = 0
   /** The Host header is not one of the tenants' domains. */
   unknownHost = 0
+  /** Not in the link cache while the database could not be reached: answered 503, try again. */
+  unavailable = 0
   /** Redirected, but not counted as a click: the address was over REDIRECT_RATE_LIMIT_PER_MINUTE. */
   rateLimited = 0
   /** Time from the request's arrival to the 302 being written, for redirected requests. */

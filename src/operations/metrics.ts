@@ -92,7 +92,9 @@ export function buildMetricsRegistry(services: MetricSources): Registry {
 
   new Counter({
     name: 'smslinks_redirects_total',
-    help: 'Short-link requests by outcome: redirected (302), not_found (no such code on a known host), unknown_host',
+    help:
+      'Short-link requests by outcome: redirected (302), not_found (no such code on a known host), unknown_host, ' +
+      'unavailable (503: not in memory while the database could not be reached)',
     labelNames: ['outcome'],
     registers: [registry],
     collect() {
@@ -100,6 +102,7 @@ export function buildMetricsRegistry(services: MetricSources): Registry {
       this.inc({ outcome: 'redirected' }, redirects.redirected)
       this.inc({ outcome: 'not_found' }, redirects.notFound)
       this.inc({ outcome: 'unknown_host' }, redirects.unknownHost)
+      this.inc({ outcome: 'unavailable' }, redirects.unavailable)
     },
   })
   registry.registerMetric(

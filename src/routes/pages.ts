@@ -20,12 +20,13 @@ function infoPage(language: PageLanguage, texts: { title: string; heading: strin
 }
 
 /** Built once per language. */
-const pages = <K extends 'notFound' | 'expired'>(kind: K) =>
+const pages = <K extends 'notFound' | 'expired' | 'unavailable'>(kind: K) =>
   Object.fromEntries(
     PAGE_LANGUAGES.map((language) => [language, infoPage(language, PAGE_TEXTS[language][kind])]),
   ) as Record<PageLanguage, string>
 const NOT_FOUND_PAGES = pages('notFound')
 const EXPIRED_PAGES = pages('expired')
+const UNAVAILABLE_PAGES = pages('unavailable')
 
 /** The language a page is shown in when nothing better is known: what the phone asks for, else English. */
 export const requestLanguage = (reply: FastifyReply): PageLanguage =>
@@ -60,6 +61,24 @@ const NOT_FOUND_HEADERS = {
 /** The 404 page, in `language` (the tenant's, when the host is known) or the one the phone asks for. */
 export function sendNotFoundPage(reply: FastifyReply, language: PageLanguage = requestLanguage(reply)): void {
   reply.code(404).headers(NOT_FOUND_HEADERS).header('content-language', language).send(NOT_FOUND_PAGES[language])
+}
+
+/** Seconds a person (or a browser, or a load balancer) is asked to wait before trying an unavailable link again. */
+export const RETRY_AFTER_SECONDS = 5
+
+/**
+ * For a link that is not in memory while the database cannot be reached: a 503 that
+ * asks to try again shortly, never stored by a browser or a proxy. Not a 404: the
+ * link may well exist, and the next tap may find the database back.
+ */
+export function sendUnavailablePage(reply: FastifyReply, language: PageLanguage = requestLanguage(reply)): void {
+  reply
+    .code(503)
+    .headers(NOT_FOUND_HEADERS)
+    .header('cache-control', 'no-store')
+    .header('retry-after', String(RETRY_AFTER_SECONDS))
+    .header('content-language', language)
+    .send(UNAVAILABLE_PAGES[language])
 }
 
 /** For a link whose message has expired and whose domain has no fallback URL; like the 404 page. */

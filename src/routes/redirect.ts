@@ -9,13 +9,14 @@ import type { RedirectCounters } from '../links/redirect-counters.js'
 import type { DomainRegistry } from '../tenants/domain-registry.js'
 import type { Tap } from '../click.js'
 import type { Domain, Store } from '../db/store.js'
-import { sendExpiredPage, sendNotFoundPage } from './pages.js'
+import { sendExpiredPage, sendNotFoundPage, sendUnavailablePage } from './pages.js'
 
 type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
 
 /**
  * The hot path: `GET /{code}` and `GET /{code}-{token}` on a tenant's host.
- * Host and code are resolved from memory (the database only on a cache miss), the
+ * Host and code are resolved from memory (the database only on a cache miss; a miss
+ * while the database is away gets a 503 page that asks to try again), the
  * 302 is written, and only then is the tap handed to the recorder. Its token is
  * checked (SipHash) in the click writer thread, with the classification, not here.
  * Nothing here waits on a disk, and nothing logs per request.
@@ -117,9 +118,15 @@ export const redirectRoutes: FastifyPluginAsync<{
     }
     const cached = cache.get(domain.id, path.code)
     if (cached !== undefined) return answer(request, reply, domain, cached, path.token, started)
-    return store.findLinkTarget(domain.id, path.code).then((target) => {
-      answer(request, reply, domain, cache.set(domain.id, path.code, target), path.token, started)
-    })
+    return store.findLinkTarget(domain.id, path.code).then(
+      (target) => answer(request, reply, domain, cache.set(domain.id, path.code, target), path.token, started),
+      // The database is away (cached links still redirect): not a 404, since the
+      // link may exist, and nothing is cached, so the next tap asks again.
+      () => {
+        redirects.unavailable++
+        sendUnavailablePage(reply)
+      },
+    )
   }
 
   app.get('/:slug', { config: { hosts: 'links' } }, handler)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createTenant, json, postMessage, startApp, stats, tap, UA } from '../helpers.js'
+import { createTenant, json, postMessage, startApp, stats, tap, UA, withEachBackend } from '../helpers.js'
 
 const ZERO = { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 0, too_fast: 0, burst: 0 }
 
@@ -61,14 +61,16 @@ for (const [name, options, expected] of cases) {
   })
 }
 
-t.test('the export and the webhook see the same reason as the counters', async (t) => {
-  const app = await startApp(t)
-  const { key } = await createTenant(app)
-  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a'] }))
-  await tap(app, message.recipients[0].links[0], { userAgent: UA.whatsapp })
-  await tap(app, message.recipients[0].links[0], { method: 'HEAD' })
-  const figures = await stats(app, key, message.id)
-  t.equal(figures.clicks.previews, 1)
-  t.equal(figures.clicks.bots, 1)
-  t.same(figures.links[0].clicks, { total: 0, unique: 0, bots: 1, previews: 1 })
+withEachBackend(t, (t) => {
+  t.test('the export and the webhook see the same reason as the counters', async (t) => {
+    const app = await startApp(t)
+    const { key } = await createTenant(app)
+    const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/sale' }], recipients: ['a'] }))
+    await tap(app, message.recipients[0].links[0], { userAgent: UA.whatsapp })
+    await tap(app, message.recipients[0].links[0], { method: 'HEAD' })
+    const figures = await stats(app, key, message.id)
+    t.equal(figures.clicks.previews, 1)
+    t.equal(figures.clicks.bots, 1)
+    t.same(figures.links[0].clicks, { total: 0, unique: 0, bots: 1, previews: 1 })
+  })
 })

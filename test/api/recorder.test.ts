@@ -129,3 +129,48 @@ t.test('a backlog that outgrows the queue while a batch is being written keeps e
   t.equal(stored.length, 9_000)
   t.same(stored, expected, 'each click with its own id, recipient, user agent and network, in the order tapped')
 })
+
+t.test('a retried batch whose first commit went through but whose reply was lost counts once', async (t) => {
+  const app = await startApp(t, { backend: 'postgres', logger: false })
+  const store = app.services.store
+  const realWrite = store.writeClicks.bind(store)
+  let lostReplies = 1
+  store.writeClicks = async (write: ClickWrite) => {
+    await realWrite(write)
+    // Committed, but the connection broke before the reply came: the writer cannot tell.
+    if (lostReplies-- > 0) throw new Error('Connection terminated unexpectedly')
+  }
+  const { key } = await createTenant(app)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
+  await tap(app, message.recipients[0].links[0])
+  await tap(app, message.recipients[1].links[0])
+  await tap(app, message.recipients[1].links[0])
+  await app.services.recorder.flush()
+  t.equal(app.services.recorder.depth, 3, 'kept for a retry')
+  const figures = await stats(app, key, message.id)
+  t.equal(app.services.recorder.depth, 0)
+  t.has(figures.clicks, { total: 3, unique: 2 }, 'the retry found its batch written')
+  t.equal(app.services.recorder.written, 3)
+})
+
+t.test('a batch the database refuses for what it holds is given up, and the clicks after it are written', async (t) => {
+  const app = await startApp(t, { logger: false })
+  const store = app.services.store
+  const realWrite = store.writeClicks.bind(store)
+  let refusals = 0
+  store.writeClicks = async (write: ClickWrite) => {
+    if (write.clicks.some((click) => click.recipientIdx === 0)) {
+      refusals++
+      throw Object.assign(new Error('insert or update violates a foreign key constraint'), { code: '23503' })
+    }
+    return realWrite(write)
+  }
+  const { key } = await createTenant(app)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
+  await tap(app, message.recipients[0].links[0])
+  for (let i = 0; i < 3; i++) await app.services.recorder.flush()
+  t.equal(refusals, 3, 'tried a few times')
+  t.equal(app.services.recorder.dropped, 1, 'then given up, and counted as dropped')
+  await tap(app, message.recipients[1].links[0])
+  t.has((await stats(app, key, message.id)).clicks, { total: 1, unique: 1 }, 'the queue moves on')
+})

@@ -2,7 +2,7 @@ import pg from 'pg'
 import type { CacheChange, CacheChangeKind, CacheChangeWatch, CacheChangeWatcher } from '../store.js'
 import type { Queryable } from './pool.js'
 
-/** The channel migration 003's trigger notifies on every insert into cache_changes but a link's. */
+/** The channel migration 004's trigger notifies on every insert into cache_changes but a link's. */
 const CHANNEL = 'smslinks_cache_changes'
 /**
  * How often a watch reads the table: for created links, which are not notified (a
@@ -18,7 +18,7 @@ const PAGE = 500
 /** Ids delivered by notification and not yet passed by the backstop; past this many the record starts over. */
 const SEEN_MAX = 10_000
 
-/** Records changes in the transaction `db` is in (see CacheChangeKind); migration 003's trigger notifies them on commit. */
+/** Records changes in the transaction `db` is in (see CacheChangeKind); migration 004's trigger notifies them on commit. */
 export async function recordCacheChanges(
   db: Queryable,
   kind: CacheChangeKind,

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { ClickTally, ClickWrite } from '../store.js'
+import { claimClickBatch } from './click-batches.js'
 import { transaction, type Queryable } from './pool.js'
 import { insertWebhookEvents } from './webhooks.js'
 
@@ -13,10 +14,13 @@ const byNumber = (a: number, b: number) => a - b
  * decided by `ON CONFLICT DO NOTHING RETURNING`, and the unique counters and the
  * first-click breakdown move only by the rows really inserted, so two instances writing
  * the same recipient's clicks at once count it once. Keys are written in sorted order,
- * so concurrent batches take row locks in the same order and cannot deadlock.
+ * so concurrent batches take row locks in the same order and cannot deadlock. A batch
+ * with an id writes nothing when that id is stored already (click-batches.ts).
  */
 export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<void> {
   await transaction(pool, async (client) => {
+    // A retried batch whose first attempt committed is written already.
+    if (write.batchId !== undefined && !(await claimClickBatch(client, write.batchId, Date.now()))) return
     await insertClicks(client, write)
 
     const firsts = [...write.firstClicks].sort((a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx)

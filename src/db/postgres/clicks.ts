@@ -44,7 +44,8 @@ export class PostgresClicks {
     clickId: string,
   ): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null> {
     const { rows } = await this.pool.query<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'>>(
-      `SELECT at, message_id AS "messageId", link_id AS "linkId", recipient_idx AS "recipientIdx", class
+      `SELECT click_id AS "clickId", at, message_id AS "messageId", link_id AS "linkId",
+         recipient_idx AS "recipientIdx", class
        FROM clicks WHERE click_id = $1 ORDER BY id LIMIT 1`,
       [clickId],
     )

@@ -34,6 +34,7 @@ import type {
   CacheChangeWatcher,
 } from '../store.js'
 import { PostgresCacheChanges } from './cache-changes.js'
+import { CLICK_BATCH_KEPT_MS, pruneClickBatches } from './click-batches.js'
 import { writeClicks } from './click-write.js'
 import { PostgresClicks } from './clicks.js'
 import { PostgresConversions } from './conversions.js'
@@ -47,6 +48,9 @@ import { PostgresTenants } from './tenants.js'
 import { PostgresWebhooks } from './webhooks.js'
 
 export { PostgresUnavailableError } from './pool.js'
+
+/** Batches an instance writes between two prunes of old batch ids (click-batches.ts). */
+const PRUNE_BATCH_IDS_EVERY = 1_000
 
 /** A Store method the PostgreSQL backend does not have (yet, or by design). */
 export class NotSupportedOnPostgresError extends Error {
@@ -65,7 +69,26 @@ export async function openPostgresStore(
   url: string,
   options: { maxConnections?: number } = {},
 ): Promise<PostgresStore> {
-  const pool = createPool(url, { max: options.maxConnections })
+  const { pool } = await connectAndMigrate(url, options.maxConnections)
+  return new PostgresStore(pool)
+}
+
+/**
+ * `smslinks migrate` on PostgreSQL: connects, applies pending migrations as a start
+ * would, and closes. Returns the versions applied and the schema's version now.
+ */
+export async function migratePostgresAt(url: string): Promise<{ applied: number[]; version: number }> {
+  const { pool, applied } = await connectAndMigrate(url, 1)
+  try {
+    const { rows } = await pool.query<{ version: number }>('SELECT max(version) AS version FROM schema_migrations')
+    return { applied, version: rows[0]?.version ?? 0 }
+  } finally {
+    await pool.end()
+  }
+}
+
+async function connectAndMigrate(url: string, max?: number): Promise<{ pool: pg.Pool; applied: number[] }> {
+  const pool = createPool(url, { max })
   try {
     await pool.query('SELECT 1')
   } catch (err) {
@@ -73,12 +96,11 @@ export async function openPostgresStore(
     throw new PostgresUnavailableError(url, err)
   }
   try {
-    await migratePostgres(pool)
+    return { pool, applied: await migratePostgres(pool) }
   } catch (err) {
     await pool.end().catch(() => undefined)
     throw err
   }
-  return new PostgresStore(pool)
 }
 
 /**
@@ -96,6 +118,8 @@ export class PostgresStore implements Store {
   private readonly conversions: PostgresConversions
   private readonly retention: PostgresRetention
   private readonly cacheChanges: PostgresCacheChanges
+  /** Batches written with an id since this store last forgot old ids. */
+  private batchesSincePrune = 0
 
   constructor(readonly pool: pg.Pool) {
     this.tenants = new PostgresTenants(pool)
@@ -113,8 +137,13 @@ export class PostgresStore implements Store {
     if (!this.pool.ended) await this.pool.end()
   }
 
-  writeClicks(write: ClickWrite): Promise<void> {
-    return writeClicks(this.pool, write)
+  async writeClicks(write: ClickWrite): Promise<void> {
+    await writeClicks(this.pool, write)
+    if (write.batchId !== undefined && ++this.batchesSincePrune >= PRUNE_BATCH_IDS_EVERY) {
+      this.batchesSincePrune = 0
+      // Old ids only take room; a prune that fails is done by a later one.
+      await pruneClickBatches(this.pool, Date.now() - CLICK_BATCH_KEPT_MS).catch(() => undefined)
+    }
   }
 
   clickMessageFacts(messageIds: number[]): Promise<Map<number, ClickMessageFacts>> {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import type pg from 'pg'
 import { DatabaseTooNewError, readMigrations, type Migration } from '../migrate.js'
+import { transaction } from './pool.js'
 
 /** The PostgreSQL migrations, found from this file in both src/ (tsx) and dist/ (built). */
 export const POSTGRES_MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/postgres/', import.meta.url))
@@ -23,9 +24,7 @@ export async function migratePostgres(
   pool: pg.Pool,
   migrations: Migration[] = readMigrations(POSTGRES_MIGRATIONS_DIR),
 ): Promise<number[]> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
+  return transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -49,12 +48,6 @@ export async function migratePostgres(
       ])
       applied.push(migration.version)
     }
-    await client.query('COMMIT')
     return applied
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw err
-  } finally {
-    client.release()
-  }
+  })
 }

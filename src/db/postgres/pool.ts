@@ -50,20 +50,38 @@ export function createPool(url: string, options: { max?: number; connectTimeoutM
   return pool
 }
 
+/**
+ * Runs fn on one connection of the pool, given back afterwards. A connection that
+ * breaks meanwhile (the server restarts, the network goes) fails the statement in
+ * flight, and also emits 'error' on the client, which would end the process without a
+ * listener; such a connection is thrown away, not given back.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  const onError = (err: Error) => (broken = err)
+  client.on('error', onError)
+  try {
+    return await fn(client)
+  } finally {
+    client.removeListener('error', onError)
+    client.release(broken)
+  }
+}
+
 /** Runs fn inside BEGIN … COMMIT on one connection, rolling back when it throws. */
 export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined)
-    throw err
-  } finally {
-    client.release()
-  }
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('BEGIN')
+      const result = await fn(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw err
+    }
+  })
 }
 
 /** Either the pool or a client inside a transaction: what a statement runs on. */

@@ -11,6 +11,11 @@ export const da: PageTexts = {
     heading: 'Dette link er udløbet',
     text: 'Tilbuddet eller siden, som linket førte til, findes ikke længere.',
   },
+  unavailable: {
+    title: 'Prøv igen om lidt',
+    heading: 'Linket kan ikke åbnes lige nu',
+    text: 'Prøv igen om et par sekunder.',
+  },
   invalidLink: {
     title: 'Ugyldigt link',
     heading: 'Dette link er ikke gyldigt',

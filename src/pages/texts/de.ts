@@ -11,6 +11,11 @@ export const de: PageTexts = {
     heading: 'Dieser Link ist abgelaufen',
     text: 'Das Angebot oder die Seite, auf die er führte, ist nicht mehr verfügbar.',
   },
+  unavailable: {
+    title: 'Gleich noch einmal versuchen',
+    heading: 'Dieser Link lässt sich gerade nicht öffnen',
+    text: 'Bitte versuchen Sie es in ein paar Sekunden noch einmal.',
+  },
   invalidLink: {
     title: 'Ungültiger Link',
     heading: 'Dieser Link ist ungültig',

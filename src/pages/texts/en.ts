@@ -11,6 +11,11 @@ export const en: PageTexts = {
     heading: 'This link has expired',
     text: 'The offer or page it led to is no longer available.',
   },
+  unavailable: {
+    title: 'Try again in a moment',
+    heading: 'This link cannot open right now',
+    text: 'Please try again in a few seconds.',
+  },
   invalidLink: {
     title: 'Link not valid',
     heading: 'This link is not valid',

@@ -12,6 +12,11 @@ export const nb: PageTexts = {
     heading: 'Denne lenken er utløpt',
     text: 'Tilbudet eller siden lenken viste til, finnes ikke lenger.',
   },
+  unavailable: {
+    title: 'Prøv igjen om litt',
+    heading: 'Lenken kan ikke åpnes akkurat nå',
+    text: 'Prøv igjen om noen sekunder.',
+  },
   invalidLink: {
     title: 'Ugyldig lenke',
     heading: 'Denne lenken er ikke gyldig',

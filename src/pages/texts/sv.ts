@@ -11,6 +11,11 @@ export const sv: PageTexts = {
     heading: 'Den här länken har gått ut',
     text: 'Erbjudandet eller sidan som länken ledde till finns inte längre.',
   },
+  unavailable: {
+    title: 'Försök igen om en stund',
+    heading: 'Länken kan inte öppnas just nu',
+    text: 'Försök igen om några sekunder.',
+  },
   invalidLink: {
     title: 'Ogiltig länk',
     heading: 'Den här länken är inte giltig',

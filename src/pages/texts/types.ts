@@ -2,6 +2,8 @@
 export interface PageTexts {
   notFound: { title: string; heading: string; text: string }
   expired: { title: string; heading: string; text: string }
+  /** A link that cannot be looked up right now (the database is away): try again shortly. */
+  unavailable: { title: string; heading: string; text: string }
   invalidLink: { title: string; heading: string; text: string }
   confirm: {
     title: (name: string) => string

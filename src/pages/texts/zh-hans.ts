@@ -12,6 +12,11 @@ export const zhHans: PageTexts = {
     heading: '此链接已过期',
     text: '该链接指向的优惠或页面已不再提供。',
   },
+  unavailable: {
+    title: '请稍后再试',
+    heading: '此链接暂时无法打开',
+    text: '请过几秒钟再试一次。',
+  },
   invalidLink: {
     title: '链接无效',
     heading: '此链接无效',
