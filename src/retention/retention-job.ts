@@ -19,8 +19,12 @@ export interface RetentionOptions {
 const DAY_MS = 86_400_000
 /** Small enough that one transaction takes milliseconds, so the click flush and redirects never wait long. */
 const DEFAULT_BATCH = 5_000
-/** Cache changes are kept this long: far longer than any instance takes to read them (docs/adr/0081). */
-const CACHE_CHANGES_KEPT_MS = DAY_MS
+/**
+ * Cache changes are kept this long: far longer than a running instance takes to read
+ * them, and one that lost the feed for longer reloads its caches anyway (docs/adr/0081).
+ * Every created link is a change, so a busy sender makes many.
+ */
+const CACHE_CHANGES_KEPT_MS = 3_600_000
 /** The first run comes soon after start, not an interval later (a service restarted hourly would never prune). */
 const FIRST_RUN_MAX_DELAY_MS = 10_000
 
