@@ -30,6 +30,7 @@ import { optOutRoutes } from './routes/optouts.js'
 import { RedirectCounters } from './links/redirect-counters.js'
 import { RetentionJob } from './retention/retention-job.js'
 import { SuppressionKeys } from './recipients/suppression.js'
+import { CacheFollower } from './sync/cache-follower.js'
 import { recipientRoutes } from './routes/recipients.js'
 import { registerApiDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -201,8 +202,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     app.log,
   )
+  const cache = new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize })
+  const allowedHosts = new AllowedHosts(store)
+  // Changes made through another instance or the CLI reach this one's caches (src/sync/).
+  const cacheFollower = new CacheFollower(
+    store,
+    { domains, links: cache, allowedHosts, flushClicks: () => recorder.flush() },
+    app.log,
+  )
   app.addHook('onClose', async () => {
     loopWatch.stop()
+    await cacheFollower.stop()
     await retention.stop()
     // Posts in flight are abandoned, not lost: their events stay pending in the outbox.
     await webhookWorker.stop()
@@ -211,12 +221,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await store.close()
   })
 
-  const cache = new LinkCache({ size: config.linkCacheSize, negativeSize: config.negativeCacheSize })
   const unsubscribeTokens = new UnsubscribeTokens(secret)
   const redirects = new RedirectCounters()
-  const allowedHosts = new AllowedHosts(store)
   const suppressionKeys = new SuppressionKeys(secret)
-  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch })
+  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch, cacheFollower })
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
@@ -294,6 +302,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(dashboardRoutes, { store, secret, config })
 
   await recorder.start()
+  await cacheFollower.start()
   unsubscribeVisits.start()
   webhookWorker.start()
   retention.start()

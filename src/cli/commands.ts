@@ -24,7 +24,7 @@ const USAGE = `usage: smslinks <command>
   tenant create <name>                     create a tenant
   tenant list                              every tenant with its domains
   domain add <tenantId> <host> [--scheme http|https]
-                                           give a tenant a host (a running service sees it after a restart)
+                                           give a tenant a host (a running service serves it within a second)
   key create <tenantId> <name>             create an API key (shown only this once)
   key revoke <tenantId> <keyId>            revoke an API key; it stops working at once
   messages <tenantId> [--limit N]          the tenant's newest messages (default 50, at most 200)

@@ -200,6 +200,8 @@ export interface TenantStore {
   /** Throws ConflictError when the host already belongs to a tenant. */
   addDomain(tenantId: number, host: string, baseUrl: string, now: number): Promise<Domain>
   listDomains(): Promise<Domain[]>
+  /** A domain by internal id; null when there is none. */
+  getDomain(id: number): Promise<Domain | null>
   /** Sets or clears a tenant's domain's fallback URL; null when the tenant has no such host. */
   setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null>
 
@@ -516,6 +518,20 @@ export interface WebhookStore {
    * none of the tenants in `skipTenants` (those with as many deliveries in flight as they may have).
    */
   dueWebhookEvents(now: number, limit: number, skipTenants?: readonly number[]): Promise<DueWebhookEvent[]>
+  /**
+   * Takes up to `limit` of the events dueWebhookEvents would return, for this caller
+   * alone: their next attempt moves to `leaseUntil`, so no other instance takes them
+   * meanwhile, and an instance that dies with them in flight leaves them due again then.
+   * Two callers at once never get the same event.
+   */
+  claimWebhookEvents(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    skipTenants?: readonly number[],
+  ): Promise<DueWebhookEvent[]>
+  /** Gives back claimed events that were not attempted: due again at `now`. Events claimed since by another lease are left alone. */
+  releaseWebhookEvents(eventIds: readonly number[], leaseUntil: number, now: number): Promise<void>
   /** Stores an attempt's outcome and moves the event on: delivered, retried at `nextAttemptAt`, or failed. */
   recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>
   /** A webhook's latest attempts, newest first. */
@@ -566,6 +582,63 @@ export interface RetentionStore {
   eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
   /** Whether the tenant has opt-outs kept under a suppression key (erased recipients). */
   hasErasedOptOuts(tenantId: number): Promise<boolean>
+  /**
+   * Scrubs the raw clicks of one recipient of a message (user agent, network, click
+   * id), as eraseRecipientFromMessage does: for clicks another instance held in its
+   * queue while the recipient was erased and wrote afterwards.
+   */
+  scrubRecipientClicks(messageId: number, recipientIdx: number): Promise<void>
+}
+
+// ── Changes that instances apply to their in-memory caches ───────────────────
+
+/**
+ * What changed, for the caches of every instance (docs/adr/0081). Each is written in the
+ * transaction of the change itself by the store method that makes it:
+ * - `domain`: a domain was added or its fallback URL set (key: the domain's id);
+ * - `link`: a short link was created (key: `domainId/code`), so a cached "unknown code" goes;
+ * - `allowed_hosts`: a tenant's destination allow-list was replaced (key: the tenant's id);
+ * - `recipient`: a recipient was erased from a message (key: `messageId/recipientIdx`);
+ * - `webhooks`: a tenant's webhooks were registered or deleted (key: the tenant's id).
+ */
+export type CacheChangeKind = 'domain' | 'link' | 'allowed_hosts' | 'recipient' | 'webhooks'
+
+export interface CacheChange {
+  kind: CacheChangeKind
+  key: string
+}
+
+/** What a watch of the change feed calls. */
+export interface CacheChangeWatcher {
+  /** Changes committed since the last call, in commit order. A change may come more than once. */
+  changes(changes: CacheChange[]): void
+  /** The watch lost track for a while (a reconnect to the database): anything cached may be stale. */
+  lost(): void
+}
+
+export interface CacheChangeWatch {
+  /** Settles once the watch follows the feed (PostgreSQL: its first attempt to listen has ended). */
+  started: Promise<void>
+  close(): Promise<void>
+}
+
+export interface CacheChangeStore {
+  /** A position after every change committed so far: where a new follower starts. */
+  cacheChangeHead(): Promise<string>
+  /**
+   * Changes committed after `position` (from cacheChangeHead or an earlier call), in
+   * commit order, at most `limit`, with the position after them. A change committed
+   * later never sorts before one already returned, so a follower never skips one.
+   */
+  cacheChangesAfter(position: string, limit: number): Promise<{ changes: CacheChange[]; position: string }>
+  /**
+   * Follows the feed from now on and hands what other connections commit to `watcher`,
+   * within a second: SQLite polls the file cheaply, PostgreSQL listens for notifications
+   * and polls as a backstop. The store's own caches (webhook subscriptions) follow too.
+   */
+  watchCacheChanges(watcher: CacheChangeWatcher): CacheChangeWatch
+  /** Deletes up to `limit` changes recorded before `before`; returns how many went. */
+  pruneCacheChanges(before: number, limit: number): Promise<number>
 }
 
 /** What the message list can be narrowed to; every field optional. */
@@ -591,6 +664,12 @@ export interface LifecycleStore {
    * use (SQLite's online backup). Readers and the writer are not stopped.
    */
   backup(path: string): Promise<void>
+  /**
+   * Runs `job` unless another instance on the same database is running the job of
+   * this name; resolves false when it was skipped. PostgreSQL holds an advisory lock
+   * meanwhile (released if the instance dies); SQLite has one writer and always runs it.
+   */
+  runExclusive(name: string, job: () => Promise<void>): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -608,6 +687,7 @@ export interface Store
     WebhookStore,
     ConversionStore,
     RetentionStore,
+    CacheChangeStore,
     LifecycleStore {}
 
 export interface NewConversion {

@@ -65,6 +65,12 @@ export class LinkCache {
     this.unknown.delete(key)
   }
 
+  /** Drops every entry, known and unknown codes alike. */
+  clear(): void {
+    this.known.clear()
+    this.unknown.clear()
+  }
+
   get size(): number {
     return this.known.size
   }

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'pr
 import type { ClickRecorder } from '../clicks/recorder.js'
 import type { Store } from '../db/store.js'
 import type { LinkCache } from '../links/link-cache.js'
+import type { CacheFollower } from '../sync/cache-follower.js'
 import type { RedirectCounters } from '../links/redirect-counters.js'
 import type { DurationHistogram } from '../duration-histogram.js'
 import type { LoopWatch } from '../loop-watch.js'
@@ -65,6 +66,7 @@ export interface MetricSources {
   redirects: RedirectCounters
   store: Store
   loopWatch: LoopWatch
+  cacheFollower: Pick<CacheFollower, 'applied' | 'reloads'>
 }
 
 /**
@@ -84,7 +86,7 @@ export function lazyMetricsRegistry(sources: MetricSources): () => Registry {
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
 export function buildMetricsRegistry(services: MetricSources): Registry {
-  const { cache, recorder, redirects, store, loopWatch } = services
+  const { cache, recorder, redirects, store, loopWatch, cacheFollower } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
@@ -138,6 +140,18 @@ export function buildMetricsRegistry(services: MetricSources): Registry {
     () => cache.misses,
   )
   gaugeFrom(registry, 'smslinks_link_cache_entries', 'Links held in the in-memory cache', () => cache.size)
+  counterFrom(
+    registry,
+    'smslinks_cache_changes_applied_total',
+    'Changes made through another instance or the CLI applied to the in-memory caches',
+    () => cacheFollower.applied,
+  )
+  counterFrom(
+    registry,
+    'smslinks_cache_reloads_total',
+    'Times every in-memory cache was read again: at start, and after the change feed lost track (a reconnect to the database)',
+    () => cacheFollower.reloads,
+  )
 
   gaugeFrom(registry, 'smslinks_click_queue_depth', 'Clicks waiting in memory to be written', () => recorder.depth)
   gaugeFrom(

@@ -19,6 +19,12 @@ export interface RetentionOptions {
 const DAY_MS = 86_400_000
 /** Small enough that one transaction takes milliseconds, so the click flush and redirects never wait long. */
 const DEFAULT_BATCH = 5_000
+/**
+ * Cache changes are kept this long: far longer than a running instance takes to read
+ * them, and one that lost the feed for longer reloads its caches anyway (docs/adr/0081).
+ * Every created link is a change, so a busy sender makes many.
+ */
+const CACHE_CHANGES_KEPT_MS = 3_600_000
 /** The first run comes soon after start, not an interval later (a service restarted hourly would never prune). */
 const FIRST_RUN_MAX_DELAY_MS = 10_000
 
@@ -32,7 +38,9 @@ export interface RetentionRun {
  * their attempts, once they are older than the retention window. In process, off the
  * request path: a batch per transaction and a turn of the event loop between batches,
  * so redirects and click flushes interleave with it. Counters are never touched, so
- * stats stay the same.
+ * stats stay the same. With several instances on one database, a run is made by one
+ * of them at a time (Store.runExclusive); the others skip it. Old rows of the cache
+ * change feed go too.
  */
 export class RetentionJob {
   private timer: NodeJS.Timeout | null = null
@@ -67,7 +75,7 @@ export class RetentionJob {
   /** Deletes everything older than the window as of `now`; runs one after another, never side by side. */
   run(now: number = (this.options.now ?? Date.now)()): Promise<RetentionRun> {
     const track = this.options.track ?? untracked
-    const run = this.running.then(() => track('retention', () => this.prune(now - this.options.retentionDays * DAY_MS)))
+    const run = this.running.then(() => track('retention', () => this.runOnce(now)))
     this.running = run.catch(() => undefined)
     return run
   }
@@ -87,11 +95,18 @@ export class RetentionJob {
     }, delayMs).unref()
   }
 
-  private async prune(before: number): Promise<RetentionRun> {
-    const batch = this.options.batchSize ?? DEFAULT_BATCH
+  /** Prunes unless another instance on the same database is pruning: then it deletes nothing. */
+  private async runOnce(now: number): Promise<RetentionRun> {
     const result: RetentionRun = { clicks: 0, webhookRows: 0 }
+    await this.store.runExclusive('retention', () => this.prune(now, result))
+    return result
+  }
+
+  private async prune(now: number, result: RetentionRun): Promise<void> {
+    const batch = this.options.batchSize ?? DEFAULT_BATCH
+    const before = now - this.options.retentionDays * DAY_MS
     for (;;) {
-      if (this.closing) return result
+      if (this.closing) return
       const n = await this.store.deleteClicksBefore(before, batch)
       result.clicks += n
       this.deleted.clicks += n
@@ -99,13 +114,17 @@ export class RetentionJob {
       await nextTurn()
     }
     for (;;) {
-      if (this.closing) return result
+      if (this.closing) return
       const n = await this.store.pruneWebhookOutbox(before, batch)
       result.webhookRows += n
       this.deleted.webhookRows += n
       if (n === 0) break
       await nextTurn()
     }
-    return result
+    for (;;) {
+      if (this.closing) return
+      if ((await this.store.pruneCacheChanges(now - CACHE_CHANGES_KEPT_MS, batch)) < batch) break
+      await nextTurn()
+    }
   }
 }

@@ -57,7 +57,8 @@ export function normalizeHostPattern(input: string, index: number): string {
 
 /**
  * Every tenant's allow-list, held in memory after its first use: creating a message
- * asks once per call, and the list changes only through setAllowedHosts below.
+ * asks once per call. The list changes through setAllowedHosts below, and a change
+ * made by another instance arrives through the change feed (src/sync/).
  */
 export class AllowedHosts {
   private readonly byTenant = new Map<number, AllowList>()
@@ -88,6 +89,15 @@ export class AllowedHosts {
         )
       }
     }
+  }
+
+  /** Drops a tenant's cached list (changed elsewhere): the next use reads it again. */
+  forget(tenantId: number): void {
+    this.byTenant.delete(tenantId)
+  }
+
+  clear(): void {
+    this.byTenant.clear()
   }
 
   async replace(tenantId: number, patterns: string[]): Promise<AllowList> {

@@ -4,7 +4,7 @@ import type { Domain } from '../db/store.js'
  * Every customer domain, held in memory: the redirect resolves the request's Host
  * here before anything else, and the TLS proxy's certificate question is answered
  * here. Small (one entry per domain), loaded at start and kept current by the code
- * that adds domains.
+ * that adds domains, and by the change feed for changes made elsewhere (src/sync/).
  */
 export class DomainRegistry {
   private readonly byHost = new Map<string, Domain>()
@@ -20,6 +20,14 @@ export class DomainRegistry {
     this.byHost.set(domain.host, domain)
     this.byId.set(domain.id, domain)
     this.names.add(withoutPort(domain.host))
+  }
+
+  /** Replaces every entry with these domains (after the change feed lost track). */
+  replaceAll(domains: Domain[]): void {
+    this.byHost.clear()
+    this.byId.clear()
+    this.names.clear()
+    for (const domain of domains) this.add(domain)
   }
 
   get(id: number): Domain | undefined {

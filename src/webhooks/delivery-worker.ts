@@ -20,19 +20,28 @@ export interface WebhookDeliveryOptions extends PostLimits {
 const MAX_IN_FLIGHT = 50
 /** Stored error texts are cut to this length. */
 const ERROR_LENGTH = 300
+/**
+ * A claimed event is held this much longer than a post may take: time to resolve the
+ * receiver and store the outcome. Only an instance that dies mid-post makes anyone wait
+ * for it; then another instance attempts the event again when it ends.
+ */
+const LEASE_MARGIN_MS = 30_000
 
 /**
  * Delivers the webhook outbox: every poll interval (and whenever a delivery ends) it
  * takes the due events and starts a delivery for each, at most
  * `concurrencyPerTenant` per tenant and MAX_IN_FLIGHT in all, so one tenant's slow
- * receiver holds back only that tenant's events. Each post is signed, goes only to a
- * checked public address (receiver-address.ts) and is bounded in time and bytes
- * (post-webhook.ts). A 2xx answer delivers an event; anything else (another status, a
- * redirect, a timeout, a refused connection or address) schedules a retry with
- * exponential backoff and jitter, until the event is older than giveUpAfterMs, when it
- * is marked failed. At-least-once: an event is pending until a 2xx is stored, so a
- * crash between the post and the store sends it again (same id). Runs in this
- * process, off every request path.
+ * receiver holds back only that tenant's events. Events are claimed before they are
+ * posted (Store.claimWebhookEvents), so instances sharing a database never post the
+ * same event at the same time; those there is no room for are given back at once.
+ * Each post is signed, goes only to a checked public address (receiver-address.ts)
+ * and is bounded in time and bytes (post-webhook.ts). A 2xx answer delivers an
+ * event; anything else (another status, a redirect, a timeout, a refused connection or
+ * address) schedules a retry with exponential backoff and jitter, until the event is
+ * older than giveUpAfterMs, when it is marked failed. At-least-once: an event is
+ * pending until a 2xx is stored, so a crash between the post and the store sends it
+ * again (same id), once its claim has run out. Runs in this process, off every
+ * request path.
  */
 export class WebhookDeliveryWorker {
   private timer: NodeJS.Timeout | null = null
@@ -42,13 +51,9 @@ export class WebhookDeliveryWorker {
   private again = false
   private readonly abort = new AbortController()
   private readonly inFlight = new Map<number, Promise<void>>()
-  /**
-   * Deliveries that ended while the round's query ran. Its answer may predate their
-   * recorded attempt (a query over the network is not atomic with this loop, as it
-   * is on SQLite), so they are not started again from it.
-   */
-  private endedDuringQuery: Set<number> | null = null
   private readonly perTenant = new Map<number, number>()
+  /** Claimed events whose posts stop() abandoned: given back so that a restart posts them at once. */
+  private readonly abandoned: Array<{ id: number; leaseUntil: number }> = []
 
   constructor(
     private readonly store: Store,
@@ -71,6 +76,12 @@ export class WebhookDeliveryWorker {
     this.abort.abort()
     await this.round
     await Promise.all(this.inFlight.values())
+    const now = Date.now()
+    for (const { id, leaseUntil } of this.abandoned.splice(0)) {
+      await this.store
+        .releaseWebhookEvents([id], leaseUntil, now)
+        .catch((err: unknown) => this.log.warn({ err }, 'an abandoned webhook event waits for its claim to end'))
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -102,25 +113,24 @@ export class WebhookDeliveryWorker {
   private async runRound(): Promise<void> {
     const limit = this.options.concurrencyPerTenant
     const full = [...this.perTenant].filter(([, count]) => count >= limit).map(([tenant]) => tenant)
-    const want = MAX_IN_FLIGHT + this.inFlight.size
-    const ended = new Set<number>()
-    this.endedDuringQuery = ended
-    let due: DueWebhookEvent[]
-    try {
-      due = await this.store.dueWebhookEvents(Date.now(), want, full)
-    } finally {
-      this.endedDuringQuery = null
-    }
-    for (const event of due) {
-      if (this.stopped || this.inFlight.size >= MAX_IN_FLIGHT) return
-      if (this.inFlight.has(event.id) || ended.has(event.id)) continue
-      if ((this.perTenant.get(event.tenantId) ?? 0) >= limit) continue
+    const room = MAX_IN_FLIGHT - this.inFlight.size
+    if (room <= 0) return
+    const now = Date.now()
+    const leaseUntil = now + this.options.timeoutMs + LEASE_MARGIN_MS
+    const claimed = await this.store.claimWebhookEvents(now, leaseUntil, room, full)
+    const unstarted: number[] = []
+    for (const event of claimed) {
+      // Still in flight here after its claim ran out: the post under way settles it.
+      if (this.inFlight.has(event.id)) continue
+      if (this.stopped || (this.perTenant.get(event.tenantId) ?? 0) >= limit) {
+        unstarted.push(event.id)
+        continue
+      }
       this.perTenant.set(event.tenantId, (this.perTenant.get(event.tenantId) ?? 0) + 1)
-      const delivery = this.deliver(event)
+      const delivery = this.deliver(event, leaseUntil)
         .catch((err: unknown) => this.log.error({ err, event: event.publicId }, 'webhook delivery not recorded'))
         .finally(() => {
           this.inFlight.delete(event.id)
-          this.endedDuringQuery?.add(event.id)
           const count = (this.perTenant.get(event.tenantId) ?? 1) - 1
           if (count === 0) this.perTenant.delete(event.tenantId)
           else this.perTenant.set(event.tenantId, count)
@@ -128,9 +138,10 @@ export class WebhookDeliveryWorker {
         })
       this.inFlight.set(event.id, delivery)
     }
+    if (unstarted.length > 0) await this.store.releaseWebhookEvents(unstarted, leaseUntil, Date.now())
   }
 
-  private async deliver(event: DueWebhookEvent): Promise<void> {
+  private async deliver(event: DueWebhookEvent, leaseUntil: number): Promise<void> {
     let statusCode: number | null = null
     let error: string | null = null
     const now = Math.floor(Date.now() / 1000)
@@ -151,7 +162,10 @@ export class WebhookDeliveryWorker {
       )
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`
     } catch (err) {
-      if (this.abort.signal.aborted) return
+      if (this.abort.signal.aborted) {
+        this.abandoned.push({ id: event.id, leaseUntil })
+        return
+      }
       error = describe(err)
     }
     const at = Date.now()

@@ -40,6 +40,8 @@ t.test('/metrics is Prometheus text with the service and process metrics', async
     ['smslinks_link_cache_hits_total', 'counter'],
     ['smslinks_link_cache_misses_total', 'counter'],
     ['smslinks_link_cache_entries', 'gauge'],
+    ['smslinks_cache_changes_applied_total', 'counter'],
+    ['smslinks_cache_reloads_total', 'counter'],
     ['smslinks_click_queue_depth', 'gauge'],
     ['smslinks_click_queue_capacity', 'gauge'],
     ['smslinks_clicks_written_total', 'counter'],

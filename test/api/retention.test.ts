@@ -131,6 +131,18 @@ withEachBackend(t, (t) => {
     t.ok(app.services.retention.deleted.clicks >= 1)
   })
 
+  t.test('cache changes older than an hour go with a run; newer ones stay', async (t) => {
+    const app = await startApp(t)
+    await createTenant(app, 's.pruned.dk')
+    const changes = () => rows(app, 'cache_changes')
+    t.ok((await changes()) >= 1, 'adding the domain recorded a change')
+    const kept = await changes()
+    await app.services.retention.run(Date.now() + 30 * 60_000)
+    t.equal(await changes(), kept, 'half an hour later: kept')
+    await app.services.retention.run(Date.now() + 61 * 60_000)
+    t.equal(await changes(), 0, 'an hour later: gone')
+  })
+
   t.test('CLICK_RETENTION_DAYS and RETENTION_INTERVAL_MS are validated', async (t) => {
     t.equal(loadConfig({}).clickRetentionDays, 400)
     t.equal(loadConfig({}).retentionIntervalMs, 3_600_000)

@@ -225,11 +225,11 @@ t.test('an event is not delivered again from a due list read before its delivery
   const receiver = await startReceiver(t, () => 204)
   const app = await startApp(t, { env: FAST_WEBHOOKS })
   const store = app.services.store
-  const readDue = store.dueWebhookEvents.bind(store)
+  const claim = store.claimWebhookEvents.bind(store)
   // Over a network the answer can arrive after a delivery listed in it has ended and
   // been recorded; here every answer is held back long enough for that to happen.
-  store.dueWebhookEvents = async (...args) => {
-    const due = await readDue(...args)
+  store.claimWebhookEvents = async (...args) => {
+    const due = await claim(...args)
     await new Promise((resolve) => setTimeout(resolve, 30))
     return due
   }

@@ -33,7 +33,11 @@ import type {
   WebhookAttempt,
   WebhookAttemptRecord,
   WebhookEventType,
+  CacheChange,
+  CacheChangeWatch,
+  CacheChangeWatcher,
 } from '../store.js'
+import { PostgresCacheChanges } from './cache-changes.js'
 import { CLICK_BATCH_KEPT_MS, pruneClickBatches } from './click-batches.js'
 import { settleClicks, writeClicks } from './click-write.js'
 import { PostgresClicks } from './clicks.js'
@@ -117,6 +121,7 @@ export class PostgresStore implements Store {
   private readonly webhooks: PostgresWebhooks
   private readonly conversions: PostgresConversions
   private readonly retention: PostgresRetention
+  private readonly cacheChanges: PostgresCacheChanges
   /** Batches written with an id since this store last forgot old ids. */
   private batchesSincePrune = 0
 
@@ -129,6 +134,7 @@ export class PostgresStore implements Store {
     this.webhooks = new PostgresWebhooks(pool)
     this.conversions = new PostgresConversions(pool)
     this.retention = new PostgresRetention(pool)
+    this.cacheChanges = new PostgresCacheChanges(pool)
   }
 
   async close(): Promise<void> {
@@ -419,5 +425,66 @@ export class PostgresStore implements Store {
 
   engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]> {
     return this.clicks.engagedRecipients(tenantId, since, after, limit)
+  }
+  getDomain(id: number): Promise<Domain | null> {
+    return this.tenants.getDomain(id)
+  }
+
+  claimWebhookEvents(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    skipTenants?: readonly number[],
+  ): Promise<DueWebhookEvent[]> {
+    return this.webhooks.claimWebhookEvents(now, leaseUntil, limit, skipTenants)
+  }
+
+  releaseWebhookEvents(eventIds: readonly number[], leaseUntil: number, now: number): Promise<void> {
+    return this.webhooks.releaseWebhookEvents(eventIds, leaseUntil, now)
+  }
+
+  scrubRecipientClicks(messageId: number, recipientIdx: number): Promise<void> {
+    return this.retention.scrubRecipientClicks(messageId, recipientIdx)
+  }
+
+  cacheChangeHead(): Promise<string> {
+    return this.cacheChanges.cacheChangeHead()
+  }
+
+  cacheChangesAfter(position: string, limit: number): Promise<{ changes: CacheChange[]; position: string }> {
+    return this.cacheChanges.cacheChangesAfter(position, limit)
+  }
+
+  watchCacheChanges(watcher: CacheChangeWatcher): CacheChangeWatch {
+    return this.cacheChanges.watchCacheChanges(watcher)
+  }
+
+  pruneCacheChanges(before: number, limit: number): Promise<number> {
+    return this.cacheChanges.pruneCacheChanges(before, limit)
+  }
+
+  /** Holds a session-level advisory lock on a connection of its own while the job runs; a dead instance's lock goes with its connection. */
+  async runExclusive(name: string, job: () => Promise<void>): Promise<boolean> {
+    const client = await this.pool.connect()
+    let locked = false
+    try {
+      const { rows } = await client.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_lock(hashtext('smslinks job'), hashtext($1)) AS locked",
+        [name],
+      )
+      locked = rows[0]!.locked
+      if (!locked) return false
+      await job()
+      return true
+    } finally {
+      // A connection that cannot unlock is broken: destroyed, it takes the lock with it.
+      const unlocked =
+        !locked ||
+        (await client.query("SELECT pg_advisory_unlock(hashtext('smslinks job'), hashtext($1))", [name]).then(
+          () => true,
+          () => false,
+        ))
+      client.release(!unlocked)
+    }
   }
 }

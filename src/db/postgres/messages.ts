@@ -71,7 +71,8 @@ export class PostgresMessages {
           `WITH l AS (
              INSERT INTO links (public_id, message_id, domain_id, position, code, url)
              SELECT p, $1, $2, pos - 1, c, u FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(p, c, u, pos)
-             RETURNING id)
+             RETURNING id, domain_id, code),
+           c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'link', concat(domain_id, '/', code), $6 FROM l)
            INSERT INTO link_counters (link_id) SELECT id FROM l`,
           [
             row.id,
@@ -79,6 +80,7 @@ export class PostgresMessages {
             input.links.map((link) => link.publicId),
             input.links.map((link) => link.code),
             input.links.map((link) => link.url),
+            Date.now(),
           ],
         )
       }

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { recordCacheChanges } from './cache-changes.js'
 import { transaction } from './pool.js'
 
 /** Deleting expired raw rows, and erasing one recipient. */
@@ -50,7 +51,16 @@ export class PostgresRetention {
          WHERE message_id = $1 AND recipient_idx = $2`,
         [messageId, rows[0].idx],
       )
+      await recordCacheChanges(client, 'recipient', [`${messageId}/${rows[0].idx}`])
     })
+  }
+
+  async scrubRecipientClicks(messageId: number, recipientIdx: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE clicks SET user_agent_id = NULL, network = NULL, click_id = NULL
+       WHERE message_id = $1 AND recipient_idx = $2`,
+      [messageId, recipientIdx],
+    )
   }
 
   async eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean> {

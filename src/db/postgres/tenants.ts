@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { ConflictError, type ApiKeyOwner, type Domain, type Tenant } from '../store.js'
+import { recordCacheChanges } from './cache-changes.js'
 import { transaction } from './pool.js'
 
 const DOMAIN_COLUMNS = 'id, tenant_id AS "tenantId", host, base_url AS "baseUrl", fallback_url AS "fallbackUrl"'
@@ -59,10 +60,13 @@ export class PostgresTenants {
   }
 
   async addDomain(tenantId: number, host: string, baseUrl: string, now: number): Promise<Domain> {
+    // One statement, so the change is recorded in the insert's transaction.
     const { rows } = await this.pool.query<Domain>(
-      `INSERT INTO domains (tenant_id, host, base_url, created_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (host) DO NOTHING RETURNING ${DOMAIN_COLUMNS}`,
-      [tenantId, host, baseUrl, now],
+      `WITH d AS (INSERT INTO domains (tenant_id, host, base_url, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (host) DO NOTHING RETURNING *),
+       c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'domain', id::text, $5 FROM d)
+       SELECT ${DOMAIN_COLUMNS} FROM d`,
+      [tenantId, host, baseUrl, now, Date.now()],
     )
     if (rows[0] === undefined) throw new ConflictError(`host ${host} already belongs to a tenant`)
     return rows[0]
@@ -72,10 +76,17 @@ export class PostgresTenants {
     return (await this.pool.query<Domain>(`SELECT ${DOMAIN_COLUMNS} FROM domains ORDER BY id`)).rows
   }
 
+  async getDomain(id: number): Promise<Domain | null> {
+    const { rows } = await this.pool.query<Domain>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE id = $1`, [id])
+    return rows[0] ?? null
+  }
+
   async setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null> {
     const { rows } = await this.pool.query<Domain>(
-      `UPDATE domains SET fallback_url = $1 WHERE tenant_id = $2 AND host = $3 RETURNING ${DOMAIN_COLUMNS}`,
-      [fallbackUrl, tenantId, host],
+      `WITH d AS (UPDATE domains SET fallback_url = $1 WHERE tenant_id = $2 AND host = $3 RETURNING *),
+       c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'domain', id::text, $4 FROM d)
+       SELECT ${DOMAIN_COLUMNS} FROM d`,
+      [fallbackUrl, tenantId, host, Date.now()],
     )
     return rows[0] ?? null
   }
@@ -140,6 +151,7 @@ export class PostgresTenants {
         'INSERT INTO destination_hosts (tenant_id, pattern) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING',
         [tenantId, patterns],
       )
+      await recordCacheChanges(client, 'allowed_hosts', [tenantId])
     })
   }
 }

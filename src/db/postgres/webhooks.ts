@@ -9,6 +9,7 @@ import type {
   WebhookEventType,
 } from '../store.js'
 import { webhookFromRow, type WebhookRow } from '../rows.js'
+import { recordCacheChanges } from './cache-changes.js'
 import { transaction, type Queryable } from './pool.js'
 
 /**
@@ -47,9 +48,19 @@ export class PostgresWebhooks {
 
   async createWebhook(webhook: NewWebhook): Promise<Webhook> {
     const { rows } = await this.pool.query<WebhookRow>(
-      `INSERT INTO webhooks (public_id, tenant_id, url, events, secret, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [webhook.publicId, webhook.tenantId, webhook.url, webhook.events.join(','), webhook.secret, webhook.createdAt],
+      `WITH w AS (INSERT INTO webhooks (public_id, tenant_id, url, events, secret, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),
+       c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'webhooks', tenant_id::text, $7 FROM w)
+       SELECT * FROM w`,
+      [
+        webhook.publicId,
+        webhook.tenantId,
+        webhook.url,
+        webhook.events.join(','),
+        webhook.secret,
+        webhook.createdAt,
+        Date.now(),
+      ],
     )
     return webhookFromRow(rows[0]!)
   }
@@ -81,6 +92,7 @@ export class PostgresWebhooks {
       await client.query("UPDATE webhook_events SET state = 'cancelled' WHERE webhook_id = $1 AND state = 'pending'", [
         rows[0].id,
       ])
+      await recordCacheChanges(client, 'webhooks', [tenantId])
       return true
     })
   }
@@ -111,6 +123,39 @@ export class PostgresWebhooks {
       [now, limit, skipTenants],
     )
     return rows
+  }
+
+  async claimWebhookEvents(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    skipTenants: readonly number[] = [],
+  ): Promise<DueWebhookEvent[]> {
+    // SKIP LOCKED: an instance claiming at the same moment takes other rows instead of
+    // waiting; once this commits, the moved next_attempt_at keeps them out of its reach.
+    const { rows } = await this.pool.query<DueWebhookEvent>(
+      `WITH due AS (
+         SELECT e.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
+         WHERE e.state = 'pending' AND e.next_attempt_at <= $1 AND w.deleted_at IS NULL
+           AND w.tenant_id <> ALL($4::bigint[])
+         ORDER BY e.next_attempt_at, e.id LIMIT $3
+         FOR UPDATE OF e SKIP LOCKED)
+       UPDATE webhook_events e SET next_attempt_at = $2 FROM due, webhooks w
+       WHERE e.id = due.id AND w.id = e.webhook_id
+       RETURNING e.id, e.public_id AS "publicId", e.webhook_id AS "webhookId", w.tenant_id AS "tenantId", w.url,
+                 w.secret, e.body, e.attempts, e.created_at AS "createdAt"`,
+      [now, leaseUntil, limit, skipTenants],
+    )
+    return rows.sort((a, b) => a.id - b.id)
+  }
+
+  async releaseWebhookEvents(eventIds: readonly number[], leaseUntil: number, now: number): Promise<void> {
+    if (eventIds.length === 0) return
+    await this.pool.query(
+      `UPDATE webhook_events SET next_attempt_at = $3
+       WHERE id = ANY($1::bigint[]) AND next_attempt_at = $2 AND state = 'pending'`,
+      [eventIds, leaseUntil, now],
+    )
   }
 
   async recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {

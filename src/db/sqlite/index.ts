@@ -1,6 +1,7 @@
 import { migrate } from '../migrate.js'
 import { openDatabase, type SqliteDatabase } from '../open.js'
 import type { Store } from '../store.js'
+import { SqliteCacheChanges } from './cache-changes.js'
 import { SqliteClicks } from './clicks.js'
 import { SqliteConnection } from './connection.js'
 import { SqliteConversions } from './conversions.js'
@@ -40,6 +41,7 @@ export class SqliteStore {
       new SqliteWebhooks(connection, subscribers),
       new SqliteConversions(connection),
       new SqliteRetention(connection),
+      new SqliteCacheChanges(connection, () => subscribers.load()),
       new SqliteLifecycle(connection),
     ]
     const self = this as unknown as Record<string, unknown>

@@ -26,6 +26,11 @@ export class SqliteLifecycle implements LifecycleStore {
     await this.connection.db.backup(path)
   }
 
+  async runExclusive(_name: string, job: () => Promise<void>): Promise<boolean> {
+    await job()
+    return true
+  }
+
   async close(): Promise<void> {
     if (this.connection.db.open) this.connection.db.close()
   }

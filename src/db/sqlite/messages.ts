@@ -1,3 +1,4 @@
+import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type {
@@ -74,9 +75,12 @@ export class SqliteMessages implements MessageStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
 
+  private readonly recordChange: RecordCacheChange
+
   constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
+    this.recordChange = cacheChangeRecorder(connection.db)
   }
 
   async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
@@ -108,6 +112,7 @@ export class SqliteMessages implements MessageStore {
           link.url,
         ).lastInsertRowid
         this.sql.insertLinkCounters.run(linkId)
+        this.recordChange('link', `${input.domainId}/${link.code}`)
       })
       const { recipients } = this.#insertRecipients(id, 0, recipientIds)
       return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true, recipients }

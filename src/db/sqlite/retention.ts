@@ -1,3 +1,4 @@
+import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type { RetentionStore } from '../store.js'
@@ -43,10 +44,12 @@ function prepare(db: SqliteDatabase) {
 export class SqliteRetention implements RetentionStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
+  private readonly recordChange: RecordCacheChange
 
   constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
+    this.recordChange = cacheChangeRecorder(connection.db)
   }
 
   async deleteClicksBefore(before: number, limit: number): Promise<number> {
@@ -60,8 +63,14 @@ export class SqliteRetention implements RetentionStore {
   async eraseRecipientFromMessage(messageId: number, recipientId: string, tombstone: string): Promise<void> {
     this.write(() => {
       const idx = this.sql.tombstoneRecipient.get(tombstone, messageId, recipientId) as number | undefined
-      if (idx !== undefined) this.sql.scrubClicks.run(messageId, idx)
+      if (idx === undefined) return
+      this.sql.scrubClicks.run(messageId, idx)
+      this.recordChange('recipient', `${messageId}/${idx}`)
     })
+  }
+
+  async scrubRecipientClicks(messageId: number, recipientIdx: number): Promise<void> {
+    this.sql.scrubClicks.run(messageId, recipientIdx)
   }
 
   async eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import { ConflictError, type ApiKeyOwner, type Domain, type Tenant, type TenantStore } from '../store.js'
@@ -15,6 +16,9 @@ function prepare(db: SqliteDatabase) {
     insertDomain: db.prepare('INSERT INTO domains (tenant_id, host, base_url, created_at) VALUES (?, ?, ?, ?)'),
     listDomains: db.prepare(
       'SELECT id, tenant_id AS tenantId, host, base_url AS baseUrl, fallback_url AS fallbackUrl FROM domains ORDER BY id',
+    ),
+    getDomain: db.prepare(
+      'SELECT id, tenant_id AS tenantId, host, base_url AS baseUrl, fallback_url AS fallbackUrl FROM domains WHERE id = ?',
     ),
     insertApiKey: db.prepare(
       'INSERT INTO api_keys (tenant_id, public_id, name, key_hash, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -53,10 +57,12 @@ function prepare(db: SqliteDatabase) {
 export class SqliteTenants implements TenantStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
+  private readonly recordChange: RecordCacheChange
 
   constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
+    this.recordChange = cacheChangeRecorder(connection.db)
   }
 
   async getSetting(key: string): Promise<string | null> {
@@ -89,8 +95,9 @@ export class SqliteTenants implements TenantStore {
   async addDomain(tenantId: number, host: string, baseUrl: string, now: number): Promise<Domain> {
     return this.write(() => {
       if (this.sql.getDomainByHost.get(host)) throw new ConflictError(`host ${host} already belongs to a tenant`)
-      const { lastInsertRowid } = this.sql.insertDomain.run(tenantId, host, baseUrl, now)
-      return { id: Number(lastInsertRowid), tenantId, host, baseUrl, fallbackUrl: null }
+      const id = Number(this.sql.insertDomain.run(tenantId, host, baseUrl, now).lastInsertRowid)
+      this.recordChange('domain', id)
+      return { id, tenantId, host, baseUrl, fallbackUrl: null }
     })
   }
 
@@ -98,8 +105,17 @@ export class SqliteTenants implements TenantStore {
     return this.sql.listDomains.all() as Domain[]
   }
 
+  async getDomain(id: number): Promise<Domain | null> {
+    return (this.sql.getDomain.get(id) as Domain | undefined) ?? null
+  }
+
   async setDomainFallback(tenantId: number, host: string, fallbackUrl: string | null): Promise<Domain | null> {
-    return (this.sql.setDomainFallback.get(fallbackUrl, tenantId, host) as Domain | undefined) ?? null
+    return this.write(() => {
+      const domain = this.sql.setDomainFallback.get(fallbackUrl, tenantId, host) as Domain | undefined
+      if (domain === undefined) return null
+      this.recordChange('domain', domain.id)
+      return domain
+    })
   }
 
   async createApiKey(tenantId: number, publicId: string, name: string, keyHash: Buffer, now: number): Promise<void> {
@@ -133,6 +149,7 @@ export class SqliteTenants implements TenantStore {
     this.write(() => {
       this.sql.deleteAllowedHosts.run(tenantId)
       for (const pattern of patterns) this.sql.insertAllowedHost.run(tenantId, pattern)
+      this.recordChange('allowed_hosts', tenantId)
     })
   }
 }

@@ -1,3 +1,4 @@
+import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type {
@@ -30,6 +31,10 @@ function prepare(db: SqliteDatabase) {
        WHERE e.state = 'pending' AND e.next_attempt_at <= ? AND w.deleted_at IS NULL
          AND w.tenant_id NOT IN (SELECT value FROM json_each(?))
        ORDER BY e.next_attempt_at, e.id LIMIT ?`,
+    ),
+    leaseWebhookEvent: db.prepare('UPDATE webhook_events SET next_attempt_at = ? WHERE id = ?'),
+    releaseWebhookEvent: db.prepare(
+      "UPDATE webhook_events SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ? AND state = 'pending'",
     ),
     updateWebhookEvent: db
       .prepare(
@@ -112,6 +117,7 @@ export class WebhookSubscribers {
 export class SqliteWebhooks implements WebhookStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
+  private readonly recordChange: RecordCacheChange
 
   constructor(
     connection: SqliteConnection,
@@ -119,6 +125,7 @@ export class SqliteWebhooks implements WebhookStore {
   ) {
     this.sql = prepare(connection.db)
     this.write = connection.write
+    this.recordChange = cacheChangeRecorder(connection.db)
   }
 
   async subscribedWebhooks(type: WebhookEventType): Promise<Map<number, number[]>> {
@@ -128,7 +135,11 @@ export class SqliteWebhooks implements WebhookStore {
   }
 
   async createWebhook(webhook: NewWebhook): Promise<Webhook> {
-    const id = Number(this.sql.insertWebhook.run({ ...webhook, events: webhook.events.join(',') }).lastInsertRowid)
+    const id = this.write(() => {
+      const inserted = this.sql.insertWebhook.run({ ...webhook, events: webhook.events.join(',') })
+      this.recordChange('webhooks', webhook.tenantId)
+      return Number(inserted.lastInsertRowid)
+    })
     this.subscribers.load()
     const { secret: _secret, ...rest } = webhook
     return { id, ...rest }
@@ -149,6 +160,7 @@ export class SqliteWebhooks implements WebhookStore {
       if (!row) return false
       this.sql.deleteWebhook.run(now, row.id)
       this.sql.cancelWebhookEvents.run(row.id)
+      this.recordChange('webhooks', tenantId)
       return true
     })
     if (deleted) this.subscribers.load()
@@ -157,6 +169,25 @@ export class SqliteWebhooks implements WebhookStore {
 
   async dueWebhookEvents(now: number, limit: number, skipTenants: readonly number[] = []): Promise<DueWebhookEvent[]> {
     return this.sql.dueWebhookEvents.all(now, JSON.stringify(skipTenants), limit) as DueWebhookEvent[]
+  }
+
+  async claimWebhookEvents(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    skipTenants: readonly number[] = [],
+  ): Promise<DueWebhookEvent[]> {
+    return this.write(() => {
+      const due = this.sql.dueWebhookEvents.all(now, JSON.stringify(skipTenants), limit) as DueWebhookEvent[]
+      for (const event of due) this.sql.leaseWebhookEvent.run(leaseUntil, event.id)
+      return due
+    })
+  }
+
+  async releaseWebhookEvents(eventIds: readonly number[], leaseUntil: number, now: number): Promise<void> {
+    this.write(() => {
+      for (const id of eventIds) this.sql.releaseWebhookEvent.run(now, id, leaseUntil)
+    })
   }
 
   async recordWebhookAttempt(attempt: WebhookAttempt): Promise<void> {
