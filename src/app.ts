@@ -37,7 +37,7 @@ import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
 import { robotsRoutes } from './routes/robots.js'
 import { tlsCheckRoutes } from './routes/tls-check.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
-import { sendNotFoundPage } from './routes/pages.js'
+import { pageLanguageFor, sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -118,7 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? SqliteStore.open(config.databasePath, { waitOnLock: false, cacheMiB: 8 })
 
-  const domains = new DomainRegistry(await store.listDomains())
+  const domains = new DomainRegistry(await store.listDomains(), await store.listTenants())
   const secret = await tokenSecret(store, config)
   const tokens = new RecipientTokens(secret)
   const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY }
@@ -237,7 +237,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         .code(404)
         .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
     }
-    sendNotFoundPage(reply)
+    const domain = domains.lookup(request.host)
+    sendNotFoundPage(reply, pageLanguageFor(reply, { tenant: domain && domains.tenantLanguage(domain) }))
   })
 
   await installApiRateLimit(app, {
@@ -266,7 +267,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(redirectRoutes, { domains, cache, store, recorder, redirects, config })
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
   await app.register(deliveryRoutes, { store, config })
-  await app.register(optOutRoutes, { store })
+  await app.register(optOutRoutes, { store, suppressionKeys, now: config.now })
   await app.register(webhookRoutes, { store, receiverPolicy })
   await app.register(clickRoutes, { store })
   await app.register(analyticsRoutes, { store, config })

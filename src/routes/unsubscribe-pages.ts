@@ -29,13 +29,22 @@ function page(language: PageLanguage, title: string, body: string): string {
 `
 }
 
-/** The page a GET shows: one button, a plain form, no script. Only its POST unsubscribes. */
-export function confirmationPage(tenantName: string, language: PageLanguage): string {
+/**
+ * The page a GET shows: one button, a plain form, no script. Only its POST unsubscribes.
+ * A tenant's own wording, when it has one for the language, replaces the heading (and
+ * the window title) and the text; like every text here it is escaped, never markup.
+ */
+export function confirmationPage(
+  tenantName: string,
+  language: PageLanguage,
+  own: { title: string; text: string } | null = null,
+): string {
   const texts = PAGE_TEXTS[language].confirm
+  const heading = own?.title ?? texts.heading(tenantName)
   return page(
     language,
-    texts.title(tenantName),
-    `<h1>${escapeHtml(texts.heading(tenantName))}</h1><p>${escapeHtml(texts.text(tenantName))}</p>` +
+    own?.title ?? texts.title(tenantName),
+    `<h1>${escapeHtml(heading)}</h1><p>${escapeHtml(own?.text ?? texts.text(tenantName))}</p>` +
       `<form method="post"><input type="hidden" name="${CONFIRM_FIELD}" value="${CONFIRM_VALUE}">` +
       `<button type="submit">${escapeHtml(texts.button)}</button></form>`,
   )

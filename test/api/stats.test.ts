@@ -35,7 +35,7 @@ t.test('a new message has zero clicks and a CTR of 0', async (t) => {
       byReason: { head_request: 0, no_user_agent: 0, bot_user_agent: 0, preview_user_agent: 0, too_fast: 0, burst: 0 },
     },
     ctr: 0,
-    unsubscribes: { linkVisits: 0, confirmed: 0 },
+    unsubscribes: { linkVisits: 0, confirmed: 0, total: 0, bySource: { link: 0, reply: 0, import: 0, support: 0 } },
     unsubscribeRate: 0,
     links: message.links.map((link: { id: string; url: string }) => ({
       id: link.id,
