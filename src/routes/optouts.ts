@@ -18,6 +18,8 @@ const AUTH = "Auth: a tenant's API key."
 /** 100,000 entries of about 130 bytes, with room to spare. */
 const BATCH_BODY_LIMIT = 24 * 1024 * 1024
 
+const ISO_TIME = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d(:\\d\\d(\\.\\d{1,9})?)?(Z|[+-]\\d\\d:\\d\\d)$'
+
 const Source = Type.Union([
   Type.Literal('link'),
   Type.Literal('reply'),
@@ -33,9 +35,11 @@ const ReportedOptOutBody = Type.Object(
         'How the opt-out reached you: reply (the recipient answered a text with STOP, AFMELD, 回T退订 …), import ' +
         '(from a list kept elsewhere) or support (asked your staff). Opt-outs by link come from the unsubscribe page',
     }),
+    // A pattern, not format date-time: checking 100,000 of these costs a tenth as much,
+    // and the time is parsed and checked again when the opt-outs are planned.
     at: Type.String({
-      format: 'date-time',
-      description: 'When the recipient opted out (ISO 8601); not in the future',
+      pattern: ISO_TIME,
+      description: 'When the recipient opted out: an ISO 8601 date and time with Z or an offset; not in the future',
     }),
     messageId: Type.Optional(
       Type.String({

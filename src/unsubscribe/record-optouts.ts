@@ -16,7 +16,7 @@ import { newWebhookEventId, webhookEventBody } from '../webhook-event.js'
 /** Opt-outs one import may carry. */
 export const MAX_OPT_OUTS_PER_CALL = 100_000
 /** Entries looked up, or stored in one transaction, between two turns of the event loop (docs/adr/0079). */
-const ENTRIES_PER_SLICE = 2_000
+const ENTRIES_PER_SLICE = 500
 /** How far ahead of our clock an opt-out's time may be: the sender's clock may run a little fast. */
 const CLOCK_SKEW_MS = 5 * 60_000
 
