@@ -10,7 +10,7 @@ export const CONFIRM_VALUE = 'unsubscribe'
 
 const STYLE =
   'body{font:17px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f6f6;color:#222}' +
-  'main{max-width:22rem;padding:2rem;text-align:center}h1{font-size:1.3rem}' +
+  'main{max-width:22rem;padding:2rem;text-align:center;overflow-wrap:anywhere}h1{font-size:1.3rem}' +
   'button{font:inherit;font-weight:600;width:100%;padding:.9rem 1rem;border:0;border-radius:.5rem;background:#222;color:#fff;cursor:pointer}'
 
 function page(language: PageLanguage, title: string, body: string): string {
