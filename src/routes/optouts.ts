@@ -287,7 +287,9 @@ export const optOutRoutes: FastifyPluginAsyncTypebox<{
               }),
               counted: Type.Integer({ description: "Entries counted in their message's unsubscribes" }),
               unknownRecipients: Type.Array(Type.String(), {
-                description: 'Recipients put on the list that no message of the tenant went to before their `at`',
+                description:
+                  'Recipients whose opt-out answers no message (none named, and no message of the tenant went to them ' +
+                  'at or before `at`); they are on the list all the same',
               }),
             },
             {

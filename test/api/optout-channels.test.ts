@@ -240,3 +240,26 @@ t.test('a re-subscribe is recorded, lifts suppression, and reaches webhooks', as
   })
   t.match(bodies[1], { type: 'resubscribe', source: null, recipientId: 'cust-1', messageId: null })
 })
+
+t.test('an erased recipient stays suppressed until a re-subscribe by the same id', async (t) => {
+  const clock = testClock()
+  const { app, key } = await startWithTenant(t, { clock })
+  await send(app, key, ['cust-9'])
+  clock.advance(1_000)
+  t.equal((await post(app, key, { recipient: 'cust-9', source: 'support', at: iso(clock.now()) })).statusCode, 201)
+  const erased = await app.inject({ method: 'DELETE', url: '/v1/recipients/cust-9', headers: bearer(key) })
+  t.equal(erased.statusCode, 204)
+  t.same(optedOut(await send(app, key, ['cust-9'])), ['cust-9'], 'suppressed under its keyed hash')
+  t.notOk(JSON.stringify(await feed(app, key)).includes('cust-9'), 'the feed no longer names the id')
+
+  const removed = await app.inject({ method: 'DELETE', url: '/v1/optouts/cust-9', headers: bearer(key) })
+  t.equal(removed.statusCode, 200)
+  t.same(optedOut(await send(app, key, ['cust-9'])), [], 'suppression lifts')
+  t.same(
+    (await feed(app, key)).map((entry) => [entry.recipient.slice(0, 7), entry.change]),
+    [
+      ['erased:', 'optout'],
+      ['erased:', 'resubscribe'],
+    ],
+  )
+})
