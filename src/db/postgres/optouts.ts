@@ -43,30 +43,27 @@ export class PostgresOptOuts {
       const outcomes: OptOutOutcome[] = []
       for (const write of writes) {
         const { tenantId, recipientId, source, at, message } = write
-        const messageId = message?.messageId ?? null
-        const inserted = await client.query(
+        const column = UNSUBSCRIBE_COLUMNS[source]
+        // One round trip per opt-out; the tenant's lock above keeps them in order.
+        const { rows } = await client.query<OptOutOutcome>(
           `WITH o AS (
-             INSERT INTO optouts (tenant_id, recipient_id, source, message_id, at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT DO NOTHING RETURNING 1)
-           INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at)
-           SELECT $1, $2, 'optout', $3, $4, $5 FROM o`,
-          [tenantId, recipientId, source, messageId, at],
+             INSERT INTO optouts (tenant_id, recipient_id, source, message_id, at) VALUES ($1, $2, $3, $4::bigint, $5)
+             ON CONFLICT DO NOTHING RETURNING 1),
+           c AS (
+             INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at)
+             SELECT $1, $2, 'optout', $3, $4::bigint, $5 FROM o),
+           r AS (
+             UPDATE recipients SET unsubscribed_at = $5
+             WHERE message_id = $4::bigint AND idx = $6::int AND unsubscribed_at IS NULL RETURNING 1),
+           m AS (
+             UPDATE message_counters SET ${column} = ${column} + 1
+             WHERE message_id = $4::bigint AND EXISTS (SELECT 1 FROM r))
+           SELECT EXISTS (SELECT 1 FROM o) AS listed, EXISTS (SELECT 1 FROM r) AS counted`,
+          [tenantId, recipientId, source, message?.messageId ?? null, at, message?.recipientIdx ?? null],
         )
-        const listed = inserted.rowCount === 1
-        let counted = false
-        if (message !== null) {
-          // A second opt-out of the same recipient waits on the first one's row lock, then finds it set.
-          const marked = await client.query(
-            `WITH r AS (UPDATE recipients SET unsubscribed_at = $3
-                        WHERE message_id = $1 AND idx = $2 AND unsubscribed_at IS NULL RETURNING 1)
-             UPDATE message_counters SET ${UNSUBSCRIBE_COLUMNS[source]} = ${UNSUBSCRIBE_COLUMNS[source]} + 1
-             WHERE message_id = $1 AND EXISTS (SELECT 1 FROM r)`,
-            [message.messageId, message.recipientIdx, at],
-          )
-          counted = marked.rowCount === 1
-        }
-        if (listed || counted) await insertWebhookEvents(client, write.events)
-        outcomes.push({ listed, counted })
+        const outcome = rows[0]!
+        if (outcome.listed || outcome.counted) await insertWebhookEvents(client, write.events)
+        outcomes.push(outcome)
       }
       return outcomes
     })
