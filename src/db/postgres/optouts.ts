@@ -1,5 +1,4 @@
 import type pg from 'pg'
-import { UNSUBSCRIBE_COLUMNS } from '../rows.js'
 import type {
   AnsweredMessage,
   DeliveryReport,
@@ -40,31 +39,57 @@ export class PostgresOptOuts {
       for (const tenantId of [...new Set(writes.map((write) => write.tenantId))].sort((a, b) => a - b)) {
         await client.query('SELECT pg_advisory_xact_lock($1, $2)', [OPTOUT_LOCK, tenantId])
       }
-      const outcomes: OptOutOutcome[] = []
-      for (const write of writes) {
-        const { tenantId, recipientId, source, at, message } = write
-        const column = UNSUBSCRIBE_COLUMNS[source]
-        // One round trip per opt-out; the tenant's lock above keeps them in order.
-        const { rows } = await client.query<OptOutOutcome>(
-          `WITH o AS (
-             INSERT INTO optouts (tenant_id, recipient_id, source, message_id, at) VALUES ($1, $2, $3, $4::bigint, $5)
-             ON CONFLICT DO NOTHING RETURNING 1),
-           c AS (
-             INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at)
-             SELECT $1, $2, 'optout', $3, $4::bigint, $5 FROM o),
-           r AS (
-             UPDATE recipients SET unsubscribed_at = $5
-             WHERE message_id = $4::bigint AND idx = $6::int AND unsubscribed_at IS NULL RETURNING 1),
-           m AS (
-             UPDATE message_counters SET ${column} = ${column} + 1
-             WHERE message_id = $4::bigint AND EXISTS (SELECT 1 FROM r))
-           SELECT EXISTS (SELECT 1 FROM o) AS listed, EXISTS (SELECT 1 FROM r) AS counted`,
-          [tenantId, recipientId, source, message?.messageId ?? null, at, message?.recipientIdx ?? null],
-        )
-        const outcome = rows[0]!
-        if (outcome.listed || outcome.counted) await insertWebhookEvents(client, write.events)
-        outcomes.push(outcome)
-      }
+      // One statement for the whole batch, as if its opt-outs came one after another: of
+      // those naming the same recipient (or the same message's recipient) only the first
+      // can list (or count) it, and the feed's ids follow the order given.
+      const { rows } = await client.query<OptOutOutcome & { n: number }>(
+        `WITH v AS (
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[])
+             WITH ORDINALITY AS v(tenant_id, recipient_id, source, message_id, at, idx, n)),
+         first_listed AS (
+           SELECT DISTINCT ON (tenant_id, recipient_id) * FROM v ORDER BY tenant_id, recipient_id, n),
+         o AS (
+           INSERT INTO optouts (tenant_id, recipient_id, source, message_id, at)
+           SELECT tenant_id, recipient_id, source, message_id, at FROM first_listed ORDER BY n
+           ON CONFLICT DO NOTHING RETURNING tenant_id, recipient_id),
+         listed AS (
+           SELECT f.n, f.tenant_id, f.recipient_id, f.source, f.message_id, f.at
+           FROM first_listed f JOIN o USING (tenant_id, recipient_id)),
+         c AS (
+           INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at)
+           SELECT tenant_id, recipient_id, 'optout', source, message_id, at FROM listed ORDER BY n),
+         first_marked AS (
+           SELECT DISTINCT ON (message_id, idx) * FROM v WHERE message_id IS NOT NULL ORDER BY message_id, idx, n),
+         r AS (
+           UPDATE recipients SET unsubscribed_at = f.at FROM first_marked f
+           WHERE recipients.message_id = f.message_id AND recipients.idx = f.idx AND recipients.unsubscribed_at IS NULL
+           RETURNING f.n, f.message_id, f.source),
+         m AS (
+           UPDATE message_counters SET
+             unsubscribes = unsubscribes + x.link, unsubscribes_reply = unsubscribes_reply + x.reply,
+             unsubscribes_import = unsubscribes_import + x.import, unsubscribes_support = unsubscribes_support + x.support
+           FROM (SELECT message_id, count(*) FILTER (WHERE source = 'link') AS link,
+                   count(*) FILTER (WHERE source = 'reply') AS reply, count(*) FILTER (WHERE source = 'import') AS import,
+                   count(*) FILTER (WHERE source = 'support') AS support
+                 FROM r GROUP BY message_id) x
+           WHERE message_counters.message_id = x.message_id)
+         SELECT v.n, EXISTS (SELECT 1 FROM listed WHERE listed.n = v.n) AS listed,
+           EXISTS (SELECT 1 FROM r WHERE r.n = v.n) AS counted
+         FROM v ORDER BY v.n`,
+        [
+          writes.map((write) => write.tenantId),
+          writes.map((write) => write.recipientId),
+          writes.map((write) => write.source),
+          writes.map((write) => write.message?.messageId ?? null),
+          writes.map((write) => write.at),
+          writes.map((write) => write.message?.recipientIdx ?? null),
+        ],
+      )
+      const outcomes = rows.map(({ listed, counted }) => ({ listed, counted }))
+      await insertWebhookEvents(
+        client,
+        writes.flatMap((write, i) => (outcomes[i]!.listed || outcomes[i]!.counted ? write.events : [])),
+      )
       return outcomes
     })
   }
