@@ -58,6 +58,7 @@ function listEvents(
       click: null,
       source: change.source,
     })
+    // The outbox row names the subscription it goes out under; the body says which change (docs/adr/0083).
     return { publicId, webhookId, type: 'unsubscribe', body, at: change.at }
   })
 }
