@@ -50,6 +50,7 @@ async function run(): Promise<number> {
       ],
       unsubscribeCode: null,
       expiresAt: null,
+      language: null,
       text: null,
       stripScheme: false,
       utm: null,

@@ -39,7 +39,7 @@ import { installHostKinds, OwnHosts } from './routes/host-kinds.js'
 import { robotsRoutes } from './routes/robots.js'
 import { tlsCheckRoutes } from './routes/tls-check.js'
 import { createLogger, installRequestLogging } from './operations/request-log.js'
-import { sendNotFoundPage } from './routes/pages.js'
+import { pageLanguageFor, sendNotFoundPage } from './routes/pages.js'
 import { redirectRoutes } from './routes/redirect.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -117,7 +117,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let domains: DomainRegistry
   let secret: string
   try {
-    domains = new DomainRegistry(await store.listDomains())
+    domains = new DomainRegistry(await store.listDomains(), await store.listTenants())
     // TOKEN_SECRET, or the one generated on the first start; refused when it is not
     // the secret the database's links were made with (docs/adr/0074).
     secret = await resolveTokenSecret(store, config.tokenSecret, randomSecret)
@@ -264,7 +264,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         .code(404)
         .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
     }
-    sendNotFoundPage(reply)
+    const domain = domains.lookup(request.host)
+    sendNotFoundPage(reply, pageLanguageFor(reply, { tenant: domain && domains.tenantLanguage(domain) }))
   })
 
   await installApiRateLimit(app, {
@@ -293,7 +294,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(redirectRoutes, { domains, cache, store, recorder, redirects, config })
   await app.register(unsubscribeRoutes, { domains, store, unsubscribeTokens, unsubscribeVisits })
   await app.register(deliveryRoutes, { store, config })
-  await app.register(optOutRoutes, { store })
+  await app.register(optOutRoutes, { store, suppressionKeys, now: config.now })
   await app.register(webhookRoutes, { store, receiverPolicy })
   await app.register(clickRoutes, { store })
   await app.register(analyticsRoutes, { store, config })

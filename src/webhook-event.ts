@@ -1,12 +1,12 @@
 /**
  * The one shape of a webhook event's body, built where the event is queued: the
- * click rules (src/webhooks/click-events.ts) and a backend's opt-out, which writes
- * its `unsubscribe` event in the opt-out's transaction. A neutral module, so that
- * src/db may use it too.
+ * click rules (src/webhooks/click-events.ts) and the opt-out rules
+ * (src/unsubscribe/record-optouts.ts). A neutral module.
  */
 import { customAlphabet } from 'nanoid'
 import { BASE62 } from './base62.js'
 import type { ClickClass } from './click.js'
+import type { OptOutSource } from './db/store.js'
 
 const eventIdSuffix = customAlphabet(BASE62, 20)
 
@@ -17,10 +17,13 @@ export function newWebhookEventId(): string {
 
 export interface WebhookEventFields {
   id: string
-  type: 'click' | 'unsubscribe'
+  type: 'click' | 'unsubscribe' | 'resubscribe'
   at: number
-  messagePublicId: string
+  /** Null for an opt-out or re-subscribe that answers no message. */
+  messagePublicId: string | null
   recipientId: string | null
+  /** How an opt-out came (null for a re-subscribe); not part of a click's body. */
+  source?: OptOutSource | null
   /** The clicked link; null for an unsubscribe. */
   link: { id: string; url: string } | null
   /** How the click was judged; null for an unsubscribe. */
@@ -37,5 +40,6 @@ export function webhookEventBody(event: WebhookEventFields): string {
     recipientId: event.recipientId,
     link: event.link,
     click: event.click,
+    ...(event.type === 'click' ? {} : { source: event.source ?? null }),
   })
 }

@@ -1,6 +1,6 @@
 import { ApiError, notFound } from '../errors.js'
 import type { MessageKind, MessageTotals, Store } from '../db/store.js'
-import { rate } from '../clicks/stats.js'
+import { rate, unsubscribesInAll } from '../clicks/stats.js'
 import { CTR_BANDS, positionIn } from './benchmarks.js'
 
 /**
@@ -17,8 +17,9 @@ function present(totals: MessageTotals, kind: MessageKind | null) {
     delivered: totals.reportedMessages > 0 ? totals.delivered : null,
     uniqueClickers: totals.uniqueClickers,
     ctr,
-    unsubscribes: totals.unsubscribes,
-    unsubscribeRate: rate(totals.unsubscribes, totals.reach),
+    unsubscribes: unsubscribesInAll(totals.unsubscribes),
+    unsubscribesBySource: totals.unsubscribes,
+    unsubscribeRate: rate(unsubscribesInAll(totals.unsubscribes), totals.reach),
     benchmark: band === null ? null : { ctrFrom: band.from, ctrTo: band.to, source: band.source },
     position: positionIn(band, ctr),
   }

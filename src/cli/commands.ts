@@ -17,7 +17,16 @@ import { presentMessage } from '../messages/present.js'
 import { Label } from '../routes/schemas.js'
 import { DomainRegistry } from '../tenants/domain-registry.js'
 import { presentTenant } from '../tenants/present.js'
-import { addDomain, createApiKey, createTenant, listTenants, revokeApiKey } from '../tenants/tenants.js'
+import {
+  addDomain,
+  createApiKey,
+  createTenant,
+  listTenants,
+  revokeApiKey,
+  setTenantLanguage,
+  setUnsubscribePageText,
+  unsubscribePageTexts,
+} from '../tenants/tenants.js'
 
 const USAGE = `usage: smslinks <command>
 
@@ -25,6 +34,13 @@ const USAGE = `usage: smslinks <command>
   tenant list                              every tenant with its domains
   domain add <tenantId> <host> [--scheme http|https]
                                            give a tenant a host (a running service serves it within a second)
+  tenant language <tenantId> <language|none>
+                                           the language of the tenant's recipients' pages (da, de, en, nb, sv,
+                                           zh-Hans) when a message sets none; none clears it
+  page-text set <tenantId> <language> <title> <text>
+                                           the tenant's own unsubscribe page title and text in a language
+  page-text remove <tenantId> <language>   back to the built-in wording in that language
+  page-text list <tenantId>                the tenant's own wordings
   key create <tenantId> <name>             create an API key (shown only this once)
   key revoke <tenantId> <keyId>            revoke an API key; it stops working at once
   messages <tenantId> [--limit N]          the tenant's newest messages (default 50, at most 200)
@@ -96,6 +112,33 @@ const COMMANDS: Record<string, Command> = {
     args: [],
     async run(store) {
       return { tenants: (await listTenants(store)).map(presentTenant) }
+    },
+  },
+  'tenant language': {
+    args: ['tenantId', 'language'],
+    async run(store, [tenantId, language]) {
+      const registry = new DomainRegistry([])
+      const tenant = await setTenantLanguage(store, registry, tenantId!, language === 'none' ? null : language!)
+      return { id: tenant.publicId, name: tenant.name, language: tenant.language }
+    },
+  },
+  'page-text set': {
+    args: ['tenantId', 'language', 'title', 'text'],
+    async run(store, [tenantId, language, title, text]) {
+      return setUnsubscribePageText(store, tenantId!, language!, { title: title!, text: text! })
+    },
+  },
+  'page-text remove': {
+    args: ['tenantId', 'language'],
+    async run(store, [tenantId, language]) {
+      await setUnsubscribePageText(store, tenantId!, language!, null)
+      return { removed: language }
+    },
+  },
+  'page-text list': {
+    args: ['tenantId'],
+    async run(store, [tenantId]) {
+      return { pageTexts: await unsubscribePageTexts(store, tenantId!) }
     },
   },
   'domain add': {

@@ -1,4 +1,4 @@
-import type { BreakdownCount, ClickCounters, Message, MessageCounters, Store } from '../db/store.js'
+import type { BreakdownCount, ClickCounters, Message, MessageCounters, Store, UnsubscribeCounts } from '../db/store.js'
 import { CLICK_REASONS, type ClickReason } from './classify.js'
 import { quantileSeconds } from '../first-click-delay.js'
 
@@ -34,8 +34,15 @@ export interface MessageStats {
   clicks: MessageClickStats
   /** Unique clicking recipients ÷ delivered (÷ recipients while delivered is null), 4 places. */
   ctr: number | null
-  unsubscribes: { linkVisits: number; confirmed: number }
-  /** Confirmed opt-outs ÷ the same denominator as ctr, 4 places. */
+  unsubscribes: {
+    linkVisits: number
+    /** Confirmations on the unsubscribe page (bySource.link), as before channels were counted. */
+    confirmed: number
+    /** Recipients who opted out of this message by any channel. */
+    total: number
+    bySource: UnsubscribeCounts
+  }
+  /** Opt-outs by every channel ÷ the same denominator as ctr, 4 places. */
   unsubscribeRate: number | null
   links: Array<{ id: string; url: string; clicks: ClickCounters }>
   breakdowns: Breakdowns
@@ -94,6 +101,10 @@ export async function messageStats(store: Store, message: Message): Promise<Mess
   return statsFromCounters(message, await store.messageCounters(message.id))
 }
 
+/** Opt-outs by every channel: what the unsubscribe rate counts. */
+export const unsubscribesInAll = (bySource: UnsubscribeCounts): number =>
+  bySource.link + bySource.reply + bySource.import + bySource.support
+
 /** The figures of a message from its counters as read (for pages that use the counters for more). */
 export function statsFromCounters(message: Message, counters: MessageCounters): MessageStats {
   const { deliveries } = counters
@@ -113,8 +124,13 @@ export function statsFromCounters(message: Message, counters: MessageCounters): 
     deliveryRate: reported ? rate(deliveries.delivered, message.recipientCount) : null,
     clicks: { ...counters.clicks, pending: counters.pendingClicks, byReason },
     ctr: rate(counters.clicks.unique, denominator),
-    unsubscribes: counters.unsubscribes,
-    unsubscribeRate: rate(counters.unsubscribes.confirmed, denominator),
+    unsubscribes: {
+      linkVisits: counters.unsubscribes.linkVisits,
+      confirmed: counters.unsubscribes.bySource.link,
+      total: unsubscribesInAll(counters.unsubscribes.bySource),
+      bySource: counters.unsubscribes.bySource,
+    },
+    unsubscribeRate: rate(unsubscribesInAll(counters.unsubscribes.bySource), denominator),
     links: message.links.map((link) => ({
       id: link.publicId,
       url: link.url,

@@ -123,7 +123,7 @@ export function messagePage(chrome: Chrome, data: MessagePageData): string {
       ${headline('Clicks', figure(c.total, 'count', 'clicks'), html`by people, repeats included`)}
       ${headline('Bots excluded', figure(c.bots, 'count', 'bots'))}
       ${headline('Previews excluded', figure(c.previews, 'count', 'previews'))}
-      ${headline('Unsubscribe rate', figure(stats.unsubscribeRate, 'percent', 'unsubscribeRate'), html`${figure(stats.unsubscribes.confirmed, 'count')} confirmed, ${figure(stats.unsubscribes.linkVisits, 'count')} page visits`)}
+      ${headline('Unsubscribe rate', figure(stats.unsubscribeRate, 'percent', 'unsubscribeRate'), html`${figure(stats.unsubscribes.total, 'count')} opted out (${figure(stats.unsubscribes.bySource.link, 'count')} on the page, ${figure(stats.unsubscribes.bySource.reply, 'count')} by reply), ${figure(stats.unsubscribes.linkVisits, 'count')} page visits`)}
       ${headline('Conversions', figure(stats.conversions, 'count'), html`rate ${figure(stats.conversionRate, 'percent')}${revenue.map(([currency, amount]) => html` · ${figure(amount, 'count')} ${currency}`)}`)}
     </dl>
     <section class="card">

@@ -43,7 +43,7 @@ function rollUpFigures(figures: CampaignRollUp | KindRollUp): Html {
       <div class="metric">
         <dt>Unsubscribe rate</dt>
         <dd>
-          ${figure(figures.unsubscribeRate, 'percent')}<small>${figure(figures.unsubscribes, 'count')} confirmed</small>
+          ${figure(figures.unsubscribeRate, 'percent')}<small>${figure(figures.unsubscribes, 'count')} opted out</small>
         </dd>
       </div>
     </dl>

@@ -1,7 +1,10 @@
 import type {
   ClickCounters,
+  OptOutSource,
+  UnsubscribeCounts,
   Message,
   MessageKind,
+  MessageTotals,
   MessageText,
   TextSpan,
   UtmParams,
@@ -34,6 +37,7 @@ export interface MessageRow {
   utm: string | null
   click_id_param: string | null
   expires_at: number | null
+  language: string | null
 }
 
 export interface LinkRow {
@@ -74,6 +78,7 @@ export function messageFromRow(row: MessageRow, links: LinkRow[]): Message {
     createdAt: row.created_at,
     unsubscribeCode: row.unsubscribe_code ?? null,
     expiresAt: row.expires_at ?? null,
+    language: row.language ?? null,
     text: parseText(row.text, row.text_spans),
     stripScheme: row.strip_scheme === 1 || row.strip_scheme === true,
     utm: parseUtm(row.utm),
@@ -100,9 +105,28 @@ export interface MessageCounterRow extends CounterRow {
   failed: number
   unsubscribe_visits: number
   unsubscribes: number
+  unsubscribes_reply: number
+  unsubscribes_import: number
+  unsubscribes_support: number
   conversions: number
   clicks_pending: number
 }
+
+/** The message counter each opt-out channel moves (`unsubscribes` counts the page's confirmations). */
+export const UNSUBSCRIBE_COLUMNS: Record<OptOutSource, keyof MessageCounterRow> = {
+  link: 'unsubscribes',
+  reply: 'unsubscribes_reply',
+  import: 'unsubscribes_import',
+  support: 'unsubscribes_support',
+}
+
+/** A message's opt-outs by channel from its counters; zeros where there is no row yet. */
+export const unsubscribeCounts = (row: Partial<MessageCounterRow> | undefined): UnsubscribeCounts => ({
+  link: Number(row?.unsubscribes ?? 0),
+  reply: Number(row?.unsubscribes_reply ?? 0),
+  import: Number(row?.unsubscribes_import ?? 0),
+  support: Number(row?.unsubscribes_support ?? 0),
+})
 
 /** A message's or link's click counters; zeros where there is no row yet. */
 export const counters = (row: CounterRow | undefined): ClickCounters => ({
@@ -130,4 +154,22 @@ export function webhookFromRow(row: WebhookRow): Webhook {
     events: row.events.split(',') as WebhookEventType[],
     createdAt: row.created_at,
   }
+}
+
+/** The opt-out sums of a roll-up statement's select list (see totalsFromRow). */
+export const UNSUBSCRIBE_SUMS = `coalesce(sum(c.unsubscribes), 0) AS unsubscribes,
+  coalesce(sum(c.unsubscribes_reply), 0) AS unsubscribes_reply,
+  coalesce(sum(c.unsubscribes_import), 0) AS unsubscribes_import,
+  coalesce(sum(c.unsubscribes_support), 0) AS unsubscribes_support`
+
+/** A roll-up row: the sums with the opt-outs as separate columns. */
+export type TotalsRow = Omit<MessageTotals, 'unsubscribes'> & Pick<MessageCounterRow, UnsubscribeColumn>
+
+type UnsubscribeColumn = 'unsubscribes' | 'unsubscribes_reply' | 'unsubscribes_import' | 'unsubscribes_support'
+
+/** A roll-up row with its opt-out sums gathered by channel. */
+export function totalsFromRow<T extends TotalsRow>(row: T): Omit<T, UnsubscribeColumn> & MessageTotals {
+  const { unsubscribes, unsubscribes_reply, unsubscribes_import, unsubscribes_support, ...rest } = row
+  const bySource = unsubscribeCounts({ unsubscribes, unsubscribes_reply, unsubscribes_import, unsubscribes_support })
+  return { ...rest, unsubscribes: bySource } as Omit<T, UnsubscribeColumn> & MessageTotals
 }

@@ -15,6 +15,15 @@ export interface Tenant {
   publicId: string
   name: string
   createdAt: number
+  /** The language of the tenant's recipients' pages when a message sets none (a canonical tag); null: not set. */
+  language: string | null
+}
+
+/** A tenant's own title and text of the unsubscribe page in one language. */
+export interface PageText {
+  language: string
+  title: string
+  text: string
 }
 
 export interface Domain {
@@ -90,6 +99,8 @@ export interface Message extends MessageOptions {
   unsubscribeCode: string | null
   /** When the message's links stop going to their destinations; null: never. */
   expiresAt: number | null
+  /** The language of the message's pages (a canonical tag); null: the tenant's, else the phone's. */
+  language: string | null
 }
 
 export interface NewMessage extends MessageOptions {
@@ -104,6 +115,7 @@ export interface NewMessage extends MessageOptions {
   links: Array<{ publicId: string; code: string; url: string }>
   unsubscribeCode: string | null
   expiresAt: number | null
+  language: string | null
 }
 
 /** A recipient of a message and its index, which its token carries. */
@@ -167,8 +179,11 @@ export interface MessageCounters {
   links: Array<{ linkId: number; clicks: ClickCounters }>
   /** Recipients whose latest delivery report says delivered / failed. */
   deliveries: { delivered: number; failed: number }
-  /** Human visits of the unsubscribe page, and recipients who confirmed on it. */
-  unsubscribes: { linkVisits: number; confirmed: number }
+  /**
+   * Human visits of the unsubscribe page, and recipients who opted out of this message
+   * by each channel (each recipient counted once per message, under its first channel).
+   */
+  unsubscribes: { linkVisits: number; bySource: UnsubscribeCounts }
 }
 
 export interface MessagePage {
@@ -225,6 +240,13 @@ export interface TenantStore {
   allowedHosts(tenantId: number): Promise<string[]>
   /** Replaces the tenant's allow-list of destination host patterns in one transaction (an empty list allows anything). */
   setAllowedHosts(tenantId: number, patterns: string[]): Promise<void>
+
+  /** Sets (or, with null, clears) the tenant's default page language. */
+  setTenantLanguage(tenantId: number, language: string | null): Promise<void>
+  /** The tenant's own unsubscribe page wordings, by language. */
+  pageTexts(tenantId: number): Promise<PageText[]>
+  /** Sets the tenant's wording for one language, or with null removes it. */
+  setPageText(tenantId: number, language: string, text: { title: string; text: string } | null): Promise<void>
 }
 
 // ── Messages, links, recipients ──────────────────────────────────────────────
@@ -484,14 +506,30 @@ export interface OptOutStore {
   /** Adds visits of unsubscribe pages (message id → visits) to the counters, in one transaction. */
   addUnsubscribeVisits(visits: Map<number, number>): Promise<void>
   /**
-   * Opts a message's recipient out: marks it on the message (counted once), adds it to
-   * the tenant's opt-outs (kept once, first time wins) and queues `unsubscribe` webhook
-   * events, all in one transaction. Null when the message has no such recipient.
+   * Stores opt-outs in the order given, in one transaction. For each: the recipient is
+   * put on the tenant's list unless already there (`listed`; a change row joins the
+   * feed), and, when it names a message, marked on it unless already marked there
+   * (`counted`: the message's counter for the source moves by one). Its webhook events
+   * are queued when either happened, and only then. Decides nothing else.
    */
-  optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null>
-  /** Which of these recipient ids the tenant has opted out. */
+  recordOptOuts(writes: OptOutWrite[]): Promise<OptOutOutcome[]>
+  /**
+   * Takes a recipient off the tenant's list: removes it, adds a `resubscribe` change to
+   * the feed and queues the events, in one transaction. False (nothing written) when the
+   * recipient is not on the list. Messages' counts stay.
+   */
+  resubscribe(write: ResubscribeWrite): Promise<boolean>
+  /**
+   * For each lookup, the tenant's newest message created at or before `before` that has
+   * the recipient, with its index there; null when there is none.
+   */
+  latestMessagesTo(
+    tenantId: number,
+    lookups: Array<{ recipientId: string; before: number }>,
+  ): Promise<Array<AnsweredMessage | null>>
+  /** Which of these recipient ids are on the tenant's opt-out list now. */
   optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>>
-  /** The tenant's opt-outs, oldest first, after the opt-out with internal id `after`. */
+  /** The changes of the tenant's opt-out list, oldest first, after the change with internal id `after`. */
   listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage>
   /**
    * Applies delivery reports to a message's recipients in one transaction: a report
@@ -576,7 +614,8 @@ export interface RetentionStore {
   /**
    * Removes what else names the recipient in the tenant's data, in one transaction:
    * webhook outbox events (with their attempts) whose body carries the id, and the
-   * opt-out entry, which is re-keyed to `suppressionKey` (same row, same cursor).
+   * opt-out entry and its changes in the feed, re-keyed to `suppressionKey` (same rows,
+   * same cursors).
    * Returns whether anything named the recipient.
    */
   eraseRecipientTraces(tenantId: number, recipientId: string, suppressionKey: string): Promise<boolean>
@@ -601,7 +640,7 @@ export interface RetentionStore {
  * - `recipient`: a recipient was erased from a message (key: `messageId/recipientIdx`);
  * - `webhooks`: a tenant's webhooks were registered or deleted (key: the tenant's id).
  */
-export type CacheChangeKind = 'domain' | 'link' | 'allowed_hosts' | 'recipient' | 'webhooks'
+export type CacheChangeKind = 'domain' | 'tenant' | 'link' | 'allowed_hosts' | 'recipient' | 'webhooks'
 
 export interface CacheChange {
   kind: CacheChangeKind
@@ -727,31 +766,73 @@ export interface MessageTotals {
   /** Each message's CTR denominator summed: delivered where reports came, recipients elsewhere. */
   reach: number
   uniqueClickers: number
-  unsubscribes: number
+  /** Recipients who opted out of the messages, by channel. */
+  unsubscribes: UnsubscribeCounts
 }
 
 export interface UnsubscribeTarget {
   messageId: number
+  messagePublicId: string
   tenantId: number
   tenantName: string
   recipientCount: number
+  /** The message's page language and the tenant's default (canonical tags), null where unset. */
+  messageLanguage: string | null
+  tenantLanguage: string | null
 }
 
-export interface OptOutResult {
-  recipientId: string
-  /** False when this recipient had already confirmed on this message's page. */
-  confirmedNow: boolean
+/** How an opt-out reached the sender: its unsubscribe page, or a reply, an import or support staff. */
+export type OptOutSource = 'link' | 'reply' | 'import' | 'support'
+export const OPT_OUT_SOURCES: readonly OptOutSource[] = ['link', 'reply', 'import', 'support']
+
+export type UnsubscribeCounts = Record<OptOutSource, number>
+
+/** A message an opt-out answers, with the recipient's index in it. */
+export interface AnsweredMessage {
+  messageId: number
+  publicId: string
+  recipientIdx: number
 }
 
-export interface OptOut {
+/** An opt-out as the opt-out rules (src/unsubscribe/record-optouts.ts) worked it out. */
+export interface OptOutWrite {
+  tenantId: number
   recipientId: string
-  messagePublicId: string
+  source: OptOutSource
+  at: number
+  /** The message it answers; null when none. */
+  message: AnsweredMessage | null
+  /** Queued only when the opt-out changed anything (see OptOutStore.recordOptOuts). */
+  events: NewWebhookEvent[]
+}
+
+export interface OptOutOutcome {
+  /** Newly put on the tenant's list. */
+  listed: boolean
+  /** Newly counted on the message it answers. */
+  counted: boolean
+}
+
+export interface ResubscribeWrite {
+  tenantId: number
+  recipientId: string
+  at: number
+  events: NewWebhookEvent[]
+}
+
+/** One change of a tenant's opt-out list, as the feed shows it. */
+export interface OptOutChange {
+  recipientId: string
+  change: 'optout' | 'resubscribe'
+  /** Null for a re-subscribe. */
+  source: OptOutSource | null
+  messagePublicId: string | null
   at: number
 }
 
 export interface OptOutPage {
-  optOuts: OptOut[]
-  /** Internal id of the last opt-out returned (or `after` when none was). */
+  optOuts: OptOutChange[]
+  /** Internal id of the last change returned (or `after` when none was). */
   last: number
   hasMore: boolean
 }

@@ -19,6 +19,7 @@ import { newPublicId } from '../ids.js'
 import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
 import { distinctInSlices, inSlices } from '../slices.js'
+import { requirePageLanguage } from '../pages/languages.js'
 import { optedOutRecipients, type SuppressionKeys } from '../recipients/suppression.js'
 
 /** Links per message, whether listed or found in a text. */
@@ -41,6 +42,8 @@ export interface CreateMessageInput {
   unsubscribe?: boolean
   /** ISO time after which the links go to the domain's fallback URL (or a 410 page). */
   expiresAt?: string
+  /** The language of the recipients' pages (a tag or alias of PAGE_LANGUAGES). */
+  language?: string
 }
 
 /** What a create call asks for besides its recipients, checked and normalised. */
@@ -49,6 +52,7 @@ interface MessageContent extends MessageOptions {
   /** Unsubscribe links: asked for with `"unsubscribe": true` or `{unsubscribe}` in the text. */
   unsubscribe: boolean
   expiresAt: number | null
+  language: string | null
 }
 
 /** A message with the recipients a call named, ready to present. */
@@ -137,7 +141,7 @@ export async function createMessage(
     if (existing) return repost(services, existing, input, content)
   }
   const domain = chooseDomain(services.domains, tenantId, input.domain)
-  const { urls, unsubscribe, expiresAt, ...options } = content
+  const { urls, unsubscribe, expiresAt, language, ...options } = content
   const links = []
   for (const url of urls)
     links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services.store, domain.id), url })
@@ -158,6 +162,7 @@ export async function createMessage(
       links,
       unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
       expiresAt,
+      language,
     },
     unique.slice(0, RECIPIENTS_PER_SLICE),
   )
@@ -241,6 +246,7 @@ function messageContent(input: CreateMessageInput, now: number): MessageContent 
     urls,
     text,
     expiresAt: expiryOf(input.expiresAt, now),
+    language: input.language === undefined ? null : requirePageLanguage(input.language, 'language'),
     stripScheme: input.stripScheme ?? false,
     utm: canonicalUtm(input.utm),
     clickIdParam,
@@ -275,6 +281,7 @@ async function repost(
   if (JSON.stringify(message.utm) !== JSON.stringify(content.utm)) differs.push('utm')
   if (message.clickIdParam !== content.clickIdParam) differs.push('clickIdParam')
   if (message.expiresAt !== content.expiresAt) differs.push('expiresAt')
+  if (message.language !== content.language) differs.push('language')
   if (message.kind !== (input.kind ?? 'campaign')) differs.push('kind')
   if (message.campaign !== (input.campaign ?? null)) differs.push('campaign')
   if (message.variant !== (input.variant ?? null)) differs.push('variant')

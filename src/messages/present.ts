@@ -64,6 +64,7 @@ export function presentMessage(message: Message, domain: Domain) {
     segments: message.text === null ? null : messageSegments(message, domain),
     links: message.links.map((link) => presentLink(domain, link)),
     expiresAt: message.expiresAt === null ? null : new Date(message.expiresAt).toISOString(),
+    language: message.language,
   }
 }
 

@@ -1,4 +1,5 @@
 import Negotiator from 'negotiator'
+import { ApiError } from '../errors.js'
 
 /** The languages recipients' pages come in, as BCP 47 tags (what `<html lang>` says). */
 export const PAGE_LANGUAGES = ['da', 'de', 'en', 'nb', 'sv', 'zh-Hans'] as const
@@ -21,6 +22,25 @@ const ALIASES: Record<string, PageLanguage> = {
 export function pageLanguage(tag: string): PageLanguage | null {
   const lower = tag.toLowerCase()
   return ALIASES[lower] ?? PAGE_LANGUAGES.find((language) => language.toLowerCase() === lower) ?? null
+}
+
+/** Every tag the API takes for a language, for error messages and the API document. */
+export const ACCEPTED_LANGUAGE_TAGS = `${PAGE_LANGUAGES.join(', ')} (or ${Object.keys(ALIASES)
+  .map((alias) => (alias.startsWith('zh-') ? `zh-${alias.slice(3).toUpperCase()}` : alias))
+  .filter((alias) => alias !== 'zh-HANS')
+  .join(', ')})`
+
+/** `pageLanguage`, or a 400 naming the field and the languages there are. */
+export function requirePageLanguage(tag: string, field: string): PageLanguage {
+  const language = pageLanguage(tag)
+  if (language === null) {
+    throw new ApiError(
+      400,
+      'unsupported_language',
+      `${field} ${JSON.stringify(tag)} is not a language the pages come in: use one of ${ACCEPTED_LANGUAGE_TAGS}`,
+    )
+  }
+  return language
 }
 
 // English first: a wildcard (`*`, what fetch() sends) takes the first one offered.

@@ -12,10 +12,15 @@ import {
   createApiKey,
   createTenant,
   listTenants,
+  MAX_PAGE_TEXT,
+  MAX_PAGE_TITLE,
   revokeApiKey,
   setDomainFallback,
+  setTenantLanguage,
+  setUnsubscribePageText,
+  unsubscribePageTexts,
 } from '../tenants/tenants.js'
-import { adminErrors, bodyErrors, errorResponses, Id, Label, notFoundError } from './schemas.js'
+import { adminErrors, bodyErrors, errorResponses, Id, Label, notFoundError, type ErrorUse } from './schemas.js'
 
 const TenantParams = Type.Object({ tenantId: Id('Tenant id, ten_…, as returned by POST /v1/tenants') })
 const noTenant = notFoundError('tenant', 'No such tenant')
@@ -27,6 +32,7 @@ const tenantExample = {
   id: 'ten_XFtXiS1ksBHcZQdt',
   name: 'Brand A/S',
   createdAt: '2026-11-23T13:05:53.871Z',
+  language: 'da',
   domains: [{ host: 's.brand.dk', baseUrl: 'https://s.brand.dk' }],
 }
 
@@ -35,6 +41,9 @@ const TenantBody = Type.Object(
     id: Type.String({ description: 'Tenant id, ten_…' }),
     name: Type.String({ description: 'Display name' }),
     createdAt: Type.String({ format: 'date-time', description: 'When the tenant was created' }),
+    language: Type.Union([Type.String(), Type.Null()], {
+      description: "Default language of recipients' pages when a message sets none; null: the phone's",
+    }),
     domains: Type.Array(
       Type.Object({
         host: Type.String({ description: 'The host, lower case, punycode' }),
@@ -340,5 +349,164 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       const domain = await setDomainFallback(store, domains, tenantId, host, request.body.fallbackUrl)
       return { host: domain.host, tenantId, fallbackUrl: domain.fallbackUrl }
     },
+  )
+
+  app.patch(
+    '/v1/tenants/:tenantId',
+    {
+      schema: {
+        ...docs,
+        operationId: 'setTenantLanguage',
+        summary: "Set a tenant's page language",
+        description:
+          "Sets the language of the tenant's recipients' pages (unsubscribe, expired link, link not found) for " +
+          'messages that set none: da, de, en, nb, sv or zh-Hans, or an alias (no, nn, zh, zh-CN, zh-SG), stored as the ' +
+          "canonical tag; null clears it. A page's language is the message's `language`, else this, else the phone's " +
+          `Accept-Language, else English. Takes effect on the next page.\n\n${AUTH}`,
+        params: TenantParams,
+        body: Type.Object(
+          {
+            language: Type.Union([Type.String({ minLength: 1, maxLength: 16 }), Type.Null()], {
+              description: 'A language tag, or null to clear it',
+            }),
+          },
+          { additionalProperties: false, examples: [{ language: 'da' }, { language: null }] },
+        ),
+        response: {
+          200: Type.Object(
+            {
+              id: Type.String({ description: 'Tenant id' }),
+              name: Type.String({ description: 'Display name' }),
+              language: Type.Union([Type.String(), Type.Null()], { description: 'As stored' }),
+            },
+            {
+              description: 'The tenant with its language',
+              examples: [{ id: 'ten_XFtXiS1ksBHcZQdt', name: 'Brand A/S', language: 'da' }],
+            },
+          ),
+          ...errorResponses('invalid_request', 'unsupported_language', ...adminErrors, noTenant, ...bodyErrors),
+        },
+      },
+    },
+    async (request) => {
+      const tenant = await setTenantLanguage(store, domains, request.params.tenantId, request.body.language)
+      return { id: tenant.publicId, name: tenant.name, language: tenant.language }
+    },
+  )
+
+  const PageTextParams = Type.Object({
+    tenantId: Id('Tenant id'),
+    language: Type.String({ minLength: 1, maxLength: 16, description: 'da, de, en, nb, sv or zh-Hans (or an alias)' }),
+  })
+  const PageTextBody = Type.Object(
+    {
+      language: Type.String({ description: 'The canonical tag' }),
+      title: Type.String({ description: "The page's heading and window title" }),
+      text: Type.String({ description: 'The paragraph above the button' }),
+    },
+    {
+      examples: [
+        {
+          language: 'da',
+          title: 'Afmeld SMS fra Barnets Verden',
+          text: 'Tryk på knappen, så sender vi dig ikke flere tilbud på SMS. Ordrebekræftelser får du stadig.',
+        },
+      ],
+    },
+  )
+  const invalidPageText: ErrorUse = [
+    'invalid_page_text',
+    400,
+    `title (at most ${MAX_PAGE_TITLE} characters, one line) or text (at most ${MAX_PAGE_TEXT}) is empty, too long or holds control characters`,
+    `title must be at most ${MAX_PAGE_TITLE} characters`,
+  ]
+
+  app.put(
+    '/v1/tenants/:tenantId/page-texts/:language',
+    {
+      schema: {
+        ...docs,
+        operationId: 'setUnsubscribePageText',
+        summary: 'Set the unsubscribe page wording',
+        description:
+          "The tenant's own title and text of the unsubscribe page in one language, instead of the built-in " +
+          'wording (the button and the confirmation stay). Plain text: shown escaped, never as markup; trimmed; ' +
+          `title one line of at most ${MAX_PAGE_TITLE} characters, text at most ${MAX_PAGE_TEXT}. Used whenever the page ` +
+          `is shown in that language.\n\n${AUTH}`,
+        params: PageTextParams,
+        body: Type.Object(
+          {
+            title: Type.String({ minLength: 1, maxLength: 1000, description: "The page's heading and window title" }),
+            text: Type.String({ minLength: 1, maxLength: 5000, description: 'The paragraph above the button' }),
+          },
+          {
+            additionalProperties: false,
+            examples: [
+              {
+                title: 'Afmeld SMS fra Barnets Verden',
+                text: 'Tryk på knappen, så sender vi dig ikke flere tilbud på SMS. Ordrebekræftelser får du stadig.',
+              },
+            ],
+          },
+        ),
+        response: {
+          200: { ...PageTextBody, description: 'As stored' },
+          ...errorResponses(
+            'invalid_request',
+            invalidPageText,
+            'unsupported_language',
+            ...adminErrors,
+            noTenant,
+            ...bodyErrors,
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const { tenantId, language } = request.params
+      return (await setUnsubscribePageText(store, tenantId, language, request.body))!
+    },
+  )
+
+  app.delete(
+    '/v1/tenants/:tenantId/page-texts/:language',
+    {
+      schema: {
+        ...docs,
+        operationId: 'removeUnsubscribePageText',
+        summary: 'Remove the unsubscribe page wording',
+        description: `Goes back to the built-in wording of the unsubscribe page in this language.\n\n${AUTH}`,
+        params: PageTextParams,
+        response: {
+          204: Type.Null({ description: 'Removed (or there was none)' }),
+          ...errorResponses('invalid_request', 'unsupported_language', ...adminErrors, noTenant),
+        },
+      },
+    },
+    async (request, reply) => {
+      await setUnsubscribePageText(store, request.params.tenantId, request.params.language, null)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/v1/tenants/:tenantId/page-texts',
+    {
+      schema: {
+        ...docs,
+        operationId: 'listUnsubscribePageTexts',
+        summary: 'Unsubscribe page wordings',
+        description: `The tenant's own unsubscribe page wordings, by language.\n\n${AUTH}`,
+        params: TenantParams,
+        response: {
+          200: Type.Object(
+            { pageTexts: Type.Array(PageTextBody, { description: 'By language' }) },
+            { description: 'Every wording the tenant set' },
+          ),
+          ...errorResponses('invalid_request', ...adminErrors, noTenant),
+        },
+      },
+    },
+    async (request) => ({ pageTexts: await unsubscribePageTexts(store, request.params.tenantId) }),
   )
 }

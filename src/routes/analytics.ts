@@ -5,7 +5,7 @@ import { campaignRollUp, kindRollUp } from '../analytics/rollups.js'
 import type { Config } from '../config.js'
 import type { Store } from '../db/store.js'
 import { requireApiKey } from '../tenants/auth.js'
-import { apiKeyErrors, errorResponses, MessageKindSchema, notFoundError } from './schemas.js'
+import { apiKeyErrors, errorResponses, MessageKindSchema, notFoundError, UnsubscribesBySource } from './schemas.js'
 
 const Rate = (description: string) => Type.Union([Type.Number(), Type.Null()], { description })
 const Count = (description: string) => Type.Integer({ description })
@@ -19,8 +19,9 @@ const RollUpFigures = {
   delivered: Delivered,
   uniqueClickers: Count('Recipients with a human click, per message, summed'),
   ctr: Rate("Unique clickers ÷ reach (each message's delivered, or recipients while it has no report), 4 places"),
-  unsubscribes: Count('Recipients who confirmed an opt-out on these messages'),
-  unsubscribeRate: Rate('unsubscribes ÷ reach, 4 places'),
+  unsubscribes: Count('Recipients who opted out of these messages by any channel, per message, summed'),
+  unsubscribesBySource: UnsubscribesBySource,
+  unsubscribeRate: Rate('unsubscribes (every channel) ÷ reach, 4 places'),
   benchmark: Type.Union(
     [
       Type.Object({
@@ -44,6 +45,7 @@ const rollUpExample = {
   uniqueClickers: 2_160,
   ctr: 0.11,
   unsubscribes: 41,
+  unsubscribesBySource: { link: 9, reply: 30, import: 0, support: 2 },
   unsubscribeRate: 0.0021,
   benchmark: { ctrFrom: 0.089, ctrTo: 0.145, source: 'published SMS marketing benchmarks, campaigns' },
   position: 'within',

@@ -31,6 +31,7 @@ import {
   MessageWithExample,
   MessageWithRecipientsBody,
   notFoundError,
+  UnsubscribesBySource,
   UtmSchema,
   messageExample,
 } from './schemas.js'
@@ -109,6 +110,17 @@ const CreateMessage = Type.Object(
     unsubscribe: Type.Optional(
       Type.Boolean({ description: 'Give each recipient an unsubscribe link (unsubscribeUrl); default false' }),
     ),
+    language: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 16,
+        description:
+          "The language of the recipients' pages (unsubscribe, expired, not found): da, de, en, nb, sv or zh-Hans, or an " +
+          "alias (no, nn, zh, zh-CN, zh-SG). Without it the pages use the tenant's default language, else the phone's " +
+          'Accept-Language, else English. Stored as the canonical tag',
+        examples: ['da'],
+      }),
+    ),
     expiresAt: Type.Optional(
       Type.String({
         format: 'date-time',
@@ -168,11 +180,19 @@ const StatsBody = Type.Object(
     unsubscribes: Type.Object(
       {
         linkVisits: Type.Integer({ description: 'Human visits of the unsubscribe page (not opt-outs)' }),
-        confirmed: Type.Integer({ description: 'Recipients who confirmed the opt-out on this message' }),
+        confirmed: Type.Integer({
+          description: 'Recipients who confirmed the opt-out on this message (bySource.link)',
+        }),
+        total: Type.Integer({ description: 'Recipients who opted out of this message by any channel' }),
+        bySource: UnsubscribesBySource,
       },
-      { description: "The message's unsubscribe pages" },
+      {
+        description:
+          "Opt-outs of the message: its unsubscribe page's visits and confirmations, and opt-outs by reply, " +
+          'import or support posted to POST /v1/optouts that answer it. A recipient counts once, under its first channel',
+      },
     ),
-    unsubscribeRate: Rate('confirmed ÷ delivered (÷ recipients while delivered is null), 4 places'),
+    unsubscribeRate: Rate('total ÷ delivered (÷ recipients while delivered is null), 4 places'),
     links: Type.Array(
       Type.Object({
         id: Type.String({ description: 'Link id' }),
@@ -212,8 +232,13 @@ const StatsBody = Type.Object(
           },
         },
         ctr: 0.5,
-        unsubscribes: { linkVisits: 1, confirmed: 1 },
-        unsubscribeRate: 0.5,
+        unsubscribes: {
+          linkVisits: 1,
+          confirmed: 1,
+          total: 2,
+          bySource: { link: 1, reply: 1, import: 0, support: 0 },
+        },
+        unsubscribeRate: 1,
         links: [
           {
             id: 'lnk_uSVi6oc0ahwxMLT2',
@@ -350,6 +375,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
                 'an admin changes it with PUT /v1/tenants/:tenantId/allowed-hosts',
             ],
             ['invalid_expiry', 400, 'expiresAt is not a time, or not in the future', 'expiresAt must be in the future'],
+            'unsupported_language',
             ...apiKeyErrors,
             [
               'external_id_conflict',

@@ -99,6 +99,9 @@ const showUnsubscribePage = {
       'name}?", with one Unsubscribe button, a plain form (no JavaScript, no external assets). It **changes ' +
       'nothing**: link scanners and chat previews that fetch the link unsubscribe nobody. A GET by a person (not ' +
       'HEAD, not a bot or preview user agent) counts in the stats as `unsubscribes.linkVisits`. No auth.',
+    "The page speaks the message's `language`, else the tenant's, else the phone's `Accept-Language`, else " +
+      "English (`<html lang>` and `Content-Language` say which); a tenant's own title and text for that language " +
+      '(PUT /v1/tenants/{tenantId}/page-texts/{language}) replace the built-in ones, shown as plain text.',
     PAGE_HEADERS,
   ].join('\n\n'),
   response: {
@@ -113,7 +116,8 @@ const confirmUnsubscribe = {
   summary: 'Confirm the unsubscribe',
   description: [
     "What the page's button sends. With the form's hidden field (`confirm=unsubscribe`) the recipient id goes on " +
-      "the tenant's opt-out list (`GET /v1/optouts`) and counts once in the message's `unsubscribes.confirmed`; " +
+      "the tenant's opt-out list (`GET /v1/optouts`, `source: link`) and counts once in the message's " +
+      '`unsubscribes.confirmed` (unless the recipient already opted out of this message another way); ' +
       'the answer is the page "You are unsubscribed". Pressing again shows the same page and changes nothing. ' +
       'A POST without the field only shows the confirmation page again. No auth.',
     PAGE_HEADERS,

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../pages/html.js'
-import { fromAcceptLanguage, PAGE_LANGUAGES, type PageLanguage } from '../pages/languages.js'
+import { choosePageLanguage, fromAcceptLanguage, PAGE_LANGUAGES, type PageLanguage } from '../pages/languages.js'
 import { PAGE_TEXTS } from '../pages/texts/index.js'
 import type { FastifyReply } from 'fastify'
 
@@ -31,6 +31,16 @@ const UNAVAILABLE_PAGES = pages('unavailable')
 /** The language a page is shown in when nothing better is known: what the phone asks for, else English. */
 export const requestLanguage = (reply: FastifyReply): PageLanguage =>
   fromAcceptLanguage(reply.request.headers['accept-language']) ?? 'en'
+
+/**
+ * The language of a recipient's page: the message's, else its tenant's default, else
+ * what the phone asks for, else English. Pages of a host without a message (not
+ * found, expired) give what they know: the host's tenant's language.
+ */
+export const pageLanguageFor = (
+  reply: FastifyReply,
+  known: { message?: string | null; tenant?: string | null },
+): PageLanguage => choosePageLanguage(known.message, known.tenant, reply.request.headers['accept-language'])
 
 /**
  * The headers @fastify/helmet sets by default, with this page's own policy, written

@@ -9,7 +9,7 @@ import type { RedirectCounters } from '../links/redirect-counters.js'
 import type { DomainRegistry } from '../tenants/domain-registry.js'
 import type { Tap } from '../click.js'
 import type { Domain, Store } from '../db/store.js'
-import { sendExpiredPage, sendNotFoundPage, sendUnavailablePage } from './pages.js'
+import { pageLanguageFor, sendExpiredPage, sendNotFoundPage, sendUnavailablePage } from './pages.js'
 
 type ShortLinkRequest = FastifyRequest<{ Params: { slug: string } }>
 
@@ -62,7 +62,7 @@ export const redirectRoutes: FastifyPluginAsync<{
   ): void {
     if (target === null) {
       redirects.notFound++
-      return sendNotFoundPage(reply)
+      return sendNotFoundPage(reply, pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) }))
     }
     const now = clock()
     let clickId: string | null = null
@@ -80,7 +80,7 @@ export const redirectRoutes: FastifyPluginAsync<{
         .header('x-robots-tag', 'noindex, nofollow')
         .redirect(domain.fallbackUrl, 302)
     } else {
-      sendExpiredPage(reply)
+      sendExpiredPage(reply, pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) }))
     }
     redirects.redirected++
     // From the handler's start to the 302 written (Fastify has no logger, so no elapsedTime).
@@ -114,7 +114,7 @@ export const redirectRoutes: FastifyPluginAsync<{
     const path = parseShortPath(request.params.slug)
     if (path === null) {
       redirects.notFound++
-      return sendNotFoundPage(reply)
+      return sendNotFoundPage(reply, pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) }))
     }
     const cached = cache.get(domain.id, path.code)
     if (cached !== undefined) return answer(request, reply, domain, cached, path.token, started)

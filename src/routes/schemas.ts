@@ -38,6 +38,11 @@ const ERROR_CODES = {
     'Not a bare host name (a scheme, path, user name or blank in it)',
     'host must be a bare host name such as s.brand.dk',
   ],
+  unsupported_language: [
+    400,
+    'Not a language the pages come in; the message lists those there are',
+    'language "fr" is not a language the pages come in: use one of da, de, en, nb, sv, zh-Hans (or no, nn, zh, zh-CN, zh-SG)',
+  ],
   invalid_cursor: [
     400,
     'The cursor is not a nextCursor from an earlier page',
@@ -118,6 +123,17 @@ export const adminErrors: readonly ErrorUse[] = [
 export const bodyErrors = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** Opt-outs by the channel they came by. */
+export const UnsubscribesBySource = Type.Object(
+  {
+    link: Type.Integer({ description: 'Confirmed on the unsubscribe page' }),
+    reply: Type.Integer({ description: 'Replied to the sender (STOP, AFMELD, 回T退订 …), posted to POST /v1/optouts' }),
+    import: Type.Integer({ description: 'Imported from another list, posted to POST /v1/optouts' }),
+    support: Type.Integer({ description: "Asked the sender's support, posted to POST /v1/optouts" }),
+  },
+  { description: 'Recipients who opted out of these messages, by channel; each counts once per message' },
+)
 
 export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
 
@@ -224,6 +240,7 @@ export const messageExample = {
   clickIdParam: null,
   segments: null,
   expiresAt: null,
+  language: null,
   links: [
     {
       id: 'lnk_uSVi6oc0ahwxMLT2',
@@ -301,6 +318,12 @@ export const MessageBody = Type.Object({
   ),
   links: Type.Array(LinkBody, { description: "The message's links, in order" }),
   expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When the links expire; null: never' })),
+  language: Nullable(
+    Type.String({
+      description:
+        "The language of the recipients' pages (da, de, en, nb, sv or zh-Hans); null: the tenant's default, else the phone's",
+    }),
+  ),
 })
 
 /** A message on its own, with its example: the answer of GET /v1/messages/{id}. */
@@ -393,6 +416,7 @@ export const MessageWithRecipientsBody = Type.Intersect(
           },
         ],
         expiresAt: null,
+        language: null,
         recipients: [
           {
             id: 'cust-1001',

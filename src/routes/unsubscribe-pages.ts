@@ -10,7 +10,7 @@ export const CONFIRM_VALUE = 'unsubscribe'
 
 const STYLE =
   'body{font:17px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f6f6;color:#222}' +
-  'main{max-width:22rem;padding:2rem;text-align:center}h1{font-size:1.3rem}' +
+  'main{max-width:22rem;padding:2rem;text-align:center;overflow-wrap:anywhere}h1{font-size:1.3rem}' +
   'button{font:inherit;font-weight:600;width:100%;padding:.9rem 1rem;border:0;border-radius:.5rem;background:#222;color:#fff;cursor:pointer}'
 
 function page(language: PageLanguage, title: string, body: string): string {
@@ -29,13 +29,22 @@ function page(language: PageLanguage, title: string, body: string): string {
 `
 }
 
-/** The page a GET shows: one button, a plain form, no script. Only its POST unsubscribes. */
-export function confirmationPage(tenantName: string, language: PageLanguage): string {
+/**
+ * The page a GET shows: one button, a plain form, no script. Only its POST unsubscribes.
+ * A tenant's own wording, when it has one for the language, replaces the heading (and
+ * the window title) and the text; like every text here it is escaped, never markup.
+ */
+export function confirmationPage(
+  tenantName: string,
+  language: PageLanguage,
+  own: { title: string; text: string } | null = null,
+): string {
   const texts = PAGE_TEXTS[language].confirm
+  const heading = own?.title ?? texts.heading(tenantName)
   return page(
     language,
-    texts.title(tenantName),
-    `<h1>${escapeHtml(texts.heading(tenantName))}</h1><p>${escapeHtml(texts.text(tenantName))}</p>` +
+    own?.title ?? texts.title(tenantName),
+    `<h1>${escapeHtml(heading)}</h1><p>${escapeHtml(own?.text ?? texts.text(tenantName))}</p>` +
       `<form method="post"><input type="hidden" name="${CONFIRM_FIELD}" value="${CONFIRM_VALUE}">` +
       `<button type="submit">${escapeHtml(texts.button)}</button></form>`,
   )

@@ -7,7 +7,9 @@ import { createWebhook, deleteWebhook, listWebhooks, webhookDeliveries } from '.
 import { apiKeyErrors, bodyErrors, errorResponses, Id, notFoundError } from './schemas.js'
 
 const EventType = Type.Union([Type.Literal('click'), Type.Literal('unsubscribe')], {
-  description: 'click: every click, bots and previews included; unsubscribe: a recipient confirmed the page',
+  description:
+    'click: every click, bots and previews included; unsubscribe: every change of the opt-out list (an opt-out by ' +
+    'any channel, and a re-subscribe as an event of type resubscribe)',
 })
 
 const WebhookBody = Type.Object({
@@ -29,10 +31,14 @@ const DELIVERY = [
     "it checked (Host and TLS server name stay the URL's host); one that now resolves to a refused address " +
     'is a failed attempt (`refused: …`). WEBHOOK_ALLOW_PRIVATE_NETWORKS=true lets private networks in, never ' +
     'metadata addresses.',
-  '**What the endpoint receives.** One POST per event, JSON: `{ "id": "evt_…", "type": "click" | "unsubscribe", ' +
-    '"time", "messageId", "recipientId", "link": { "id", "url" } | null, "click": { "class", "reason" } | null }`. ' +
-    '`recipientId` is null for an anonymous click; an unsubscribe comes once per recipient and message. ' +
-    'A click made within SWEEP_WINDOW_MS of sending, which the sweep rule judges, is sent once its verdict is ' +
+  '**What the endpoint receives.** One POST per event, JSON: `{ "id": "evt_…", "type": "click" | "unsubscribe" | ' +
+    '"resubscribe", "time", "messageId", "recipientId", "link": { "id", "url" } | null, "click": { "class", ' +
+    '"reason" } | null }`, and for unsubscribe and resubscribe events `"source"`: link, reply, import or support ' +
+    '(null for a re-subscribe). `recipientId` is null for an anonymous click; an unsubscribe comes once per ' +
+    'recipient and message, and once more when a recipient opts out again after a re-subscribe; `messageId` is ' +
+    'null for an opt-out that answers no message and for a re-subscribe. Webhooks subscribed to unsubscribe get ' +
+    'resubscribe events too.' +
+    ' A click made within SWEEP_WINDOW_MS of sending, which the sweep rule judges, is sent once its verdict is ' +
     'final, about SWEEP_SPAN_MS after the tap: an event never says human about a click the stats count as a bot.',
   '**Signatures.** Each delivery is signed twice with the secret. The [Standard Webhooks](https://www.standardwebhooks.com) ' +
     'headers `webhook-id` (the event id), `webhook-timestamp` (unix seconds) and `webhook-signature: v1,<base64>` ' +

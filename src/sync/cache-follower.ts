@@ -74,6 +74,12 @@ export class CacheFollower {
           if (domain !== null) domains.add(domain)
           break
         }
+        case 'tenant': {
+          // A tenant's page language, which the not-found and expired pages of its hosts speak.
+          const tenant = (await this.store.listTenants()).find((t) => t.id === Number(change.key))
+          if (tenant !== undefined) domains.setTenantLanguage(tenant.id, tenant.language)
+          break
+        }
         case 'link': {
           const slash = change.key.indexOf('/')
           links.forget(Number(change.key.slice(0, slash)), change.key.slice(slash + 1))
@@ -102,6 +108,7 @@ export class CacheFollower {
   private async reloadAll(): Promise<void> {
     this.reloads++
     this.caches.domains.replaceAll(await this.store.listDomains())
+    for (const tenant of await this.store.listTenants()) this.caches.domains.setTenantLanguage(tenant.id, tenant.language)
     this.caches.links.clear()
     this.caches.allowedHosts.clear()
   }

@@ -1,4 +1,4 @@
-import type { Domain } from '../db/store.js'
+import type { Domain, Tenant } from '../db/store.js'
 
 /**
  * Every customer domain, held in memory: the redirect resolves the request's Host
@@ -11,9 +11,22 @@ export class DomainRegistry {
   private readonly byId = new Map<number, Domain>()
   /** Host names without port: what a certificate is for. */
   private readonly names = new Set<string>()
+  /** Tenants' default page languages: what the 404 and expired pages of their hosts speak. */
+  private readonly languages = new Map<number, string>()
 
-  constructor(domains: Domain[]) {
+  constructor(domains: Domain[], tenants: Array<Pick<Tenant, 'id' | 'language'>> = []) {
     for (const domain of domains) this.add(domain)
+    for (const tenant of tenants) this.setTenantLanguage(tenant.id, tenant.language)
+  }
+
+  setTenantLanguage(tenantId: number, language: string | null): void {
+    if (language === null) this.languages.delete(tenantId)
+    else this.languages.set(tenantId, language)
+  }
+
+  /** The default page language of the domain's tenant; null when it has none. */
+  tenantLanguage(domain: Domain): string | null {
+    return this.languages.get(domain.tenantId) ?? null
   }
 
   add(domain: Domain): void {

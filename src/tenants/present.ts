@@ -6,6 +6,7 @@ export function presentTenant({ tenant, domains }: TenantWithDomains) {
     id: tenant.publicId,
     name: tenant.name,
     createdAt: new Date(tenant.createdAt).toISOString(),
+    language: tenant.language,
     domains: domains.map((domain) => ({ host: domain.host, baseUrl: domain.baseUrl })),
   }
 }

@@ -1,9 +1,10 @@
-import { ConflictError, type Domain, type Store, type Tenant } from '../db/store.js'
+import { ConflictError, type Domain, type PageText, type Store, type Tenant } from '../db/store.js'
 import { ApiError, notFound } from '../errors.js'
 import { hashApiKey, newApiKey } from './api-keys.js'
 import { newPublicId } from '../ids.js'
 import type { DomainRegistry } from './domain-registry.js'
 import { normalizeDestination } from '../destination.js'
+import { requirePageLanguage } from '../pages/languages.js'
 
 export async function createTenant(store: Store, name: string): Promise<Tenant> {
   return store.createTenant(`ten_${newPublicId()}`, name, Date.now())
@@ -135,4 +136,68 @@ export async function setDomainFallback(
   if (updated === null) throw notFound('domain')
   registry.add(updated)
   return updated
+}
+
+/**
+ * Sets (or, with null, clears) the language of the tenant's recipients' pages when a
+ * message names none. Aliases are stored as their canonical tag. The registry is
+ * updated at once, so the next 404 or expired page of the tenant's hosts speaks it.
+ */
+export async function setTenantLanguage(
+  store: Store,
+  registry: DomainRegistry,
+  tenantPublicId: string,
+  language: string | null,
+): Promise<Tenant> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  const canonical = language === null ? null : requirePageLanguage(language, 'language')
+  await store.setTenantLanguage(tenant.id, canonical)
+  registry.setTenantLanguage(tenant.id, canonical)
+  return { ...tenant, language: canonical }
+}
+
+/** How long a tenant's own unsubscribe page title and text may be, in characters. */
+export const MAX_PAGE_TITLE = 120
+export const MAX_PAGE_TEXT = 600
+
+/**
+ * Sets the tenant's own title and text of the unsubscribe page in one language, or
+ * with null goes back to the catalogue's. Both are plain text, shown escaped; they
+ * are trimmed, must not be empty, must fit the limits, and may hold no control
+ * characters (a line break only in the text).
+ */
+export async function setUnsubscribePageText(
+  store: Store,
+  tenantPublicId: string,
+  languageTag: string,
+  wording: { title: string; text: string } | null,
+): Promise<PageText | null> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  const language = requirePageLanguage(languageTag, 'language')
+  if (wording === null) {
+    await store.setPageText(tenant.id, language, null)
+    return null
+  }
+  const title = checkedWording('title', wording.title, MAX_PAGE_TITLE, false)
+  const text = checkedWording('text', wording.text, MAX_PAGE_TEXT, true)
+  await store.setPageText(tenant.id, language, { title, text })
+  return { language, title, text }
+}
+
+function checkedWording(field: string, value: string, max: number, lineBreaks: boolean): string {
+  const trimmed = value.trim()
+  const fix = (what: string) => new ApiError(400, 'invalid_page_text', `${field} ${what}`)
+  if (trimmed.length === 0) throw fix('must not be empty')
+  if ([...trimmed].length > max) throw fix(`must be at most ${max} characters`)
+  // eslint-disable-next-line no-control-regex
+  const control = lineBreaks ? /[\u0000-\u0009\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/
+  if (control.test(trimmed))
+    throw fix(lineBreaks ? 'may hold no control characters but line breaks' : 'must be one line')
+  return trimmed
+}
+
+/** The tenant's own unsubscribe page wordings, by language. */
+export async function unsubscribePageTexts(store: Store, tenantPublicId: string): Promise<PageText[]> {
+  const tenant = await requireTenant(store, tenantPublicId)
+  return store.pageTexts(tenant.id)
 }

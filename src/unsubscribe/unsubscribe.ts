@@ -2,6 +2,7 @@ import type { Store, UnsubscribeTarget } from '../db/store.js'
 import { parseShortPath } from '../links/codes.js'
 import type { UnsubscribeTokens } from '../links/tokens.js'
 import type { DomainRegistry } from '../tenants/domain-registry.js'
+import { recordLinkOptOut } from './record-optouts.js'
 
 /** A verified unsubscribe link: the message it belongs to and the recipient it names. */
 export interface UnsubscribeLink {
@@ -35,6 +36,5 @@ export async function resolveUnsubscribeLink(
  * confirmation changes nothing. Returns false when the recipient does not exist.
  */
 export async function confirmUnsubscribe(store: Store, link: UnsubscribeLink): Promise<boolean> {
-  const result = await store.optOut(link.target.messageId, link.recipientIdx, Date.now())
-  return result !== null
+  return (await recordLinkOptOut(store, link.target, link.recipientIdx, Date.now())) !== null
 }

@@ -46,7 +46,7 @@ withEachBackend(t, (t) => {
         },
       },
       ctr: 0,
-      unsubscribes: { linkVisits: 0, confirmed: 0 },
+      unsubscribes: { linkVisits: 0, confirmed: 0, total: 0, bySource: { link: 0, reply: 0, import: 0, support: 0 } },
       unsubscribeRate: 0,
       links: message.links.map((link: { id: string; url: string }) => ({
         id: link.id,

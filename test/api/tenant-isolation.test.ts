@@ -55,6 +55,7 @@ withEachBackend(t, (t) => {
       if (url.startsWith('/v1/messages/:id')) return message.id
       if (url.startsWith('/v1/webhooks/:id')) return webhook.id
       if (url.startsWith('/v1/recipients/:recipientId')) return 'a-recipient'
+      if (url.startsWith('/v1/optouts/:recipient')) return 'a-recipient'
       if (url.startsWith('/v1/campaigns/:campaign')) return 'a-campaign'
       if (!url.includes(':')) return null
       return undefined as never
@@ -71,7 +72,7 @@ withEachBackend(t, (t) => {
         const examples = (route.schema?.body as { examples?: unknown[] } | undefined)?.examples
         const response = await app.inject({
           method: method as 'GET',
-          url: id === null ? route.url : route.url.replace(/:(id|recipientId|campaign)\b/, id!),
+          url: id === null ? route.url : route.url.replace(/:(id|recipientId|recipient|campaign)\b/, id!),
           headers: bearer(b.key),
           ...(examples ? { payload: examples[0] as object } : {}),
         })

@@ -86,7 +86,12 @@ withEachBackend(t, (t) => {
     await visit(app, url)
     t.same(await optOuts(app, key), [], 'visiting is not unsubscribing')
     let stats = await figures(app, key, message.id)
-    t.same(stats.unsubscribes, { linkVisits: 2, confirmed: 0 })
+    t.same(stats.unsubscribes, {
+      linkVisits: 2,
+      confirmed: 0,
+      total: 0,
+      bySource: { link: 0, reply: 0, import: 0, support: 0 },
+    })
 
     const done = await confirm(app, url)
     t.equal(done.statusCode, 200)
@@ -103,7 +108,12 @@ withEachBackend(t, (t) => {
     t.equal(again.statusCode, 200, 'pressing again is harmless')
     t.equal((await optOuts(app, key)).length, 1, 'still one opt-out')
     stats = await figures(app, key, message.id)
-    t.same(stats.unsubscribes, { linkVisits: 2, confirmed: 1 })
+    t.same(stats.unsubscribes, {
+      linkVisits: 2,
+      confirmed: 1,
+      total: 1,
+      bySource: { link: 1, reply: 0, import: 0, support: 0 },
+    })
     t.equal(stats.unsubscribeRate, 0.3333, 'confirmed ÷ recipients while nothing is delivered')
   })
 
@@ -116,7 +126,12 @@ withEachBackend(t, (t) => {
     t.equal((await visit(app, url, { method: 'HEAD' })).statusCode, 200)
     t.same(await optOuts(app, key), [])
     const stats = await figures(app, key, message.id)
-    t.same(stats.unsubscribes, { linkVisits: 0, confirmed: 0 })
+    t.same(stats.unsubscribes, {
+      linkVisits: 0,
+      confirmed: 0,
+      total: 0,
+      bySource: { link: 0, reply: 0, import: 0, support: 0 },
+    })
   })
 
   t.test('a POST without the form field (not from the button) only shows the page', async (t) => {
@@ -159,7 +174,12 @@ withEachBackend(t, (t) => {
     t.equal(wrongHost.statusCode, 404, 'the right path on another host')
     t.same(await optOuts(app, key), [])
     const stats = await figures(app, key, message.id)
-    t.same(stats.unsubscribes, { linkVisits: 0, confirmed: 0 })
+    t.same(stats.unsubscribes, {
+      linkVisits: 0,
+      confirmed: 0,
+      total: 0,
+      bySource: { link: 0, reply: 0, import: 0, support: 0 },
+    })
   })
 
   t.test('an opted-out recipient is flagged on later messages, and still gets links', async (t) => {
@@ -226,6 +246,10 @@ withEachBackend(t, (t) => {
     t.equal((await optOuts(second, key)).length, 1)
     t.equal((await confirm(second, message.recipients[1].unsubscribeUrl)).statusCode, 200)
     const stats = await figures(second, key, message.id)
-    t.same(stats.unsubscribes, { linkVisits: 1, confirmed: 2 }, 'the visit queued before close was written')
+    t.same(
+      stats.unsubscribes,
+      { linkVisits: 1, confirmed: 2, total: 2, bySource: { link: 2, reply: 0, import: 0, support: 0 } },
+      'the visit queued before close was written',
+    )
   })
 })

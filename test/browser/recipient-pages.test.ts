@@ -2,7 +2,7 @@ import { AxeBuilder } from '@axe-core/playwright'
 import { CHROMIUM, hasChromium, launchChromium } from '../fixtures/browser.js'
 import t from 'tap'
 import { PAGE_TEXTS } from '../../src/pages/texts/index.js'
-import { createTenant, json, postMessage, startApp, UA } from '../helpers.js'
+import { admin, createTenant, json, postMessage, startApp, UA } from '../helpers.js'
 
 const SHOP = 'Barnets Verden'
 
@@ -75,5 +75,49 @@ if (!hasChromium()) {
       }
       await context.close()
     }
+  })
+
+  t.test("the message's language over the phone's, and a tenant's hostile wording shown as text", async (t) => {
+    const app = await startApp(t)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app.server.address() as { port: number }).port
+    const { key, tenantId } = await createTenant(app, `links.test:${port}`, SHOP, 'http')
+    const wording = {
+      title: '<img src=x onerror="document.title=1">Afmeld',
+      text: `<script>document.body.dataset.owned = "yes"</script> ${'Tryk på knappen for at afmelde. '.repeat(12)}`,
+    }
+    const stored = await app.inject({
+      method: 'PUT',
+      url: `/v1/tenants/${tenantId}/page-texts/da`,
+      headers: admin,
+      payload: wording,
+    })
+    t.equal(stored.statusCode, 200)
+    const message = json(
+      await postMessage(app, key, {
+        links: [{ url: 'https://shop.dk/x' }],
+        recipients: ['a'],
+        unsubscribe: true,
+        language: 'da',
+      }),
+    )
+    const browser = await launchChromium()
+    t.teardown(() => browser.close())
+    const context = await browser.newContext({
+      userAgent: UA.iphoneSafari,
+      viewport: { width: 375, height: 740 },
+      locale: 'en-GB',
+    })
+    const page = await context.newPage()
+    await page.goto(message.recipients[0].unsubscribeUrl)
+    t.equal(await page.getAttribute('html', 'lang'), 'da', "an English phone gets the message's Danish")
+    t.equal(await page.textContent('h1'), wording.title, 'the title, markup and all, is text')
+    t.equal((await page.textContent('p'))?.trim(), wording.text.trim(), 'so is the text')
+    t.equal(await page.locator('img, script').count(), 0, 'no element of the wording was made')
+    t.equal(await page.evaluate(() => document.body.dataset.owned ?? null), null, 'no script of the wording ran')
+    t.equal(await page.textContent('button'), PAGE_TEXTS.da.confirm.button, 'the button keeps its wording')
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    t.ok(width <= 375, `a long wording still fits a phone (${width} px)`)
+    await context.close()
   })
 }

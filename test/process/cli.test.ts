@@ -223,3 +223,37 @@ t.test('a failure is one line on stderr and exit code 1; bad input creates nothi
   )
   t.same((await ok(t, inProcess(databasePath, 'tenant', 'list'))).tenants, [], 'nothing was stored')
 })
+
+t.test("a tenant's page language and unsubscribe page wording are set from the command line", async (t) => {
+  const databasePath = tempDatabasePath(t)
+  const tenant = await ok(t, inProcess(databasePath, 'tenant', 'create', 'Barnets Verden'))
+  t.same(await ok(t, inProcess(databasePath, 'tenant', 'language', tenant.id, 'no')), {
+    id: tenant.id,
+    name: 'Barnets Verden',
+    language: 'nb',
+  })
+  t.match((await ok(t, inProcess(databasePath, 'tenant', 'list'))).tenants, [{ id: tenant.id, language: 'nb' }])
+  await fails(
+    t,
+    inProcess(databasePath, 'tenant', 'language', tenant.id, 'fr'),
+    /use one of da, de, en, nb, sv, zh-Hans/,
+  )
+  t.match(await ok(t, inProcess(databasePath, 'tenant', 'language', tenant.id, 'none')), { language: null })
+
+  t.same(await ok(t, inProcess(databasePath, 'page-text', 'set', tenant.id, 'da', 'Afmeld SMS', 'Tryk på knappen.')), {
+    language: 'da',
+    title: 'Afmeld SMS',
+    text: 'Tryk på knappen.',
+  })
+  await fails(
+    t,
+    inProcess(databasePath, 'page-text', 'set', tenant.id, 'da', 'x'.repeat(121), 'Tekst'),
+    /title must be at most 120 characters/,
+  )
+  t.same(await ok(t, inProcess(databasePath, 'page-text', 'list', tenant.id)), {
+    pageTexts: [{ language: 'da', title: 'Afmeld SMS', text: 'Tryk på knappen.' }],
+  })
+  t.same(await ok(t, inProcess(databasePath, 'page-text', 'remove', tenant.id, 'da')), { removed: 'da' })
+  t.same(await ok(t, inProcess(databasePath, 'page-text', 'list', tenant.id)), { pageTexts: [] })
+  await fails(t, inProcess(databasePath, 'page-text', 'list', 'ten_nope'), /^smslinks: tenant not found$/m)
+})

@@ -81,6 +81,7 @@ t.test('a receiver that fails three times then succeeds gets each event once as 
       recipientId: 'cust-2',
       link: null,
       click: null,
+      source: 'link',
     },
   )
 

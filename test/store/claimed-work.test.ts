@@ -14,7 +14,7 @@ async function pendingEvents(seed: Seed, n: number, at: number) {
   })
   const recipients = Array.from({ length: n }, (_, i) => `r${i}`)
   const message = await seed.message(owner, {}, recipients)
-  for (let i = 0; i < n; i++) await seed.store.optOut(message.id, i, at)
+  for (let i = 0; i < n; i++) await seed.optOut(message, i, at)
   return { owner, webhook }
 }
 

@@ -78,7 +78,7 @@ forEachBackend(t, (t, seed) => {
       revenue: {},
       links: message.links.map((link) => ({ linkId: link.id, clicks: zero })),
       deliveries: { delivered: 0, failed: 0 },
-      unsubscribes: { linkVisits: 0, confirmed: 0 },
+      unsubscribes: { linkVisits: 0, bySource: { link: 0, reply: 0, import: 0, support: 0 } },
     })
   })
 

@@ -24,8 +24,10 @@ forEachBackend(t, (t, seed) => {
       stripScheme: true,
       utm: { source: 'sms', campaign: 'spring' },
       clickIdParam: 'sl_cid',
+      language: 'zh-Hans',
     })
     t.match(message, {
+      language: 'zh-Hans',
       tenantId: owner.tenant.id,
       domainId: owner.domain.id,
       kind: 'flow',
@@ -67,6 +69,7 @@ forEachBackend(t, (t, seed) => {
       expiresAt: null,
       unsubscribeCode: null,
       stripScheme: false,
+      language: null,
     })
   })
 
@@ -97,6 +100,7 @@ forEachBackend(t, (t, seed) => {
       stripScheme: false,
       utm: null,
       clickIdParam: null,
+      language: null,
     })
     t.equal(again.created, false)
     t.same(again.message, first)
@@ -263,15 +267,20 @@ forEachBackend(t, (t, seed) => {
   t.test('an unsubscribe code is looked up within its domain', async (t) => {
     const owner = await seed.tenant()
     const code = seed.unique('u')
-    const message = await seed.message(owner, { unsubscribeCode: code }, ['a', 'b'])
+    const message = await seed.message(owner, { unsubscribeCode: code, language: 'sv' }, ['a', 'b'])
     t.equal(await store.unsubscribeCodeExists(owner.domain.id, code), true)
     t.equal(await store.unsubscribeCodeExists(owner.domain.id, 'nope'), false)
     t.same(await store.findUnsubscribeTarget(owner.domain.id, code), {
       messageId: message.id,
+      messagePublicId: message.publicId,
       tenantId: owner.tenant.id,
       tenantName: 'Shop',
       recipientCount: 2,
+      messageLanguage: 'sv',
+      tenantLanguage: null,
     })
+    await store.setTenantLanguage(owner.tenant.id, 'da')
+    t.match(await store.findUnsubscribeTarget(owner.domain.id, code), { messageLanguage: 'sv', tenantLanguage: 'da' })
     t.equal(await store.findUnsubscribeTarget((await seed.tenant()).domain.id, code), null)
   })
 })

@@ -1,12 +1,32 @@
 import t from 'tap'
+import type { OptOutSource, OptOutWrite, Tenant } from '../../src/db/store.js'
 import { forEachBackend } from '../fixtures/store-backends.js'
 
 forEachBackend(t, (t, seed) => {
   const { store } = seed
 
-  t.test('confirming counts once, keeps the first opt-out, queues one event per subscribed webhook', async (t) => {
-    const owner = await seed.tenant()
-    const hook = await store.createWebhook({
+  /** An opt-out as the rules hand it to the store, with one marker event to see whether it was queued. */
+  const write = (
+    owner: { tenant: Tenant },
+    recipientId: string,
+    source: OptOutSource,
+    at: number,
+    message: { id: number; publicId: string } | null,
+    recipientIdx = 0,
+    webhookId?: number,
+  ): OptOutWrite => ({
+    tenantId: owner.tenant.id,
+    recipientId,
+    source,
+    at,
+    message: message && { messageId: message.id, publicId: message.publicId, recipientIdx },
+    events:
+      webhookId === undefined
+        ? []
+        : [{ publicId: seed.unique('evt_'), webhookId, type: 'unsubscribe', body: `{"n":${at}}`, at }],
+  })
+  const unsubscribeHook = (owner: { tenant: Tenant }) =>
+    store.createWebhook({
       publicId: seed.unique('wh_'),
       tenantId: owner.tenant.id,
       url: 'https://hooks.shop.dk/in',
@@ -14,54 +34,131 @@ forEachBackend(t, (t, seed) => {
       secret: 'whsec_x',
       createdAt: 1,
     })
-    await store.createWebhook({
-      publicId: seed.unique('wh_'),
-      tenantId: owner.tenant.id,
-      url: 'https://hooks.shop.dk/clicks',
-      events: ['click'],
-      secret: 'whsec_y',
-      createdAt: 1,
-    })
+  const bySource = (counts: Partial<Record<OptOutSource, number>>) => ({
+    link: 0,
+    reply: 0,
+    import: 0,
+    support: 0,
+    ...counts,
+  })
+
+  t.test('an opt-out is listed once and counted once per message; events only when something changed', async (t) => {
+    const owner = await seed.tenant()
+    const hook = await unsubscribeHook(owner)
     const first = await seed.message(owner, {}, ['alice', 'bob'])
     const second = await seed.message(owner, {}, ['alice'])
-    const pendingBefore = await store.pendingWebhookEvents()
 
-    t.same(await store.optOut(first.id, 0, 50_000), { recipientId: 'alice', confirmedNow: true })
-    t.same(await store.optOut(first.id, 0, 51_000), { recipientId: 'alice', confirmedNow: false })
-    t.same(await store.optOut(second.id, 0, 52_000), { recipientId: 'alice', confirmedNow: true })
-    t.equal(await store.optOut(first.id, 7, 53_000), null, 'no such recipient')
+    const outcomes = await store.recordOptOuts([
+      write(owner, 'alice', 'reply', 50_000, first, 0, hook.id),
+      write(owner, 'alice', 'reply', 50_500, first, 0, hook.id), // the same reply posted twice
+      write(owner, 'alice', 'link', 51_000, second, 0, hook.id), // already listed, new on this message
+      write(owner, 'bob', 'support', 52_000, first, 1, hook.id),
+      write(owner, 'carol', 'import', 53_000, null, 0, hook.id), // answers no message
+      write(owner, 'carol', 'import', 53_500, null, 0, hook.id),
+    ])
+    t.same(outcomes, [
+      { listed: true, counted: true },
+      { listed: false, counted: false },
+      { listed: false, counted: true },
+      { listed: true, counted: true },
+      { listed: true, counted: false },
+      { listed: false, counted: false },
+    ])
+    t.same((await store.messageCounters(first.id)).unsubscribes.bySource, bySource({ reply: 1, support: 1 }))
+    t.same((await store.messageCounters(second.id)).unsubscribes.bySource, bySource({ link: 1 }))
 
-    t.equal((await store.messageCounters(first.id)).unsubscribes.confirmed, 1)
-    t.equal((await store.messageCounters(second.id)).unsubscribes.confirmed, 1)
     const page = await store.listOptOuts(owner.tenant.id, 0, 10)
-    t.same(page.optOuts, [{ recipientId: 'alice', messagePublicId: first.publicId, at: 50_000 }], 'first time wins')
-    t.same(await store.optedOutRecipients(owner.tenant.id, ['alice', 'bob', 'carol']), new Set(['alice']))
+    t.same(
+      page.optOuts,
+      [
+        { recipientId: 'alice', change: 'optout', source: 'reply', messagePublicId: first.publicId, at: 50_000 },
+        { recipientId: 'bob', change: 'optout', source: 'support', messagePublicId: first.publicId, at: 52_000 },
+        { recipientId: 'carol', change: 'optout', source: 'import', messagePublicId: null, at: 53_000 },
+      ],
+      'each recipient once, the first opt-out kept',
+    )
+    t.same(
+      await store.optedOutRecipients(owner.tenant.id, ['alice', 'bob', 'carol', 'dave']),
+      new Set(['alice', 'bob', 'carol']),
+    )
     t.same(await store.optedOutRecipients((await seed.tenant()).tenant.id, ['alice']), new Set())
     t.same(await store.optedOutRecipients(owner.tenant.id, []), new Set())
 
-    t.equal(
-      await store.pendingWebhookEvents(),
-      pendingBefore + 2,
-      'one event per confirmation, none for the click hook',
+    const queued = (await store.dueWebhookEvents(60_000, 1000)).filter((e) => e.webhookId === hook.id)
+    t.same(
+      queued.map((e) => JSON.parse(e.body) as { n: number }).map((body) => body.n),
+      [50_000, 51_000, 52_000, 53_000],
+      'the events of the writes that changed something, and only those',
     )
-    const due = (await store.dueWebhookEvents(60_000, 1000)).filter((e) => e.webhookId === hook.id)
-    t.equal(due.length, 2)
-    t.match(JSON.parse(due[0]!.body), {
-      id: due[0]!.publicId,
-      type: 'unsubscribe',
-      time: new Date(50_000).toISOString(),
-      messageId: first.publicId,
-      recipientId: 'alice',
-      link: null,
-      click: null,
-    })
-    t.match(due[0], { url: 'https://hooks.shop.dk/in', secret: 'whsec_x', attempts: 0, createdAt: 50_000 })
+  })
+
+  t.test('a re-subscribe takes the recipient off the list and joins the feed; opting out again is new', async (t) => {
+    const owner = await seed.tenant()
+    const hook = await unsubscribeHook(owner)
+    const message = await seed.message(owner, {}, ['alice'])
+    await store.recordOptOuts([write(owner, 'alice', 'reply', 1_000, message)])
+    const event = {
+      publicId: seed.unique('evt_'),
+      webhookId: hook.id,
+      type: 'unsubscribe' as const,
+      body: '{}',
+      at: 2_000,
+    }
+
+    t.equal(
+      await store.resubscribe({ tenantId: owner.tenant.id, recipientId: 'alice', at: 2_000, events: [event] }),
+      true,
+    )
+    t.same(await store.optedOutRecipients(owner.tenant.id, ['alice']), new Set(), 'suppression lifts')
+    t.equal(
+      await store.resubscribe({ tenantId: owner.tenant.id, recipientId: 'alice', at: 2_500, events: [event] }),
+      false,
+      'not on the list any more: nothing written',
+    )
+    t.equal(await store.resubscribe({ tenantId: owner.tenant.id, recipientId: 'nobody', at: 2_500, events: [] }), false)
+    t.equal((await store.dueWebhookEvents(3_000, 1000)).filter((e) => e.webhookId === hook.id).length, 1)
+
+    const [again] = await store.recordOptOuts([write(owner, 'alice', 'support', 3_000, message)])
+    t.same(again, { listed: true, counted: false }, 'listed again; the message counted it already')
+    t.same(await store.optedOutRecipients(owner.tenant.id, ['alice']), new Set(['alice']))
+    t.same(
+      (await store.listOptOuts(owner.tenant.id, 0, 10)).optOuts.map((o) => [o.change, o.source, o.at]),
+      [
+        ['optout', 'reply', 1_000],
+        ['resubscribe', null, 2_000],
+        ['optout', 'support', 3_000],
+      ],
+    )
+    t.same((await store.messageCounters(message.id)).unsubscribes.bySource, bySource({ reply: 1 }), 'counts stay')
+  })
+
+  t.test("the message an opt-out answers: the tenant's newest to the recipient at or before the time", async (t) => {
+    const owner = await seed.tenant()
+    const older = await seed.message(owner, { createdAt: 1_000 }, ['alice', 'bob'])
+    const newer = await seed.message(owner, { createdAt: 2_000 }, ['carol', 'alice'])
+    await seed.message(owner, { createdAt: 3_000 }, ['alice'])
+    await seed.message(await seed.tenant(), { createdAt: 2_500 }, ['alice', 'bob'])
+    const found = await store.latestMessagesTo(owner.tenant.id, [
+      { recipientId: 'alice', before: 2_999 },
+      { recipientId: 'alice', before: 1_500 },
+      { recipientId: 'bob', before: 10_000 },
+      { recipientId: 'alice', before: 999 },
+      { recipientId: 'nobody', before: 10_000 },
+    ])
+    t.same(found, [
+      { messageId: newer.id, publicId: newer.publicId, recipientIdx: 1 },
+      { messageId: older.id, publicId: older.publicId, recipientIdx: 0 },
+      { messageId: older.id, publicId: older.publicId, recipientIdx: 1 },
+      null,
+      null,
+    ])
+    t.same(await store.latestMessagesTo(owner.tenant.id, []), [])
   })
 
   t.test('the opt-out feed pages by an opaque cursor, oldest first', async (t) => {
     const owner = await seed.tenant()
     const message = await seed.message(owner, {}, ['r0', 'r1', 'r2', 'r3', 'r4'])
-    for (let i = 0; i < 5; i++) await store.optOut(message.id, i, 60_000 + i)
+    for (let i = 0; i < 5; i++) await seed.optOut(message, i, 60_000 + i)
     const one = await store.listOptOuts(owner.tenant.id, 0, 2)
     t.same(
       one.optOuts.map((o) => o.recipientId),
@@ -87,7 +184,7 @@ forEachBackend(t, (t, seed) => {
     const owner = await seed.tenant()
     const ids = Array.from({ length: 20 }, (_, i) => `p${i}`)
     const message = await seed.message(owner, {}, ids)
-    await Promise.all(ids.map((_, i) => store.optOut(message.id, i, 70_000)))
+    await Promise.all(ids.map((_, i) => seed.optOut(message, i, 70_000)))
     const seen: string[] = []
     let after = 0
     for (;;) {

@@ -34,8 +34,8 @@ forEachBackend(t, (t, seed) => {
       createdAt: 1,
     })
     const message = await seed.message(owner, {}, ['a', 'b'])
-    await store.optOut(message.id, 0, 100)
-    await store.optOut(message.id, 1, 100)
+    await seed.optOut(message, 0, 100)
+    await seed.optOut(message, 1, 100)
     const [done, waiting] = (await store.dueWebhookEvents(100, 1000)).filter((e) => e.webhookId === webhook.id)
     await store.recordWebhookAttempt({
       eventId: done!.id,
@@ -79,8 +79,8 @@ forEachBackend(t, (t, seed) => {
     const first = await seed.message(owner, {}, ['erin', 'frank'])
     const second = await seed.message(owner, {}, ['erin'])
     await seed.message(await seed.tenant(), {}, ['erin'])
-    await store.optOut(first.id, 1, 5_000) // frank first: erin's opt-out is not the first row
-    await store.optOut(first.id, 0, 5_001)
+    await seed.optOut(first, 1, 5_000) // frank first: erin's opt-out is not the first row
+    await seed.optOut(first, 0, 5_001)
     await insertRows(
       store,
       `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, network, click_id)

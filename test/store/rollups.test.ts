@@ -17,7 +17,18 @@ forEachBackend(t, (t, seed) => {
       { recipientId: '2', status: 'delivered', at: 5 },
       { recipientId: '3', status: 'failed', at: 5 },
     ])
-    await store.optOut(b.id, 0, 6)
+    await seed.optOut(b, 0, 6)
+    // A reply to A: another channel, counted beside the link's.
+    await store.recordOptOuts([
+      {
+        tenantId: owner.tenant.id,
+        recipientId: '2',
+        source: 'reply',
+        at: 7,
+        message: { messageId: a.id, publicId: a.publicId, recipientIdx: 1 },
+        events: [],
+      },
+    ])
     await insertRows(store, 'UPDATE message_counters SET clicks_unique = ? WHERE message_id = ?', [
       [2, a.id],
       [1, b.id],
@@ -32,7 +43,7 @@ forEachBackend(t, (t, seed) => {
       reportedMessages: 1,
       reach: 2 + 2 + 1,
       uniqueClickers: 4,
-      unsubscribes: 1,
+      unsubscribes: { link: 1, reply: 1, import: 0, support: 0 },
     })
     t.same(await store.variantTotals(owner.tenant.id, 'spring'), [
       {
@@ -44,7 +55,7 @@ forEachBackend(t, (t, seed) => {
         reportedMessages: 1,
         reach: 2,
         uniqueClickers: 2,
-        unsubscribes: 0,
+        unsubscribes: { link: 0, reply: 1, import: 0, support: 0 },
       },
       {
         variant: 'B',
@@ -55,7 +66,7 @@ forEachBackend(t, (t, seed) => {
         reportedMessages: 0,
         reach: 2,
         uniqueClickers: 1,
-        unsubscribes: 1,
+        unsubscribes: { link: 1, reply: 0, import: 0, support: 0 },
       },
     ])
     t.same(await store.kindTotals(owner.tenant.id, 'campaign', 1_000, 3_000), {
@@ -66,7 +77,7 @@ forEachBackend(t, (t, seed) => {
       reportedMessages: 1,
       reach: 4,
       uniqueClickers: 3,
-      unsubscribes: 1,
+      unsubscribes: { link: 1, reply: 1, import: 0, support: 0 },
     })
     t.same(await store.campaignTotals(owner.tenant.id, 'winter'), {
       messages: 0,
@@ -76,7 +87,7 @@ forEachBackend(t, (t, seed) => {
       reportedMessages: 0,
       reach: 0,
       uniqueClickers: 0,
-      unsubscribes: 0,
+      unsubscribes: { link: 0, reply: 0, import: 0, support: 0 },
     })
     t.same(await store.variantTotals(owner.tenant.id, 'winter'), [])
   })

@@ -28,7 +28,7 @@ forEachBackend(t, (t, seed) => {
     const before = await store.countTenants()
     const a = await store.createTenant(seed.unique('ten_'), 'Alpha', 5)
     const b = await store.createTenant(seed.unique('ten_'), 'Beta', 6)
-    t.same(a, { id: a.id, publicId: a.publicId, name: 'Alpha', createdAt: 5 })
+    t.same(a, { id: a.id, publicId: a.publicId, name: 'Alpha', createdAt: 5, language: null })
     t.same(await store.getTenant(b.publicId), b)
     t.equal(await store.getTenant('ten_nobody'), null)
     t.equal(await store.countTenants(), before + 2)
@@ -115,5 +115,39 @@ forEachBackend(t, (t, seed) => {
     t.same(await store.allowedHosts(tenant.id), ['b.dk'])
     await store.setAllowedHosts(tenant.id, [])
     t.same(await store.allowedHosts(tenant.id), [])
+  })
+
+  t.test("a tenant's page language is set, read with the tenant, and cleared", async (t) => {
+    const { tenant } = await seed.tenant()
+    t.equal(tenant.language, null)
+    await store.setTenantLanguage(tenant.id, 'nb')
+    t.equal((await store.getTenant(tenant.publicId))!.language, 'nb')
+    t.equal((await store.listTenants()).find((listed) => listed.id === tenant.id)!.language, 'nb')
+    await store.setTenantLanguage(tenant.id, null)
+    t.equal((await store.getTenant(tenant.publicId))!.language, null)
+  })
+
+  t.test("a tenant's own page texts: one per language, replaced, removed, never another tenant's", async (t) => {
+    const { tenant } = await seed.tenant()
+    const other = await seed.tenant()
+    t.same(await store.pageTexts(tenant.id), [])
+    await store.setPageText(tenant.id, 'sv', { title: 'Avsluta', text: 'Tryck på knappen.' })
+    await store.setPageText(tenant.id, 'da', { title: 'Afmeld', text: 'Tryk på knappen.' })
+    await store.setPageText(tenant.id, 'da', { title: 'Afmeld SMS', text: '<b>Tryk</b>\npå knappen.' })
+    await store.setPageText(other.tenant.id, 'da', { title: 'Andet', text: 'Andet.' })
+    t.same(await store.pageTexts(tenant.id), [
+      { language: 'da', title: 'Afmeld SMS', text: '<b>Tryk</b>\npå knappen.' },
+      { language: 'sv', title: 'Avsluta', text: 'Tryck på knappen.' },
+    ])
+    await store.setPageText(tenant.id, 'sv', null)
+    await store.setPageText(tenant.id, 'de', null)
+    t.same(
+      (await store.pageTexts(tenant.id)).map((text) => text.language),
+      ['da'],
+    )
+    t.same(
+      (await store.pageTexts(other.tenant.id)).map((text) => text.title),
+      ['Andet'],
+    )
   })
 })

@@ -14,7 +14,7 @@ async function webhookWithEvent(seed: Seed, at: number) {
     createdAt: 5,
   })
   const message: Message = await seed.message(owner, {}, ['alice'])
-  await seed.store.optOut(message.id, 0, at)
+  await seed.optOut(message, 0, at)
   const [event] = (await seed.store.dueWebhookEvents(at, 1000)).filter((e) => e.webhookId === webhook.id)
   return { owner, webhook, message, event: event! }
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import type { ClickRow, ExportedClick } from '../../click.js'
 import type { BreakdownCount, ClickMessageFacts, DeliveryTime, DueFetch, MessageCounters } from '../store.js'
-import { counters, type CounterRow, type MessageCounterRow } from '../rows.js'
+import { counters, unsubscribeCounts, type CounterRow, type MessageCounterRow } from '../rows.js'
 
 /** The click reads: counters, a click by its id, the export, uniques. The write is click-write.ts. */
 export class PostgresClicks {
@@ -37,7 +37,7 @@ export class PostgresClicks {
       revenue: Object.fromEntries(revenue.rows.map((r) => [r.currency, r.amount])),
       links: links.rows.map((link) => ({ linkId: link.link_id, clicks: counters(link) })),
       deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
-      unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
+      unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, bySource: unsubscribeCounts(row) },
     }
   }
 

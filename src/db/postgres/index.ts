@@ -24,7 +24,11 @@ import type {
   NewMessage,
   NewWebhook,
   OptOutPage,
-  OptOutResult,
+  AnsweredMessage,
+  OptOutOutcome,
+  OptOutWrite,
+  PageText,
+  ResubscribeWrite,
   Store,
   StoredConversion,
   Tenant,
@@ -287,8 +291,31 @@ export class PostgresStore implements Store {
     return this.optouts.addUnsubscribeVisits(visits)
   }
 
-  optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null> {
-    return this.optouts.optOut(messageId, recipientIdx, at)
+  recordOptOuts(writes: OptOutWrite[]): Promise<OptOutOutcome[]> {
+    return this.optouts.recordOptOuts(writes)
+  }
+
+  resubscribe(write: ResubscribeWrite): Promise<boolean> {
+    return this.optouts.resubscribe(write)
+  }
+
+  latestMessagesTo(
+    tenantId: number,
+    lookups: Array<{ recipientId: string; before: number }>,
+  ): Promise<Array<AnsweredMessage | null>> {
+    return this.optouts.latestMessagesTo(tenantId, lookups)
+  }
+
+  setTenantLanguage(tenantId: number, language: string | null): Promise<void> {
+    return this.tenants.setTenantLanguage(tenantId, language)
+  }
+
+  pageTexts(tenantId: number): Promise<PageText[]> {
+    return this.tenants.pageTexts(tenantId)
+  }
+
+  setPageText(tenantId: number, language: string, text: { title: string; text: string } | null): Promise<void> {
+    return this.tenants.setPageText(tenantId, language, text)
   }
 
   optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>> {

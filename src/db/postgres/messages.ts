@@ -33,8 +33,8 @@ export class PostgresMessages {
     return transaction(this.pool, async (client) => {
       const { rows } = await client.query<MessageRow>(
         `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
-           text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at, language)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
          RETURNING *`,
         [
@@ -53,6 +53,7 @@ export class PostgresMessages {
           input.clickIdParam,
           input.unsubscribeCode,
           input.expiresAt,
+          input.language,
         ],
       )
       const row = rows[0]
@@ -232,7 +233,8 @@ export class PostgresMessages {
 
   async findUnsubscribeTarget(domainId: number, code: string): Promise<UnsubscribeTarget | null> {
     const { rows } = await this.pool.query<UnsubscribeTarget>(
-      `SELECT m.id AS "messageId", m.tenant_id AS "tenantId", t.name AS "tenantName", m.recipient_count AS "recipientCount"
+      `SELECT m.id AS "messageId", m.public_id AS "messagePublicId", m.tenant_id AS "tenantId", t.name AS "tenantName",
+         m.recipient_count AS "recipientCount", m.language AS "messageLanguage", t.language AS "tenantLanguage"
        FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.domain_id = $1 AND m.unsubscribe_code = $2`,
       [domainId, code],
     )

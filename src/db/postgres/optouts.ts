@@ -1,10 +1,19 @@
 import type pg from 'pg'
-import { newWebhookEventId, webhookEventBody } from '../../webhook-event.js'
-import type { DeliveryReport, DeliveryReportResult, DeliveryStatus, OptOutPage, OptOutResult } from '../store.js'
+import type {
+  AnsweredMessage,
+  DeliveryReport,
+  DeliveryReportResult,
+  DeliveryStatus,
+  OptOutChange,
+  OptOutOutcome,
+  OptOutPage,
+  OptOutWrite,
+  ResubscribeWrite,
+} from '../store.js'
 import { transaction } from './pool.js'
-import { insertWebhookEvents, tenantSubscriptions } from './webhooks.js'
+import { insertWebhookEvents } from './webhooks.js'
 
-/** First key of the advisory lock that orders a tenant's opt-out inserts (the second is the tenant id). */
+/** First key of the advisory lock that orders a tenant's opt-out list changes (the second is the tenant id). */
 const OPTOUT_LOCK = 0x6f70_7400
 
 /** Unsubscribe pages, opt-outs and delivery reports. */
@@ -20,56 +29,104 @@ export class PostgresOptOuts {
     )
   }
 
-  async optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null> {
-    return transaction(this.pool, async (client): Promise<OptOutResult | null> => {
-      // A second confirmation waits on the first one's row lock, then finds it set.
-      const marked = await client.query<{ external_id: string }>(
-        `UPDATE recipients SET unsubscribed_at = $3 WHERE message_id = $1 AND idx = $2 AND unsubscribed_at IS NULL
-         RETURNING external_id`,
-        [messageId, recipientIdx, at],
-      )
-      const row = marked.rows[0]
-      if (row === undefined) {
-        const known = await client.query<{ external_id: string }>(
-          'SELECT external_id FROM recipients WHERE message_id = $1 AND idx = $2',
-          [messageId, recipientIdx],
-        )
-        return known.rows[0] ? { recipientId: known.rows[0].external_id, confirmedNow: false } : null
-      }
-      const result = { recipientId: row.external_id, confirmedNow: true }
-      const message = await client.query<{ tenant_id: number; public_id: string }>(
-        `WITH c AS (UPDATE message_counters SET unsubscribes = unsubscribes + 1 WHERE message_id = $1)
-         SELECT tenant_id, public_id FROM messages WHERE id = $1`,
-        [messageId],
-      )
-      const { tenant_id: tenantId, public_id: messagePublicId } = message.rows[0]!
+  async recordOptOuts(writes: OptOutWrite[]): Promise<OptOutOutcome[]> {
+    if (writes.length === 0) return []
+    return transaction(this.pool, async (client) => {
       // Ids come from a sequence, which hands them out in call order, not commit order.
-      // Held until commit, this lock makes a tenant's opt-outs commit in id order, so
-      // the feed read by id never passes over a row that commits later (ADR 0073).
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [OPTOUT_LOCK, tenantId])
-      await client.query(
-        'INSERT INTO optouts (tenant_id, recipient_id, message_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-        [tenantId, row.external_id, messageId, at],
+      // Held until commit, this lock makes a tenant's changes commit in id order, so the
+      // feed read by id never passes over a row that commits later (ADR 0073). Taken in
+      // tenant order, so two transactions never wait on each other's.
+      for (const tenantId of [...new Set(writes.map((write) => write.tenantId))].sort((a, b) => a - b)) {
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [OPTOUT_LOCK, tenantId])
+      }
+      // One statement for the whole batch, as if its opt-outs came one after another: of
+      // those naming the same recipient (or the same message's recipient) only the first
+      // can list (or count) it, and the feed's ids follow the order given.
+      const { rows } = await client.query<OptOutOutcome & { n: number }>(
+        `WITH v AS (
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[])
+             WITH ORDINALITY AS v(tenant_id, recipient_id, source, message_id, at, idx, n)),
+         first_listed AS (
+           SELECT DISTINCT ON (tenant_id, recipient_id) * FROM v ORDER BY tenant_id, recipient_id, n),
+         o AS (
+           INSERT INTO optouts (tenant_id, recipient_id, source, message_id, at)
+           SELECT tenant_id, recipient_id, source, message_id, at FROM first_listed ORDER BY n
+           ON CONFLICT DO NOTHING RETURNING tenant_id, recipient_id),
+         listed AS (
+           SELECT f.n, f.tenant_id, f.recipient_id, f.source, f.message_id, f.at
+           FROM first_listed f JOIN o USING (tenant_id, recipient_id)),
+         c AS (
+           INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at)
+           SELECT tenant_id, recipient_id, 'optout', source, message_id, at FROM listed ORDER BY n),
+         first_marked AS (
+           SELECT DISTINCT ON (message_id, idx) * FROM v WHERE message_id IS NOT NULL ORDER BY message_id, idx, n),
+         r AS (
+           UPDATE recipients SET unsubscribed_at = f.at FROM first_marked f
+           WHERE recipients.message_id = f.message_id AND recipients.idx = f.idx AND recipients.unsubscribed_at IS NULL
+           RETURNING f.n, f.message_id, f.source),
+         m AS (
+           UPDATE message_counters SET
+             unsubscribes = unsubscribes + x.link, unsubscribes_reply = unsubscribes_reply + x.reply,
+             unsubscribes_import = unsubscribes_import + x.import, unsubscribes_support = unsubscribes_support + x.support
+           FROM (SELECT message_id, count(*) FILTER (WHERE source = 'link') AS link,
+                   count(*) FILTER (WHERE source = 'reply') AS reply, count(*) FILTER (WHERE source = 'import') AS import,
+                   count(*) FILTER (WHERE source = 'support') AS support
+                 FROM r GROUP BY message_id) x
+           WHERE message_counters.message_id = x.message_id)
+         SELECT v.n, EXISTS (SELECT 1 FROM listed WHERE listed.n = v.n) AS listed,
+           EXISTS (SELECT 1 FROM r WHERE r.n = v.n) AS counted
+         FROM v ORDER BY v.n`,
+        [
+          writes.map((write) => write.tenantId),
+          writes.map((write) => write.recipientId),
+          writes.map((write) => write.source),
+          writes.map((write) => write.message?.messageId ?? null),
+          writes.map((write) => write.at),
+          writes.map((write) => write.message?.recipientIdx ?? null),
+        ],
       )
-      const webhooks = await tenantSubscriptions(client, tenantId, 'unsubscribe')
+      const outcomes = rows.map(({ listed, counted }) => ({ listed, counted }))
       await insertWebhookEvents(
         client,
-        webhooks.map((webhookId) => {
-          const publicId = newWebhookEventId()
-          const body = webhookEventBody({
-            id: publicId,
-            type: 'unsubscribe',
-            at,
-            messagePublicId,
-            recipientId: row.external_id,
-            link: null,
-            click: null,
-          })
-          return { publicId, webhookId, type: 'unsubscribe', body, at }
-        }),
+        writes.flatMap((write, i) => (outcomes[i]!.listed || outcomes[i]!.counted ? write.events : [])),
       )
-      return result
+      return outcomes
     })
+  }
+
+  async resubscribe(write: ResubscribeWrite): Promise<boolean> {
+    return transaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [OPTOUT_LOCK, write.tenantId])
+      const removed = await client.query(
+        `WITH o AS (DELETE FROM optouts WHERE tenant_id = $1 AND recipient_id = $2 RETURNING 1)
+         INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at)
+         SELECT $1, $2, 'resubscribe', NULL, NULL, $3 FROM o`,
+        [write.tenantId, write.recipientId, write.at],
+      )
+      if (removed.rowCount !== 1) return false
+      await insertWebhookEvents(client, write.events)
+      return true
+    })
+  }
+
+  async latestMessagesTo(
+    tenantId: number,
+    lookups: Array<{ recipientId: string; before: number }>,
+  ): Promise<Array<AnsweredMessage | null>> {
+    if (lookups.length === 0) return []
+    const { rows } = await this.pool.query<AnsweredMessage & { n: number }>(
+      `SELECT l.n, x."messageId", x."publicId", x."recipientIdx"
+       FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS l(recipient_id, before, n)
+       CROSS JOIN LATERAL (
+         SELECT m.id AS "messageId", m.public_id AS "publicId", r.idx AS "recipientIdx"
+         FROM recipients r JOIN messages m ON m.id = r.message_id
+         WHERE r.external_id = l.recipient_id AND m.tenant_id = $1 AND m.created_at <= l.before
+         ORDER BY m.created_at DESC, m.id DESC LIMIT 1) x`,
+      [tenantId, lookups.map((lookup) => lookup.recipientId), lookups.map((lookup) => lookup.before)],
+    )
+    const found: Array<AnsweredMessage | null> = lookups.map(() => null)
+    for (const { n, ...message } of rows) found[Number(n) - 1] = message
+    return found
   }
 
   async optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>> {
@@ -82,15 +139,15 @@ export class PostgresOptOuts {
   }
 
   async listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage> {
-    const { rows } = await this.pool.query<{ id: number; recipientId: string; messagePublicId: string; at: number }>(
-      `SELECT o.id, o.recipient_id AS "recipientId", m.public_id AS "messagePublicId", o.at
-       FROM optouts o JOIN messages m ON m.id = o.message_id
+    const { rows } = await this.pool.query<OptOutChange & { id: number }>(
+      `SELECT o.id, o.recipient_id AS "recipientId", o.change, o.source, m.public_id AS "messagePublicId", o.at
+       FROM optout_changes o LEFT JOIN messages m ON m.id = o.message_id
        WHERE o.tenant_id = $1 AND o.id > $2 ORDER BY o.id LIMIT $3`,
       [tenantId, after, limit + 1],
     )
     const page = rows.slice(0, limit)
     return {
-      optOuts: page.map(({ recipientId, messagePublicId, at }) => ({ recipientId, messagePublicId, at })),
+      optOuts: page.map(({ id: _id, ...change }) => change),
       last: page.length > 0 ? page[page.length - 1]!.id : after,
       hasMore: rows.length > limit,
     }

@@ -75,12 +75,16 @@ export class PostgresRetention {
         await client.query('DELETE FROM webhook_attempts WHERE event_id = ANY($1::bigint[])', [ids])
         await client.query('DELETE FROM webhook_events WHERE id = ANY($1::bigint[])', [ids])
       }
-      // Same row, same id: the opt-out keeps its place in the feed.
       const optOuts = await client.query(
         'UPDATE optouts SET recipient_id = $1 WHERE tenant_id = $2 AND recipient_id = $3',
         [suppressionKey, tenantId, recipientId],
       )
-      return ids.length + (optOuts.rowCount ?? 0) > 0
+      // Same rows, same ids: the changes keep their places in the feed.
+      const changes = await client.query(
+        'UPDATE optout_changes SET recipient_id = $1 WHERE tenant_id = $2 AND recipient_id = $3',
+        [suppressionKey, tenantId, recipientId],
+      )
+      return ids.length + (optOuts.rowCount ?? 0) + (changes.rowCount ?? 0) > 0
     })
   }
 }

@@ -1,10 +1,10 @@
 import type pg from 'pg'
-import { ConflictError, type ApiKeyOwner, type Domain, type Tenant } from '../store.js'
+import { ConflictError, type ApiKeyOwner, type Domain, type PageText, type Tenant } from '../store.js'
 import { recordCacheChanges } from './cache-changes.js'
 import { transaction } from './pool.js'
 
 const DOMAIN_COLUMNS = 'id, tenant_id AS "tenantId", host, base_url AS "baseUrl", fallback_url AS "fallbackUrl"'
-const TENANT_COLUMNS = 'id, public_id AS "publicId", name, created_at AS "createdAt"'
+const TENANT_COLUMNS = 'id, public_id AS "publicId", name, created_at AS "createdAt", language'
 
 /** Settings, tenants, domains, API keys and allow-lists. */
 export class PostgresTenants {
@@ -153,5 +153,35 @@ export class PostgresTenants {
       )
       await recordCacheChanges(client, 'allowed_hosts', [tenantId])
     })
+  }
+
+  async setTenantLanguage(tenantId: number, language: string | null): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query('UPDATE tenants SET language = $1 WHERE id = $2', [language, tenantId])
+      await recordCacheChanges(client, 'tenant', [tenantId])
+    })
+  }
+
+  async pageTexts(tenantId: number): Promise<PageText[]> {
+    const { rows } = await this.pool.query<PageText>(
+      'SELECT language, title, text FROM tenant_page_texts WHERE tenant_id = $1 ORDER BY language COLLATE "C"',
+      [tenantId],
+    )
+    return rows
+  }
+
+  async setPageText(tenantId: number, language: string, text: { title: string; text: string } | null): Promise<void> {
+    if (text === null) {
+      await this.pool.query('DELETE FROM tenant_page_texts WHERE tenant_id = $1 AND language = $2', [
+        tenantId,
+        language,
+      ])
+      return
+    }
+    await this.pool.query(
+      `INSERT INTO tenant_page_texts (tenant_id, language, title, text) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (tenant_id, language) DO UPDATE SET title = excluded.title, text = excluded.text`,
+      [tenantId, language, text.title, text.text],
+    )
   }
 }

@@ -12,19 +12,6 @@ import { webhookFromRow, type WebhookRow } from '../rows.js'
 import { recordCacheChanges } from './cache-changes.js'
 import { transaction, type Queryable } from './pool.js'
 
-/**
- * The tenant's live webhooks subscribed to an event type, read inside the writing
- * transaction: with several instances there is no in-memory view to trust.
- */
-export async function tenantSubscriptions(db: Queryable, tenantId: number, type: WebhookEventType): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT id FROM webhooks WHERE tenant_id = $1 AND deleted_at IS NULL AND $2 = ANY(string_to_array(events, ','))
-     ORDER BY id`,
-    [tenantId, type],
-  )
-  return rows.map((row) => row.id)
-}
-
 /** Writes events into the outbox in one statement, due at once. */
 export async function insertWebhookEvents(db: Queryable, events: NewWebhookEvent[]): Promise<void> {
   if (events.length === 0) return

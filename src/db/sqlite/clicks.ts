@@ -11,7 +11,7 @@ import type {
   DueFetch,
   MessageCounters,
 } from '../store.js'
-import { counters, type CounterRow, type MessageCounterRow } from '../rows.js'
+import { counters, unsubscribeCounts, type CounterRow, type MessageCounterRow } from '../rows.js'
 
 /** User agents remembered by the writer, so a repeat costs no lookup. */
 const USER_AGENT_MEMORY = 10_000
@@ -327,7 +327,7 @@ export class SqliteClicks implements ClickStore {
       ),
       links: links.map((row) => ({ linkId: row.link_id, clicks: counters(row) })),
       deliveries: { delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 },
-      unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, confirmed: row?.unsubscribes ?? 0 },
+      unsubscribes: { linkVisits: row?.unsubscribe_visits ?? 0, bySource: unsubscribeCounts(row) },
     }
   }
 

@@ -37,7 +37,7 @@ export class SqliteStore {
       new SqliteMessages(connection),
       new SqliteClicks(connection),
       new SqliteRollups(connection),
-      new SqliteOptOuts(connection, subscribers),
+      new SqliteOptOuts(connection),
       new SqliteWebhooks(connection, subscribers),
       new SqliteConversions(connection),
       new SqliteRetention(connection),

@@ -25,9 +25,9 @@ function prepare(db: SqliteDatabase) {
   return {
     insertMessage: db.prepare(
       `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
-         text, text_spans, strip_scheme, utm, click_id_param)
+         text, text_spans, strip_scheme, utm, click_id_param, language)
        VALUES (@publicId, @tenantId, @domainId, @externalId, @kind, @campaign, @variant, @createdAt,
-         @text, @textSpans, @stripScheme, @utm, @clickIdParam)`,
+         @text, @textSpans, @stripScheme, @utm, @clickIdParam, @language)`,
     ),
     insertMessageCounters: db.prepare('INSERT INTO message_counters (message_id) VALUES (?)'),
     insertLink: db.prepare(

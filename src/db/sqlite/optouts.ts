@@ -1,41 +1,61 @@
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
-import { newWebhookEventId, webhookEventBody } from '../../webhook-event.js'
 import type {
+  AnsweredMessage,
   DeliveryReport,
   DeliveryReportResult,
   DeliveryStatus,
+  NewWebhookEvent,
+  OptOutChange,
+  OptOutOutcome,
   OptOutPage,
-  OptOutResult,
+  OptOutSource,
   OptOutStore,
+  OptOutWrite,
+  ResubscribeWrite,
   UnsubscribeTarget,
 } from '../store.js'
-import type { WebhookSubscribers } from './webhooks.js'
+import { UNSUBSCRIBE_COLUMNS } from '../rows.js'
 
 function prepare(db: SqliteDatabase) {
   return {
     unsubscribeCodeExists: db.prepare('SELECT 1 FROM messages WHERE domain_id = ? AND unsubscribe_code = ?'),
     findUnsubscribeTarget: db.prepare(
-      `SELECT m.id AS messageId, m.tenant_id AS tenantId, t.name AS tenantName, m.recipient_count AS recipientCount
+      `SELECT m.id AS messageId, m.public_id AS messagePublicId, m.tenant_id AS tenantId, t.name AS tenantName,
+         m.recipient_count AS recipientCount, m.language AS messageLanguage, t.language AS tenantLanguage
        FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.domain_id = ? AND m.unsubscribe_code = ?`,
     ),
     bumpUnsubscribeVisits: db.prepare(
       'UPDATE message_counters SET unsubscribe_visits = unsubscribe_visits + ? WHERE message_id = ?',
     ),
-    messageTenant: db.prepare('SELECT tenant_id AS tenantId, public_id AS publicId FROM messages WHERE id = ?'),
-    recipientExternalId: db.prepare('SELECT external_id FROM recipients WHERE message_id = ? AND idx = ?').pluck(),
     markUnsubscribed: db.prepare(
       'UPDATE recipients SET unsubscribed_at = ? WHERE message_id = ? AND idx = ? AND unsubscribed_at IS NULL',
     ),
-    bumpUnsubscribes: db.prepare('UPDATE message_counters SET unsubscribes = unsubscribes + 1 WHERE message_id = ?'),
+    bumpUnsubscribes: Object.fromEntries(
+      Object.entries(UNSUBSCRIBE_COLUMNS).map(([source, column]) => [
+        source,
+        db.prepare(`UPDATE message_counters SET ${column} = ${column} + 1 WHERE message_id = ?`),
+      ]),
+    ) as Record<OptOutSource, ReturnType<SqliteDatabase['prepare']>>,
     insertOptOut: db.prepare(
-      'INSERT INTO optouts (tenant_id, recipient_id, message_id, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      `INSERT INTO optouts (tenant_id, recipient_id, source, message_id, at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    deleteOptOut: db.prepare('DELETE FROM optouts WHERE tenant_id = ? AND recipient_id = ?'),
+    insertChange: db.prepare(
+      'INSERT INTO optout_changes (tenant_id, recipient_id, change, source, message_id, at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     isOptedOut: db.prepare('SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id = ?').pluck(),
     hasOptOuts: db.prepare('SELECT 1 FROM optouts WHERE tenant_id = ? LIMIT 1').pluck(),
+    latestMessageTo: db.prepare(
+      `SELECT m.id AS messageId, m.public_id AS publicId, r.idx AS recipientIdx
+       FROM recipients r JOIN messages m ON m.id = r.message_id
+       WHERE r.external_id = ? AND m.tenant_id = ? AND m.created_at <= ?
+       ORDER BY m.created_at DESC, m.id DESC LIMIT 1`,
+    ),
     listOptOuts: db.prepare(
-      `SELECT o.id, o.recipient_id AS recipientId, m.public_id AS messagePublicId, o.at
-       FROM optouts o JOIN messages m ON m.id = o.message_id
+      `SELECT o.id, o.recipient_id AS recipientId, o.change, o.source, m.public_id AS messagePublicId, o.at
+       FROM optout_changes o LEFT JOIN messages m ON m.id = o.message_id
        WHERE o.tenant_id = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
     ),
     recipientDelivery: db.prepare(
@@ -62,10 +82,7 @@ export class SqliteOptOuts implements OptOutStore {
   private readonly sql: ReturnType<typeof prepare>
   private readonly write: SqliteConnection['write']
 
-  constructor(
-    connection: SqliteConnection,
-    private readonly subscribers: WebhookSubscribers,
-  ) {
+  constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
   }
@@ -84,30 +101,47 @@ export class SqliteOptOuts implements OptOutStore {
     })
   }
 
-  async optOut(messageId: number, recipientIdx: number, at: number): Promise<OptOutResult | null> {
-    return this.write((): OptOutResult | null => {
-      const recipientId = this.sql.recipientExternalId.get(messageId, recipientIdx) as string | undefined
-      if (recipientId === undefined) return null
-      const confirmedNow = this.sql.markUnsubscribed.run(at, messageId, recipientIdx).changes === 1
-      if (!confirmedNow) return { recipientId, confirmedNow }
-      this.sql.bumpUnsubscribes.run(messageId)
-      const message = this.sql.messageTenant.get(messageId) as { tenantId: number; publicId: string }
-      this.sql.insertOptOut.run(message.tenantId, recipientId, messageId, at)
-      for (const webhookId of this.subscribers.unsubscribe.get(message.tenantId) ?? []) {
-        const id = newWebhookEventId()
-        const body = webhookEventBody({
-          id,
-          type: 'unsubscribe',
-          at,
-          messagePublicId: message.publicId,
-          recipientId,
-          link: null,
-          click: null,
-        })
-        this.sql.insertWebhookEvent.run(id, webhookId, 'unsubscribe', body, at, at)
-      }
-      return { recipientId, confirmedNow }
+  async recordOptOuts(writes: OptOutWrite[]): Promise<OptOutOutcome[]> {
+    return this.write(() =>
+      writes.map((write): OptOutOutcome => {
+        const { tenantId, recipientId, source, at, message } = write
+        const listed =
+          this.sql.insertOptOut.run(tenantId, recipientId, source, message?.messageId ?? null, at).changes === 1
+        if (listed) {
+          this.sql.insertChange.run(tenantId, recipientId, 'optout', source, message?.messageId ?? null, at)
+        }
+        const counted =
+          message !== null && this.sql.markUnsubscribed.run(at, message.messageId, message.recipientIdx).changes === 1
+        if (counted) this.sql.bumpUnsubscribes[source].run(message.messageId)
+        if (listed || counted) this.insertEvents(write.events)
+        return { listed, counted }
+      }),
+    )
+  }
+
+  async resubscribe(write: ResubscribeWrite): Promise<boolean> {
+    return this.write(() => {
+      if (this.sql.deleteOptOut.run(write.tenantId, write.recipientId).changes === 0) return false
+      this.sql.insertChange.run(write.tenantId, write.recipientId, 'resubscribe', null, null, write.at)
+      this.insertEvents(write.events)
+      return true
     })
+  }
+
+  private insertEvents(events: NewWebhookEvent[]): void {
+    for (const event of events) {
+      this.sql.insertWebhookEvent.run(event.publicId, event.webhookId, event.type, event.body, event.at, event.at)
+    }
+  }
+
+  async latestMessagesTo(
+    tenantId: number,
+    lookups: Array<{ recipientId: string; before: number }>,
+  ): Promise<Array<AnsweredMessage | null>> {
+    return lookups.map(
+      ({ recipientId, before }) =>
+        (this.sql.latestMessageTo.get(recipientId, tenantId, before) as AnsweredMessage | undefined) ?? null,
+    )
   }
 
   async optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>> {
@@ -119,15 +153,10 @@ export class SqliteOptOuts implements OptOutStore {
   }
 
   async listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage> {
-    const rows = this.sql.listOptOuts.all(tenantId, after, limit + 1) as Array<{
-      id: number
-      recipientId: string
-      messagePublicId: string
-      at: number
-    }>
+    const rows = this.sql.listOptOuts.all(tenantId, after, limit + 1) as Array<OptOutChange & { id: number }>
     const page = rows.slice(0, limit)
     return {
-      optOuts: page.map(({ recipientId, messagePublicId, at }) => ({ recipientId, messagePublicId, at })),
+      optOuts: page.map(({ id: _id, ...change }) => change),
       last: page.length > 0 ? page[page.length - 1]!.id : after,
       hasMore: rows.length > limit,
     }

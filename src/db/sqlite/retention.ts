@@ -31,6 +31,9 @@ function prepare(db: SqliteDatabase) {
     deleteEventAttempts: db.prepare('DELETE FROM webhook_attempts WHERE event_id = ?'),
     deleteEvent: db.prepare('DELETE FROM webhook_events WHERE id = ?'),
     rekeyOptOut: db.prepare('UPDATE optouts SET recipient_id = ? WHERE tenant_id = ? AND recipient_id = ?'),
+    rekeyOptOutChanges: db.prepare(
+      'UPDATE optout_changes SET recipient_id = ? WHERE tenant_id = ? AND recipient_id = ?',
+    ),
     // Suppression keys sort between 'erased:' and 'erased;': an index range, not a scan.
     hasErasedOptOuts: db
       .prepare(
@@ -81,7 +84,8 @@ export class SqliteRetention implements RetentionStore {
         this.sql.deleteEvent.run(id)
       }
       const optOuts = this.sql.rekeyOptOut.run(suppressionKey, tenantId, recipientId).changes
-      return events.length + optOuts > 0
+      const changes = this.sql.rekeyOptOutChanges.run(suppressionKey, tenantId, recipientId).changes
+      return events.length + optOuts + changes > 0
     })
   }
 

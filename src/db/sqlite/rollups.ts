@@ -1,6 +1,7 @@
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type { MessageKind, MessageTotals, RollupStore } from '../store.js'
+import { totalsFromRow, UNSUBSCRIBE_SUMS, type TotalsRow } from '../rows.js'
 
 /**
  * Counters summed over a set of messages: the select list and FROM of the roll-up
@@ -13,7 +14,7 @@ const TOTALS = `count(*) AS messages, CASE WHEN count(DISTINCT m.kind) = 1 THEN 
   coalesce(sum(c.delivered + c.failed > 0), 0) AS reportedMessages,
   coalesce(sum(CASE WHEN c.delivered + c.failed > 0 THEN c.delivered ELSE m.recipient_count END), 0) AS reach,
   coalesce(sum(c.clicks_unique), 0) AS uniqueClickers,
-  coalesce(sum(c.unsubscribes), 0) AS unsubscribes
+  ${UNSUBSCRIBE_SUMS}
   FROM messages m JOIN message_counters c ON c.message_id = m.id`
 
 function prepare(db: SqliteDatabase) {
@@ -47,15 +48,15 @@ export class SqliteRollups implements RollupStore {
   }
 
   async campaignTotals(tenantId: number, campaign: string): Promise<MessageTotals> {
-    return this.sql.campaignTotals.get(tenantId, campaign) as MessageTotals
+    return totalsFromRow(this.sql.campaignTotals.get(tenantId, campaign) as TotalsRow)
   }
 
   async variantTotals(tenantId: number, campaign: string): Promise<Array<MessageTotals & { variant: string }>> {
-    return this.sql.variantTotals.all(tenantId, campaign) as Array<MessageTotals & { variant: string }>
+    return (this.sql.variantTotals.all(tenantId, campaign) as Array<TotalsRow & { variant: string }>).map(totalsFromRow)
   }
 
   async kindTotals(tenantId: number, kind: MessageKind, from: number, to: number): Promise<MessageTotals> {
-    return this.sql.kindTotals.get(tenantId, kind, from, to) as MessageTotals
+    return totalsFromRow(this.sql.kindTotals.get(tenantId, kind, from, to) as TotalsRow)
   }
 
   async engagedRecipients(tenantId: number, since: number, after: string, limit: number): Promise<string[]> {

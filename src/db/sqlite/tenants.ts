@@ -1,7 +1,7 @@
 import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
-import { ConflictError, type ApiKeyOwner, type Domain, type Tenant, type TenantStore } from '../store.js'
+import { ConflictError, type ApiKeyOwner, type Domain, type PageText, type Tenant, type TenantStore } from '../store.js'
 
 function prepare(db: SqliteDatabase) {
   return {
@@ -9,7 +9,7 @@ function prepare(db: SqliteDatabase) {
     insertSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     insertTenant: db.prepare('INSERT INTO tenants (public_id, name, created_at) VALUES (?, ?, ?)'),
     getTenant: db.prepare(
-      'SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants WHERE public_id = ?',
+      'SELECT id, public_id AS publicId, name, created_at AS createdAt, language FROM tenants WHERE public_id = ?',
     ),
     countTenants: db.prepare('SELECT count(*) AS n FROM tenants'),
     getDomainByHost: db.prepare('SELECT id FROM domains WHERE host = ?'),
@@ -40,7 +40,16 @@ function prepare(db: SqliteDatabase) {
            AND NOT EXISTS (SELECT 1 FROM dashboard_session_ends WHERE session_id = ?)`,
       )
       .pluck(),
-    listTenants: db.prepare('SELECT id, public_id AS publicId, name, created_at AS createdAt FROM tenants ORDER BY id'),
+    listTenants: db.prepare(
+      'SELECT id, public_id AS publicId, name, created_at AS createdAt, language FROM tenants ORDER BY id',
+    ),
+    setTenantLanguage: db.prepare('UPDATE tenants SET language = ? WHERE id = ?'),
+    pageTexts: db.prepare('SELECT language, title, text FROM tenant_page_texts WHERE tenant_id = ? ORDER BY language'),
+    upsertPageText: db.prepare(
+      `INSERT INTO tenant_page_texts (tenant_id, language, title, text) VALUES (?, ?, ?, ?)
+       ON CONFLICT (tenant_id, language) DO UPDATE SET title = excluded.title, text = excluded.text`,
+    ),
+    deletePageText: db.prepare('DELETE FROM tenant_page_texts WHERE tenant_id = ? AND language = ?'),
     allowedHosts: db.prepare('SELECT pattern FROM destination_hosts WHERE tenant_id = ? ORDER BY pattern').pluck(),
     deleteAllowedHosts: db.prepare('DELETE FROM destination_hosts WHERE tenant_id = ?'),
     insertAllowedHost: db.prepare(
@@ -77,7 +86,7 @@ export class SqliteTenants implements TenantStore {
 
   async createTenant(publicId: string, name: string, now: number): Promise<Tenant> {
     const { lastInsertRowid } = this.sql.insertTenant.run(publicId, name, now)
-    return { id: Number(lastInsertRowid), publicId, name, createdAt: now }
+    return { id: Number(lastInsertRowid), publicId, name, createdAt: now, language: null }
   }
 
   async getTenant(publicId: string): Promise<Tenant | null> {
@@ -151,6 +160,22 @@ export class SqliteTenants implements TenantStore {
       for (const pattern of patterns) this.sql.insertAllowedHost.run(tenantId, pattern)
       this.recordChange('allowed_hosts', tenantId)
     })
+  }
+
+  async setTenantLanguage(tenantId: number, language: string | null): Promise<void> {
+    this.write(() => {
+      this.sql.setTenantLanguage.run(language, tenantId)
+      this.recordChange('tenant', tenantId)
+    })
+  }
+
+  async pageTexts(tenantId: number): Promise<PageText[]> {
+    return this.sql.pageTexts.all(tenantId) as PageText[]
+  }
+
+  async setPageText(tenantId: number, language: string, text: { title: string; text: string } | null): Promise<void> {
+    if (text === null) this.sql.deletePageText.run(tenantId, language)
+    else this.sql.upsertPageText.run(tenantId, language, text.title, text.text)
   }
 }
 
