@@ -108,7 +108,8 @@ export class CacheFollower {
   private async reloadAll(): Promise<void> {
     this.reloads++
     this.caches.domains.replaceAll(await this.store.listDomains())
-    for (const tenant of await this.store.listTenants()) this.caches.domains.setTenantLanguage(tenant.id, tenant.language)
+    for (const tenant of await this.store.listTenants())
+      this.caches.domains.setTenantLanguage(tenant.id, tenant.language)
     this.caches.links.clear()
     this.caches.allowedHosts.clear()
   }
