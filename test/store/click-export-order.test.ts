@@ -37,6 +37,17 @@ async function connect(t: Test, url: string): Promise<pg.Client> {
   return client
 }
 
+/** A second connection in a transaction that has inserted a click at 21,000 (recipient 1) and stays open. */
+async function openTransactionWithClick(t: Test, url: string, messageId: number, linkId: number) {
+  const client = await connect(t, url)
+  await client.query('BEGIN')
+  await client.query(
+    `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class) VALUES (21000, $1, $2, 1, 'human')`,
+    [messageId, linkId],
+  )
+  return client
+}
+
 async function start(t: Test) {
   const url = await postgresDatabase(t)
   const store = await openPostgresStore(url)
@@ -51,12 +62,7 @@ t.test('a click committed after a later one is on the next page, not skipped', a
   await recordClicks(store, [human(20_000, message.id, link, 0)])
 
   // A inserts a click (taking the lower id) and stays open; B inserts one and commits.
-  const slow = await connect(t, url)
-  await slow.query('BEGIN')
-  await slow.query(
-    `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class) VALUES (21000, $1, $2, 1, 'human')`,
-    [message.id, link],
-  )
+  const slow = await openTransactionWithClick(t, url, message.id, link)
   await recordClicks(store, [human(22_000, message.id, link, 2)])
 
   const page = await store.listClicks(message.id, FIRST, 10)
@@ -95,12 +101,7 @@ t.test('a transaction left open in another database does not hold the export bac
 
 t.test('a transaction that rolled back leaves no gap the export waits on', async (t) => {
   const { url, store, message, link } = await start(t)
-  const failed = await connect(t, url)
-  await failed.query('BEGIN')
-  await failed.query(
-    `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class) VALUES (21000, $1, $2, 1, 'human')`,
-    [message.id, link],
-  )
+  const failed = await openTransactionWithClick(t, url, message.id, link)
   await recordClicks(store, [human(22_000, message.id, link, 2)])
   t.same(await store.listClicks(message.id, FIRST, 10), [], 'held back while it runs')
   await failed.query('ROLLBACK')
