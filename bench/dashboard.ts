@@ -8,11 +8,12 @@
  * Environment: BENCH_STATS_CLICKS (10000000), BENCH_MESSAGES (100000), BENCH_CALLS (200).
  */
 import Database from 'better-sqlite3'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { fillClicks } from './fill-clicks.js'
+import { writeResultsSection } from './results-file.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const CLICKS = env('BENCH_STATS_CLICKS', 10_000_000)
@@ -157,9 +158,7 @@ async function main() {
     ...rows,
     '',
   ].join('\n')
-  const results = existsSync('bench/RESULTS.md') ? readFileSync('bench/RESULTS.md', 'utf8') : ''
-  const at = results.indexOf(SECTION)
-  writeFileSync('bench/RESULTS.md', (at === -1 ? results.trimEnd() + '\n\n' : results.slice(0, at)) + section)
+  writeResultsSection(SECTION, section)
   for (const suffix of ['', '-wal', '-shm']) rmSync(DB + suffix, { force: true })
 }
 
