@@ -16,6 +16,7 @@
  * BENCH_PROFILE=1 also prints where a batch's time goes, per store call and statement.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import pg from 'pg'
 import type { ClickRow } from '../src/click.js'
@@ -151,6 +152,33 @@ function profileStore(store: PostgresStore): PostgresStore {
   return store
 }
 
+/**
+ * CPU seconds the database's server processes have used so far, per process (Linux
+ * /proc; utime + stime in clock ticks of 1/100 s). With the machine shared, CPU per
+ * click is the figure that does not depend on what else runs.
+ */
+async function serverCpu(store: PostgresStore, database: string): Promise<Map<number, number>> {
+  const { rows } = await store.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+    database,
+  ])
+  const cpu = new Map<number, number>()
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / 100)
+    } catch {
+      // Not on Linux, or the process is gone.
+    }
+  }
+  return cpu
+}
+
+function cpuUsed(before: Map<number, number>, after: Map<number, number>): number {
+  let seconds = 0
+  for (const [pid, cpu] of after) seconds += cpu - (before.get(pid) ?? 0)
+  return seconds
+}
+
 async function main() {
   const name = `smslinks_bench_clicks_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: ADMIN_URL })
@@ -170,17 +198,28 @@ async function main() {
     const rows: string[] = []
     for (const batch of BATCHES) {
       const rates: number[] = []
+      const cpu: string[] = []
       for (let run = 0; run < RUNS; run++) {
         const clicks = makeClicks(messages, CLICKS, start, next)
         start += CLICKS
         spent.clear()
+        const serverBefore = await serverCpu(store, name)
+        const nodeBefore = process.cpuUsage()
         const started = performance.now()
         for (let from = 0; from < clicks.length; from += batch) {
           await recordClicks(store, clicks.slice(from, from + batch), rules)
         }
         const seconds = (performance.now() - started) / 1000
+        const node = process.cpuUsage(nodeBefore)
+        const server = cpuUsed(serverBefore, await serverCpu(store, name))
+        const nodeMicros = ((node.user + node.system) / CLICKS).toFixed(1)
+        const serverMicros = ((server * 1e6) / CLICKS).toFixed(1)
         rates.push(CLICKS / seconds)
-        console.log(`batches of ${batch}, run ${run + 1}: ${Math.round(CLICKS / seconds)} clicks/s`)
+        cpu.push(`${nodeMicros} + ${serverMicros}`)
+        console.log(
+          `batches of ${batch}, run ${run + 1}: ${Math.round(CLICKS / seconds)} clicks/s; ` +
+            `CPU per click: Node ${nodeMicros} µs, PostgreSQL ${serverMicros} µs`,
+        )
         if (PROFILE) {
           const batches = Math.ceil(CLICKS / batch)
           for (const [what, ms] of [...spent].sort((a, b) => b[1] - a[1])) {
@@ -191,7 +230,7 @@ async function main() {
       const median = [...rates].sort((a, b) => a - b)[Math.floor(RUNS / 2)]!
       rows.push(
         `| ${batch.toLocaleString('en')} | ${rates.map((r) => Math.round(r).toLocaleString('en')).join(' / ')} | ` +
-          `${Math.round(median).toLocaleString('en')} | ${median >= TARGET ? 'met' : '**missed**'} |`,
+          `${Math.round(median).toLocaleString('en')} | ${cpu.join(' / ')} | ${median >= TARGET ? 'met' : '**missed**'} |`,
       )
     }
     const loadAfter = loadavg()[0]!
@@ -211,8 +250,8 @@ async function main() {
         '2 % previews, 2 % anonymous, click ids on a quarter of the messages, 200 user agents; too_fast and ' +
         'burst rules on. Target: ≥ 40,000 clicks/s.',
       '',
-      '| clicks per batch | runs (clicks/s) | median | target |',
-      '|---:|---|---:|---|',
+      '| clicks per batch | runs (clicks/s) | median | CPU per click, Node + PostgreSQL (µs) | target |',
+      '|---:|---|---:|---|---|',
       ...rows,
       '',
     ].join('\n')

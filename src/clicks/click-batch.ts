@@ -68,10 +68,14 @@ export async function recordClicks(
 ): Promise<void> {
   const messageIds = new Set<number>()
   for (const click of clicks) messageIds.add(click.messageId)
-  const facts = await store.clickMessageFacts([...messageIds])
+  // Read side by side: on PostgreSQL each is a round trip, on two pool connections.
+  const [facts, subscribers] = await Promise.all([
+    store.clickMessageFacts([...messageIds]),
+    store.subscribedWebhooks('click'),
+  ])
   const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules.tooFastMs) : null
   const write = planClickWrite(clicks, facts, rules, deliveredAt)
-  write.events = await clickEvents(store, write.clicks, facts)
+  write.events = await clickEvents(store, write.clicks, facts, subscribers)
   await store.writeClicks(write)
 }
 

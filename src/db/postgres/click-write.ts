@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { LRUCache } from 'lru-cache'
 import type { ClickTally, ClickWrite } from '../store.js'
 import { transaction, type Queryable } from './pool.js'
 import { insertWebhookEvents } from './webhooks.js'
@@ -14,18 +15,29 @@ const byNumber = (a: number, b: number) => a - b
  * first-click breakdown move only by the rows really inserted, so two instances writing
  * the same recipient's clicks at once count it once. Keys are written in sorted order,
  * so concurrent batches take row locks in the same order and cannot deadlock.
+ *
+ * Round trips are what a batch waits on, so the statements are few and prepared once
+ * per connection: user agents are looked up before the transaction (almost always in
+ * memory: an id never changes); inside it, one statement inserts the raw clicks and
+ * tries the first clicks, and one more moves every counter by what was really
+ * inserted (webhook events, when there are any, add one).
  */
 export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<void> {
+  const agents = await userAgentIds(
+    pool,
+    write.clicks.map((c) => c.userAgent),
+  )
   await transaction(pool, async (client) => {
-    await insertClicks(client, write)
-
     const firsts = [...write.firstClicks].sort((a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx)
-    const firstInserted = await insertUniques(
-      client,
-      'message_uniques',
-      'message_id',
-      firsts.map((f) => [f.messageId, f.recipientIdx, f.at]),
-    )
+    const linkFirsts = new Map<string, [number, number, number]>()
+    for (const f of write.linkFirstClicks) {
+      const k = key(f.linkId, f.recipientIdx)
+      const seen = linkFirsts.get(k)
+      if (!seen || f.at < seen[2]) linkFirsts.set(k, [f.linkId, f.recipientIdx, f.at])
+    }
+    const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    const inserted = await insertRows(client, write, agents, firsts, linkRows)
+
     const messageUniques = new Map<number, number>()
     const linkUniques = new Map<number, number>()
     const breakdowns = new Map<string, { messageId: number; dimension: string; value: string; clicks: number }>()
@@ -37,37 +49,17 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
     }
     const lastClicks: Array<[number, number, number]> = []
     for (const first of firsts) {
-      const inserted = firstInserted.has(key(first.messageId, first.recipientIdx))
-      if (inserted) {
+      const isNew = inserted.messages.has(key(first.messageId, first.recipientIdx))
+      if (isNew) {
         increment(messageUniques, first.messageId, 1)
         if (first.linkId !== null) increment(linkUniques, first.linkId, 1)
         addBreakdown(first.messageId, 'first_click', first.delayBucket, 1)
       }
-      if (!inserted || first.repeated) lastClicks.push([first.messageId, first.recipientIdx, first.lastAt])
+      if (!isNew || first.repeated) lastClicks.push([first.messageId, first.recipientIdx, first.lastAt])
     }
-    if (lastClicks.length > 0) {
-      await client.query(
-        `UPDATE message_uniques u SET last_at = greatest(coalesce(u.last_at, u.first_at), r.at)
-         FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS r(message_id, recipient_idx, at)
-         WHERE u.message_id = r.message_id AND u.recipient_idx = r.recipient_idx`,
-        [lastClicks.map((r) => r[0]), lastClicks.map((r) => r[1]), lastClicks.map((r) => r[2])],
-      )
-    }
-
-    const linkFirsts = new Map<string, [number, number, number]>()
-    for (const f of write.linkFirstClicks) {
-      const k = key(f.linkId, f.recipientIdx)
-      const seen = linkFirsts.get(k)
-      if (!seen || f.at < seen[2]) linkFirsts.set(k, [f.linkId, f.recipientIdx, f.at])
-    }
-    const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    const linkInserted = await insertUniques(client, 'link_uniques', 'link_id', linkRows)
     for (const [linkId, recipientIdx] of linkRows) {
-      if (linkInserted.has(key(linkId, recipientIdx))) increment(linkUniques, linkId, 1)
+      if (inserted.links.has(key(linkId, recipientIdx))) increment(linkUniques, linkId, 1)
     }
-
-    await bumpCounters(client, 'message_counters', 'message_id', write.messageTallies, messageUniques)
-    await bumpCounters(client, 'link_counters', 'link_id', write.linkTallies, linkUniques)
 
     const reasons = new Map<string, { messageId: number; reason: string; clicks: number }>()
     for (const r of write.reasons) {
@@ -79,33 +71,10 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
     const reasonRows = [...reasons.values()].sort(
       (a, b) => a.messageId - b.messageId || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
     )
-    if (reasonRows.length > 0) {
-      await client.query(
-        `INSERT INTO message_reason_counters (message_id, reason, clicks)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])
-         ON CONFLICT (message_id, reason) DO UPDATE SET clicks = message_reason_counters.clicks + excluded.clicks`,
-        [reasonRows.map((r) => r.messageId), reasonRows.map((r) => r.reason), reasonRows.map((r) => r.clicks)],
-      )
-    }
-
     for (const b of write.breakdowns) addBreakdown(b.messageId, b.dimension, b.value, b.clicks)
     const breakdownRows = [...breakdowns.values()].sort(
       (a, b) => a.messageId - b.messageId || compare(a.dimension, b.dimension) || compare(a.value, b.value),
     )
-    if (breakdownRows.length > 0) {
-      await client.query(
-        `INSERT INTO message_breakdowns (message_id, dimension, value, clicks)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
-         ON CONFLICT (message_id, dimension, value) DO UPDATE SET clicks = message_breakdowns.clicks + excluded.clicks`,
-        [
-          breakdownRows.map((r) => r.messageId),
-          breakdownRows.map((r) => r.dimension),
-          breakdownRows.map((r) => r.value),
-          breakdownRows.map((r) => r.clicks),
-        ],
-      )
-    }
-
     const series = new Map<string, [number, number, number]>()
     for (const s of write.series) {
       const k = key(s.messageId, s.bucket)
@@ -114,94 +83,167 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
       else series.set(k, [s.messageId, s.bucket, s.clicks])
     }
     const seriesRows = [...series.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    if (seriesRows.length > 0) {
-      await client.query(
-        `INSERT INTO message_click_series (message_id, bucket, clicks)
-         SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[])
-         ON CONFLICT (message_id, bucket) DO UPDATE SET clicks = message_click_series.clicks + excluded.clicks`,
-        [seriesRows.map((r) => r[0]), seriesRows.map((r) => r[1]), seriesRows.map((r) => r[2])],
-      )
-    }
+    const messageCounters = counterDeltas(write.messageTallies, messageUniques)
+    const linkCounters = counterDeltas(write.linkTallies, linkUniques)
+
+    await client.query({
+      name: 'smslinks-click-counters',
+      text: MOVE_COUNTERS,
+      values: [
+        lastClicks.map((r) => r[0]),
+        lastClicks.map((r) => r[1]),
+        lastClicks.map((r) => r[2]),
+        ...messageCounters,
+        ...linkCounters,
+        reasonRows.map((r) => r.messageId),
+        reasonRows.map((r) => r.reason),
+        reasonRows.map((r) => r.clicks),
+        breakdownRows.map((r) => r.messageId),
+        breakdownRows.map((r) => r.dimension),
+        breakdownRows.map((r) => r.value),
+        breakdownRows.map((r) => r.clicks),
+        seriesRows.map((r) => r[0]),
+        seriesRows.map((r) => r[1]),
+        seriesRows.map((r) => r[2]),
+      ],
+    })
 
     await insertWebhookEvents(client, write.events)
   })
 }
 
-/** The raw rows in the order given, in one statement (ids follow the array's order). */
-async function insertClicks(db: Queryable, write: ClickWrite): Promise<void> {
+/**
+ * The raw clicks in the batch's order (ids follow it), and the first clicks tried on
+ * both unique tables; answers which first clicks were really inserted.
+ */
+const INSERT_ROWS = `WITH raw AS (
+  INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
+  SELECT at, m, l, r, c, re, u, n, ci
+  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::bigint[],
+    $8::text[], $9::text[]) WITH ORDINALITY AS t(at, m, l, r, c, re, u, n, ci, ord)
+  ORDER BY ord
+), message_firsts AS (
+  INSERT INTO message_uniques (message_id, recipient_idx, first_at)
+  SELECT * FROM unnest($10::bigint[], $11::int[], $12::bigint[]) ON CONFLICT DO NOTHING
+  RETURNING message_id, recipient_idx
+), link_firsts AS (
+  INSERT INTO link_uniques (link_id, recipient_idx, first_at)
+  SELECT * FROM unnest($13::bigint[], $14::int[], $15::bigint[]) ON CONFLICT DO NOTHING
+  RETURNING link_id, recipient_idx
+)
+SELECT true AS message, message_id AS id, recipient_idx FROM message_firsts
+UNION ALL SELECT false, link_id, recipient_idx FROM link_firsts`
+
+async function insertRows(
+  db: Queryable,
+  write: ClickWrite,
+  agents: Map<string, number>,
+  firsts: ClickWrite['firstClicks'],
+  linkRows: Array<[number, number, number]>,
+): Promise<{ messages: Set<string>; links: Set<string> }> {
   const clicks = write.clicks
-  if (clicks.length === 0) return
-  const userAgents = await userAgentIds(
-    db,
-    clicks.map((c) => c.userAgent),
-  )
-  await db.query(
-    `INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
-     SELECT at, m, l, r, c, re, u, n, ci
-     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::bigint[],
-       $8::text[], $9::text[]) WITH ORDINALITY AS t(at, m, l, r, c, re, u, n, ci, ord)
-     ORDER BY ord`,
-    [
+  const { rows } = await db.query<{ message: boolean; id: number; recipient_idx: number }>({
+    name: 'smslinks-click-rows',
+    text: INSERT_ROWS,
+    values: [
       clicks.map((c) => c.at),
       clicks.map((c) => c.messageId),
       clicks.map((c) => c.linkId),
       clicks.map((c) => c.recipientIdx),
       clicks.map((c) => c.class),
       clicks.map((c) => c.reason),
-      clicks.map((c) => (c.userAgent === null ? null : userAgents.get(c.userAgent)!)),
+      clicks.map((c) => (c.userAgent === null ? null : agents.get(c.userAgent)!)),
       clicks.map((c) => c.network),
       clicks.map((c) => c.clickId),
+      firsts.map((f) => f.messageId),
+      firsts.map((f) => f.recipientIdx),
+      firsts.map((f) => f.at),
+      linkRows.map((r) => r[0]),
+      linkRows.map((r) => r[1]),
+      linkRows.map((r) => r[2]),
     ],
-  )
+  })
+  const inserted = { messages: new Set<string>(), links: new Set<string>() }
+  for (const row of rows) (row.message ? inserted.messages : inserted.links).add(key(row.id, row.recipient_idx))
+  return inserted
 }
 
-/** Ids of the batch's user agents, inserting the new ones (sorted, so concurrent batches lock alike). */
-async function userAgentIds(db: Queryable, agents: Array<string | null>): Promise<Map<string, number>> {
-  const distinct = [...new Set(agents.filter((ua): ua is string => ua !== null))].sort()
-  if (distinct.length === 0) return new Map()
-  await db.query('INSERT INTO user_agents (ua) SELECT unnest($1::text[]) ON CONFLICT (ua) DO NOTHING', [distinct])
-  const { rows } = await db.query<{ id: number; ua: string }>(
-    'SELECT id, ua FROM user_agents WHERE ua = ANY($1::text[])',
-    [distinct],
+/**
+ * Every counter a batch moves, in one statement: the latest click of recipients who
+ * clicked before (or more than once), the message and link counters, reasons,
+ * breakdowns and the click series, each key once.
+ */
+const MOVE_COUNTERS = `WITH last_clicks AS (
+  UPDATE message_uniques u SET last_at = greatest(coalesce(u.last_at, u.first_at), r.at)
+  FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS r(message_id, recipient_idx, at)
+  WHERE u.message_id = r.message_id AND u.recipient_idx = r.recipient_idx
+), message_counts AS (
+  UPDATE message_counters c SET clicks_total = c.clicks_total + d.total, clicks_unique = c.clicks_unique + d.uniq,
+    clicks_bots = c.clicks_bots + d.bots, clicks_previews = c.clicks_previews + d.previews
+  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS d(id, total, uniq, bots, previews)
+  WHERE c.message_id = d.id
+), link_counts AS (
+  UPDATE link_counters c SET clicks_total = c.clicks_total + d.total, clicks_unique = c.clicks_unique + d.uniq,
+    clicks_bots = c.clicks_bots + d.bots, clicks_previews = c.clicks_previews + d.previews
+  FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[]) AS d(id, total, uniq, bots, previews)
+  WHERE c.link_id = d.id
+), reason_counts AS (
+  INSERT INTO message_reason_counters (message_id, reason, clicks)
+  SELECT * FROM unnest($14::bigint[], $15::text[], $16::bigint[])
+  ON CONFLICT (message_id, reason) DO UPDATE SET clicks = message_reason_counters.clicks + excluded.clicks
+), breakdown_counts AS (
+  INSERT INTO message_breakdowns (message_id, dimension, value, clicks)
+  SELECT * FROM unnest($17::bigint[], $18::text[], $19::text[], $20::bigint[])
+  ON CONFLICT (message_id, dimension, value) DO UPDATE SET clicks = message_breakdowns.clicks + excluded.clicks
+)
+INSERT INTO message_click_series (message_id, bucket, clicks)
+SELECT * FROM unnest($21::bigint[], $22::int[], $23::bigint[])
+ON CONFLICT (message_id, bucket) DO UPDATE SET clicks = message_click_series.clicks + excluded.clicks`
+
+/** User agent ids by text; a row of user_agents is never changed or deleted, so an id may be kept in memory. */
+const knownAgents = new WeakMap<pg.Pool, LRUCache<string, number>>()
+
+/**
+ * Ids of the batch's user agents: from memory, else inserting the new ones (sorted, so
+ * concurrent batches lock alike) and reading the rest in the same statement. One that
+ * another transaction committed after that statement's snapshot is read once more.
+ */
+async function userAgentIds(pool: pg.Pool, agents: Array<string | null>): Promise<Map<string, number>> {
+  let known = knownAgents.get(pool)
+  if (!known) knownAgents.set(pool, (known = new LRUCache<string, number>({ max: 10_000 })))
+  const ids = new Map<string, number>()
+  const missing: string[] = []
+  for (const ua of new Set(agents)) {
+    if (ua === null) continue
+    const id = known.get(ua)
+    if (id === undefined) missing.push(ua)
+    else ids.set(ua, id)
+  }
+  if (missing.length === 0) return ids
+  missing.sort()
+  const found = await pool.query<{ id: number; ua: string }>(
+    `WITH added AS (INSERT INTO user_agents (ua) SELECT unnest($1::text[]) ON CONFLICT (ua) DO NOTHING RETURNING id, ua)
+     SELECT id, ua FROM added UNION ALL SELECT id, ua FROM user_agents WHERE ua = ANY($1::text[])`,
+    [missing],
   )
-  return new Map(rows.map((row) => [row.ua, row.id]))
+  for (const row of found.rows) ids.set(row.ua, row.id)
+  const late = missing.filter((ua) => !ids.has(ua))
+  if (late.length > 0) {
+    const again = await pool.query<{ id: number; ua: string }>(
+      'SELECT id, ua FROM user_agents WHERE ua = ANY($1::text[])',
+      [late],
+    )
+    for (const row of again.rows) ids.set(row.ua, row.id)
+  }
+  for (const ua of missing) known.set(ua, ids.get(ua)!)
+  return ids
 }
 
-/** Inserts first clicks (sorted by key); returns the keys (`id:recipient`) really inserted. */
-async function insertUniques(
-  db: Queryable,
-  table: 'message_uniques' | 'link_uniques',
-  column: 'message_id' | 'link_id',
-  rows: Array<[number, number, number]>,
-): Promise<Set<string>> {
-  if (rows.length === 0) return new Set()
-  const { rows: inserted } = await db.query<{ id: number; recipient_idx: number }>(
-    `INSERT INTO ${table} (${column}, recipient_idx, first_at)
-     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) ON CONFLICT DO NOTHING
-     RETURNING ${column} AS id, recipient_idx`,
-    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
-  )
-  return new Set(inserted.map((row) => key(row.id, row.recipient_idx)))
-}
-
-/** Adds the tallies, and the unique counts really inserted, to the counter rows, in id order. */
-async function bumpCounters(
-  db: Queryable,
-  table: 'message_counters' | 'link_counters',
-  column: 'message_id' | 'link_id',
-  tallies: Map<number, ClickTally>,
-  uniques: Map<number, number>,
-): Promise<void> {
+/** Counter deltas per id as five arrays (id, total, unique, bots, previews), ids in order. */
+function counterDeltas(tallies: Map<number, ClickTally>, uniques: Map<number, number>) {
   const ids = [...new Set([...tallies.keys(), ...uniques.keys()])].sort(byNumber)
-  if (ids.length === 0) return
   const of = (pick: keyof ClickTally) => ids.map((id) => tallies.get(id)?.[pick] ?? 0)
-  await db.query(
-    `UPDATE ${table} c SET clicks_total = c.clicks_total + d.total, clicks_unique = c.clicks_unique + d.uniq,
-       clicks_bots = c.clicks_bots + d.bots, clicks_previews = c.clicks_previews + d.previews
-     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(id, total, uniq, bots, previews)
-     WHERE c.${column} = d.id`,
-    [ids, of('total'), ids.map((id) => uniques.get(id) ?? 0), of('bots'), of('previews')],
-  )
+  return [ids, of('total'), ids.map((id) => uniques.get(id) ?? 0), of('bots'), of('previews')]
 }
 
 function increment(map: Map<number, number>, id: number, by: number): void {
