@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { LRUCache } from 'lru-cache'
 import type { ClickTally, ClickWrite } from '../store.js'
+import { arrayLiteral } from './array-literal.js'
 import { transaction, type Queryable } from './pool.js'
 import { insertWebhookEvents } from './webhooks.js'
 
@@ -90,21 +91,21 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
       name: 'smslinks-click-counters',
       text: MOVE_COUNTERS,
       values: [
-        lastClicks.map((r) => r[0]),
-        lastClicks.map((r) => r[1]),
-        lastClicks.map((r) => r[2]),
+        arrayLiteral(lastClicks, (r) => r[0]),
+        arrayLiteral(lastClicks, (r) => r[1]),
+        arrayLiteral(lastClicks, (r) => r[2]),
         ...messageCounters,
         ...linkCounters,
-        reasonRows.map((r) => r.messageId),
-        reasonRows.map((r) => r.reason),
-        reasonRows.map((r) => r.clicks),
-        breakdownRows.map((r) => r.messageId),
-        breakdownRows.map((r) => r.dimension),
-        breakdownRows.map((r) => r.value),
-        breakdownRows.map((r) => r.clicks),
-        seriesRows.map((r) => r[0]),
-        seriesRows.map((r) => r[1]),
-        seriesRows.map((r) => r[2]),
+        arrayLiteral(reasonRows, (r) => r.messageId),
+        arrayLiteral(reasonRows, (r) => r.reason),
+        arrayLiteral(reasonRows, (r) => r.clicks),
+        arrayLiteral(breakdownRows, (r) => r.messageId),
+        arrayLiteral(breakdownRows, (r) => r.dimension),
+        arrayLiteral(breakdownRows, (r) => r.value),
+        arrayLiteral(breakdownRows, (r) => r.clicks),
+        arrayLiteral(seriesRows, (r) => r[0]),
+        arrayLiteral(seriesRows, (r) => r[1]),
+        arrayLiteral(seriesRows, (r) => r[2]),
       ],
     })
 
@@ -146,21 +147,21 @@ async function insertRows(
     name: 'smslinks-click-rows',
     text: INSERT_ROWS,
     values: [
-      clicks.map((c) => c.at),
-      clicks.map((c) => c.messageId),
-      clicks.map((c) => c.linkId),
-      clicks.map((c) => c.recipientIdx),
-      clicks.map((c) => c.class),
-      clicks.map((c) => c.reason),
-      clicks.map((c) => (c.userAgent === null ? null : agents.get(c.userAgent)!)),
-      clicks.map((c) => c.network),
-      clicks.map((c) => c.clickId),
-      firsts.map((f) => f.messageId),
-      firsts.map((f) => f.recipientIdx),
-      firsts.map((f) => f.at),
-      linkRows.map((r) => r[0]),
-      linkRows.map((r) => r[1]),
-      linkRows.map((r) => r[2]),
+      arrayLiteral(clicks, (c) => c.at),
+      arrayLiteral(clicks, (c) => c.messageId),
+      arrayLiteral(clicks, (c) => c.linkId),
+      arrayLiteral(clicks, (c) => c.recipientIdx),
+      arrayLiteral(clicks, (c) => c.class),
+      arrayLiteral(clicks, (c) => c.reason),
+      arrayLiteral(clicks, (c) => (c.userAgent === null ? null : agents.get(c.userAgent)!)),
+      arrayLiteral(clicks, (c) => c.network),
+      arrayLiteral(clicks, (c) => c.clickId),
+      arrayLiteral(firsts, (f) => f.messageId),
+      arrayLiteral(firsts, (f) => f.recipientIdx),
+      arrayLiteral(firsts, (f) => f.at),
+      arrayLiteral(linkRows, (r) => r[0]),
+      arrayLiteral(linkRows, (r) => r[1]),
+      arrayLiteral(linkRows, (r) => r[2]),
     ],
   })
   const inserted = { messages: new Set<string>(), links: new Set<string>() }
@@ -242,8 +243,14 @@ async function userAgentIds(pool: pg.Pool, agents: Array<string | null>): Promis
 /** Counter deltas per id as five arrays (id, total, unique, bots, previews), ids in order. */
 function counterDeltas(tallies: Map<number, ClickTally>, uniques: Map<number, number>) {
   const ids = [...new Set([...tallies.keys(), ...uniques.keys()])].sort(byNumber)
-  const of = (pick: keyof ClickTally) => ids.map((id) => tallies.get(id)?.[pick] ?? 0)
-  return [ids, of('total'), ids.map((id) => uniques.get(id) ?? 0), of('bots'), of('previews')]
+  const of = (pick: keyof ClickTally) => arrayLiteral(ids, (id) => tallies.get(id)?.[pick] ?? 0)
+  return [
+    arrayLiteral(ids, (id) => id),
+    of('total'),
+    arrayLiteral(ids, (id) => uniques.get(id) ?? 0),
+    of('bots'),
+    of('previews'),
+  ]
 }
 
 function increment(map: Map<number, number>, id: number, by: number): void {
