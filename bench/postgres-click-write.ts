@@ -12,7 +12,9 @@
  *
  * BENCH_PG_URL: an admin URL of the server (default postgres://postgres@127.0.0.1:5432/test);
  * a scratch database is made there and dropped at the end. BENCH_CLICKS (per run,
- * default 200,000), BENCH_BATCHES (default 500,5000), BENCH_RUNS (default 3).
+ * default 200,000), BENCH_CASES (clicks per batch × writers, default 500x1,5000x1,5000x2;
+ * each writer is a store of its own, as an instance would be, all in this process),
+ * BENCH_RUNS (default 3).
  * BENCH_PROFILE=1 also prints where a batch's time goes, per store call and statement.
  */
 import { randomBytes } from 'node:crypto'
@@ -28,7 +30,10 @@ import { writeResultsSection } from './results-file.js'
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 200_000)
-const BATCHES = (process.env.BENCH_BATCHES ?? '500,5000').split(',').map(Number)
+const CASES = (process.env.BENCH_CASES ?? '500x1,5000x1,5000x2').split(',').map((text) => {
+  const [batch, writers] = text.split('x').map(Number)
+  return { batch: batch!, writers: writers ?? 1 }
+})
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const TENANTS = 4
@@ -188,15 +193,24 @@ async function main() {
   const url = new URL(ADMIN_URL)
   url.pathname = `/${name}`
   const store = await openPostgresStore(url.toString())
+  const others: PostgresStore[] = []
   try {
     const messages = await createMessages(store)
     if (PROFILE) profileStore(store)
-    const rules = new BurstRule({ tooFastMs: 2_000, burstWindowMs: 10_000, maxTokens: 100_000 })
+    const writers = [{ store, rules: new BurstRule({ tooFastMs: 2_000, burstWindowMs: 10_000, maxTokens: 100_000 }) }]
+    while (writers.length < Math.max(...CASES.map((c) => c.writers))) {
+      const other = await openPostgresStore(url.toString())
+      others.push(other)
+      writers.push({
+        store: other,
+        rules: new BurstRule({ tooFastMs: 2_000, burstWindowMs: 10_000, maxTokens: 100_000 }),
+      })
+    }
     const next = random(42)
     const load = loadavg()[0]!
     let start = Date.now()
     const rows: string[] = []
-    for (const batch of BATCHES) {
+    for (const { batch, writers: writerCount } of CASES) {
       const rates: number[] = []
       const cpu: string[] = []
       for (let run = 0; run < RUNS; run++) {
@@ -206,9 +220,14 @@ async function main() {
         const serverBefore = await serverCpu(store, name)
         const nodeBefore = process.cpuUsage()
         const started = performance.now()
-        for (let from = 0; from < clicks.length; from += batch) {
-          await recordClicks(store, clicks.slice(from, from + batch), rules)
-        }
+        // Each writer takes every writerCount-th batch, one after another, as a recorder does.
+        await Promise.all(
+          writers.slice(0, writerCount).map(async (writer, w) => {
+            for (let from = w * batch; from < clicks.length; from += batch * writerCount) {
+              await recordClicks(writer.store, clicks.slice(from, from + batch), writer.rules)
+            }
+          }),
+        )
         const seconds = (performance.now() - started) / 1000
         const node = process.cpuUsage(nodeBefore)
         const server = cpuUsed(serverBefore, await serverCpu(store, name))
@@ -217,7 +236,7 @@ async function main() {
         rates.push(CLICKS / seconds)
         cpu.push(`${nodeMicros} + ${serverMicros}`)
         console.log(
-          `batches of ${batch}, run ${run + 1}: ${Math.round(CLICKS / seconds)} clicks/s; ` +
+          `batches of ${batch} × ${writerCount} writers, run ${run + 1}: ${Math.round(CLICKS / seconds)} clicks/s; ` +
             `CPU per click: Node ${nodeMicros} µs, PostgreSQL ${serverMicros} µs`,
         )
         if (PROFILE) {
@@ -229,13 +248,13 @@ async function main() {
       }
       const median = [...rates].sort((a, b) => a - b)[Math.floor(RUNS / 2)]!
       rows.push(
-        `| ${batch.toLocaleString('en')} | ${rates.map((r) => Math.round(r).toLocaleString('en')).join(' / ')} | ` +
+        `| ${batch.toLocaleString('en')} | ${writerCount} | ${rates.map((r) => Math.round(r).toLocaleString('en')).join(' / ')} | ` +
           `${Math.round(median).toLocaleString('en')} | ${cpu.join(' / ')} | ${median >= TARGET ? 'met' : '**missed**'} |`,
       )
     }
     const loadAfter = loadavg()[0]!
     const stored = await store.pool.query<{ n: number }>('SELECT count(*) AS n FROM clicks')
-    if (stored.rows[0]!.n !== CLICKS * RUNS * BATCHES.length) throw new Error('clicks missing')
+    if (stored.rows[0]!.n !== CLICKS * RUNS * CASES.length) throw new Error('clicks missing')
     const section = [
       SECTION,
       '',
@@ -245,19 +264,20 @@ async function main() {
         'machine is shared: a figure from a loaded run is a floor).',
       '',
       `${CLICKS.toLocaleString('en')} clicks per run through \`recordClicks\` → \`store.writeClicks\`, one batch ` +
-        `after another, ${RUNS} runs per batch size: ${TENANTS * MESSAGES_PER_TENANT} messages of ` +
+        `after another (with two writers, each its own store, as two instances), ${RUNS} runs per case: ${TENANTS * MESSAGES_PER_TENANT} messages of ` +
         `${RECIPIENTS.toLocaleString('en')} recipients (one or two links), first clicks and repeats, 3 % bots, ` +
         '2 % previews, 2 % anonymous, click ids on a quarter of the messages, 200 user agents; too_fast and ' +
         'burst rules on. Target: ≥ 40,000 clicks/s.',
       '',
-      '| clicks per batch | runs (clicks/s) | median | CPU per click, Node + PostgreSQL (µs) | target |',
-      '|---:|---|---:|---|---|',
+      '| clicks per batch | writers | runs (clicks/s) | median | CPU per click, Node + PostgreSQL (µs) | target |',
+      '|---:|---:|---|---:|---|---|',
       ...rows,
       '',
     ].join('\n')
     writeResultsSection(SECTION, section)
     console.log(section)
   } finally {
+    for (const other of others) await other.close()
     await store.close()
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     await admin.end()
