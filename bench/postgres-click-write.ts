@@ -3,8 +3,8 @@
  * classified clicks handed to recordClicks (src/clicks/click-batch.ts), which reads
  * what the click rules need through the store's narrow reads and then calls
  * store.writeClicks, one batch after another as an instance's recorder does. Clicks
- * fall on 40 messages of four tenants (5,000 recipients and one or two links each):
- * first clicks and repeats, a twentieth bots and previews, anonymous taps, click ids,
+ * fall on 40 messages of four tenants (20,000 recipients and one or two links each):
+ * first clicks and, three in ten, repeats, a twentieth bots and previews, anonymous taps, click ids,
  * 200 user agents. Writes the "PostgreSQL click writing" section of bench/RESULTS.md.
  * Not part of the service.
  *
@@ -12,7 +12,7 @@
  *
  * BENCH_PG_URL: an admin URL of the server (default postgres://postgres@127.0.0.1:5432/test);
  * a scratch database is made there and dropped at the end. BENCH_CLICKS (per run,
- * default 200,000), BENCH_CASES (clicks per batch × writers, default 500x1,5000x1,5000x2;
+ * default 100,000), BENCH_CASES (clicks per batch × writers, default 500x1,5000x1,5000x2;
  * each writer is a store of its own, as an instance would be, all in this process),
  * BENCH_RUNS (default 3).
  * BENCH_PROFILE=1 also prints where a batch's time goes, per store call and statement.
@@ -29,7 +29,7 @@ import type { Message } from '../src/db/store.js'
 import { writeResultsSection } from './results-file.js'
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const CLICKS = Number(process.env.BENCH_CLICKS ?? 200_000)
+const CLICKS = Number(process.env.BENCH_CLICKS ?? 100_000)
 const CASES = (process.env.BENCH_CASES ?? '500x1,5000x1,5000x2').split(',').map((text) => {
   const [batch, writers] = text.split('x').map(Number)
   return { batch: batch!, writers: writers ?? 1 }
@@ -38,7 +38,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const TENANTS = 4
 const MESSAGES_PER_TENANT = 10
-const RECIPIENTS = 5_000
+const RECIPIENTS = 20_000
 const TARGET = 40_000
 const SECTION = '## PostgreSQL click writing'
 
@@ -99,11 +99,25 @@ async function createMessages(store: PostgresStore): Promise<Message[]> {
   return messages
 }
 
+/** How many recipients of each message have clicked so far: the next new clicker's index. */
+const clickers = new Map<number, number>()
+
+/**
+ * A recipient's click: seven in ten from someone who has not clicked the message yet
+ * (while there are any), the rest again from an earlier clicker.
+ */
+function recipientOf(message: Message, next: () => number): number {
+  const clicked = clickers.get(message.id) ?? 0
+  if (clicked > 0 && (clicked === RECIPIENTS || next() < 0.3)) return Math.floor(next() * clicked)
+  clickers.set(message.id, clicked + 1)
+  return clicked
+}
+
 /** `count` clicks from `start` on: mostly people, some repeating, a twentieth bots and previews. */
 function makeClicks(messages: Message[], count: number, start: number, next: () => number): ClickRow[] {
   const clicks: ClickRow[] = new Array(count)
   for (let i = 0; i < count; i++) {
-    const message = messages[Math.floor(next() * next() * messages.length)]!
+    const message = messages[Math.floor(next() * messages.length)]!
     const link = message.links[Math.floor(next() * message.links.length)]!
     const kind = next()
     const bot = kind < 0.03
@@ -114,7 +128,7 @@ function makeClicks(messages: Message[], count: number, start: number, next: () 
       at: start + i,
       messageId: message.id,
       linkId: link.id,
-      recipientIdx: next() < 0.02 ? null : Math.floor(next() * RECIPIENTS),
+      recipientIdx: next() < 0.02 ? null : recipientOf(message, next),
       class: bot ? 'bot' : preview ? 'preview' : 'human',
       reason: bot ? 'bot_user_agent' : preview ? 'preview_user_agent' : null,
       userAgent: agent,
@@ -265,7 +279,7 @@ async function main() {
       '',
       `${CLICKS.toLocaleString('en')} clicks per run through \`recordClicks\` → \`store.writeClicks\`, one batch ` +
         `after another (with two writers, each its own store, as two instances), ${RUNS} runs per case: ${TENANTS * MESSAGES_PER_TENANT} messages of ` +
-        `${RECIPIENTS.toLocaleString('en')} recipients (one or two links), first clicks and repeats, 3 % bots, ` +
+        `${RECIPIENTS.toLocaleString('en')} recipients (one or two links), 7 in 10 clicks a recipient's first on its message, 3 in 10 repeats, 3 % bots, ` +
         '2 % previews, 2 % anonymous, click ids on a quarter of the messages, 200 user agents; too_fast and ' +
         'burst rules on. Target: ≥ 40,000 clicks/s.',
       '',
