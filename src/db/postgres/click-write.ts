@@ -28,112 +28,140 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
     pool,
     write.clicks.map((c) => c.userAgent),
   )
-  await transaction(pool, async (client) => {
-    const firsts = [...write.firstClicks].sort((a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx)
-    const linkFirsts = new Map<string, [number, number, number]>()
-    for (const f of write.linkFirstClicks) {
-      const k = key(f.linkId, f.recipientIdx)
-      const seen = linkFirsts.get(k)
-      if (!seen || f.at < seen[2]) linkFirsts.set(k, [f.linkId, f.recipientIdx, f.at])
-    }
-    const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    const inserted = await insertRows(client, write, agents, firsts, linkRows)
+  try {
+    await transaction(pool, (client) => writeBatch(client, write, agents, false))
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
+    // Another instance stored one of these first clicks while this batch ran: again,
+    // with ON CONFLICT deciding which were first.
+    await transaction(pool, (client) => writeBatch(client, write, agents, true))
+  }
+}
 
-    const messageUniques = new Map<number, number>()
-    const linkUniques = new Map<number, number>()
-    const breakdowns = new Map<string, { messageId: number; dimension: string; value: string; clicks: number }>()
-    const addBreakdown = (messageId: number, dimension: string, value: string, clicks: number) => {
-      const k = `${messageId}\u0000${dimension}\u0000${value}`
-      const entry = breakdowns.get(k)
-      if (entry) entry.clicks += clicks
-      else breakdowns.set(k, { messageId, dimension, value, clicks })
-    }
-    const lastClicks: Array<[number, number, number]> = []
-    for (const first of firsts) {
-      const isNew = inserted.messages.has(key(first.messageId, first.recipientIdx))
-      if (isNew) {
-        increment(messageUniques, first.messageId, 1)
-        if (first.linkId !== null) increment(linkUniques, first.linkId, 1)
-        addBreakdown(first.messageId, 'first_click', first.delayBucket, 1)
-      }
-      if (!isNew || first.repeated) lastClicks.push([first.messageId, first.recipientIdx, first.lastAt])
-    }
-    for (const [linkId, recipientIdx] of linkRows) {
-      if (inserted.links.has(key(linkId, recipientIdx))) increment(linkUniques, linkId, 1)
-    }
+const UNIQUE_VIOLATION = '23505'
 
-    const reasons = new Map<string, { messageId: number; reason: string; clicks: number }>()
-    for (const r of write.reasons) {
-      const k = `${r.messageId}\u0000${r.reason}`
-      const entry = reasons.get(k)
-      if (entry) entry.clicks += r.clicks
-      else reasons.set(k, { ...r })
-    }
-    const reasonRows = [...reasons.values()].sort(
-      (a, b) => a.messageId - b.messageId || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
-    )
-    for (const b of write.breakdowns) addBreakdown(b.messageId, b.dimension, b.value, b.clicks)
-    const breakdownRows = [...breakdowns.values()].sort(
-      (a, b) => a.messageId - b.messageId || compare(a.dimension, b.dimension) || compare(a.value, b.value),
-    )
-    const series = new Map<string, [number, number, number]>()
-    for (const s of write.series) {
-      const k = key(s.messageId, s.bucket)
-      const entry = series.get(k)
-      if (entry) entry[2] += s.clicks
-      else series.set(k, [s.messageId, s.bucket, s.clicks])
-    }
-    const seriesRows = [...series.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    const messageCounters = counterDeltas(write.messageTallies, messageUniques)
-    const linkCounters = counterDeltas(write.linkTallies, linkUniques)
+async function writeBatch(
+  client: pg.PoolClient,
+  write: ClickWrite,
+  agents: Map<string, number>,
+  racing: boolean,
+): Promise<void> {
+  const firsts = [...write.firstClicks].sort((a, b) => a.messageId - b.messageId || a.recipientIdx - b.recipientIdx)
+  const linkFirsts = new Map<string, [number, number, number]>()
+  for (const f of write.linkFirstClicks) {
+    const k = key(f.linkId, f.recipientIdx)
+    const seen = linkFirsts.get(k)
+    if (!seen || f.at < seen[2]) linkFirsts.set(k, [f.linkId, f.recipientIdx, f.at])
+  }
+  const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const inserted = await insertRows(client, write, agents, firsts, linkRows, racing)
 
-    await client.query({
-      name: 'smslinks-click-counters',
-      text: MOVE_COUNTERS,
-      values: [
-        arrayLiteral(lastClicks, (r) => r[0]),
-        arrayLiteral(lastClicks, (r) => r[1]),
-        arrayLiteral(lastClicks, (r) => r[2]),
-        ...messageCounters,
-        ...linkCounters,
-        arrayLiteral(reasonRows, (r) => r.messageId),
-        arrayLiteral(reasonRows, (r) => r.reason),
-        arrayLiteral(reasonRows, (r) => r.clicks),
-        arrayLiteral(breakdownRows, (r) => r.messageId),
-        arrayLiteral(breakdownRows, (r) => r.dimension),
-        arrayLiteral(breakdownRows, (r) => r.value),
-        arrayLiteral(breakdownRows, (r) => r.clicks),
-        arrayLiteral(seriesRows, (r) => r[0]),
-        arrayLiteral(seriesRows, (r) => r[1]),
-        arrayLiteral(seriesRows, (r) => r[2]),
-      ],
-    })
+  const messageUniques = new Map<number, number>()
+  const linkUniques = new Map<number, number>()
+  const breakdowns = new Map<string, { messageId: number; dimension: string; value: string; clicks: number }>()
+  const addBreakdown = (messageId: number, dimension: string, value: string, clicks: number) => {
+    const k = `${messageId}\u0000${dimension}\u0000${value}`
+    const entry = breakdowns.get(k)
+    if (entry) entry.clicks += clicks
+    else breakdowns.set(k, { messageId, dimension, value, clicks })
+  }
+  const lastClicks: Array<[number, number, number]> = []
+  for (const first of firsts) {
+    const isNew = inserted.messages.has(key(first.messageId, first.recipientIdx))
+    if (isNew) {
+      increment(messageUniques, first.messageId, 1)
+      if (first.linkId !== null) increment(linkUniques, first.linkId, 1)
+      addBreakdown(first.messageId, 'first_click', first.delayBucket, 1)
+    }
+    if (!isNew || first.repeated) lastClicks.push([first.messageId, first.recipientIdx, first.lastAt])
+  }
+  for (const [linkId, recipientIdx] of linkRows) {
+    if (inserted.links.has(key(linkId, recipientIdx))) increment(linkUniques, linkId, 1)
+  }
 
-    await insertWebhookEvents(client, write.events)
+  const reasons = new Map<string, { messageId: number; reason: string; clicks: number }>()
+  for (const r of write.reasons) {
+    const k = `${r.messageId}\u0000${r.reason}`
+    const entry = reasons.get(k)
+    if (entry) entry.clicks += r.clicks
+    else reasons.set(k, { ...r })
+  }
+  const reasonRows = [...reasons.values()].sort(
+    (a, b) => a.messageId - b.messageId || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
+  )
+  for (const b of write.breakdowns) addBreakdown(b.messageId, b.dimension, b.value, b.clicks)
+  const breakdownRows = [...breakdowns.values()].sort(
+    (a, b) => a.messageId - b.messageId || compare(a.dimension, b.dimension) || compare(a.value, b.value),
+  )
+  const series = new Map<string, [number, number, number]>()
+  for (const s of write.series) {
+    const k = key(s.messageId, s.bucket)
+    const entry = series.get(k)
+    if (entry) entry[2] += s.clicks
+    else series.set(k, [s.messageId, s.bucket, s.clicks])
+  }
+  const seriesRows = [...series.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const messageCounters = counterDeltas(write.messageTallies, messageUniques)
+  const linkCounters = counterDeltas(write.linkTallies, linkUniques)
+
+  await client.query({
+    name: 'smslinks-click-counters',
+    text: MOVE_COUNTERS,
+    values: [
+      arrayLiteral(lastClicks, (r) => r[0]),
+      arrayLiteral(lastClicks, (r) => r[1]),
+      arrayLiteral(lastClicks, (r) => r[2]),
+      ...messageCounters,
+      ...linkCounters,
+      arrayLiteral(reasonRows, (r) => r.messageId),
+      arrayLiteral(reasonRows, (r) => r.reason),
+      arrayLiteral(reasonRows, (r) => r.clicks),
+      arrayLiteral(breakdownRows, (r) => r.messageId),
+      arrayLiteral(breakdownRows, (r) => r.dimension),
+      arrayLiteral(breakdownRows, (r) => r.value),
+      arrayLiteral(breakdownRows, (r) => r.clicks),
+      arrayLiteral(seriesRows, (r) => r[0]),
+      arrayLiteral(seriesRows, (r) => r[1]),
+      arrayLiteral(seriesRows, (r) => r[2]),
+    ],
   })
+
+  await insertWebhookEvents(client, write.events)
 }
 
 /**
  * The raw clicks in the batch's order (ids follow it), and the first clicks tried on
- * both unique tables; answers which first clicks were really inserted.
+ * both unique tables; answers which first clicks were really inserted. First clicks
+ * already stored are left out by `NOT EXISTS`, and the rest inserted plainly, which
+ * costs far less per row than ON CONFLICT's speculative insertion; a first click
+ * another transaction stores meanwhile then fails the statement with a unique
+ * violation, and the batch is written again with `racing`: ON CONFLICT DO NOTHING.
  */
-const INSERT_ROWS = `WITH raw AS (
+function insertRowsSql(racing: boolean): string {
+  const firsts = (table: string, column: string, first: number) =>
+    `INSERT INTO ${table} (${column}, recipient_idx, first_at)
+  SELECT id, r, a FROM unnest($${first}::bigint[], $${first + 1}::int[], $${first + 2}::bigint[]) AS f(id, r, a)` +
+    (racing
+      ? ' ON CONFLICT DO NOTHING'
+      : `\n  WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${column} = f.id AND t.recipient_idx = f.r)`) +
+    `\n  RETURNING ${column}, recipient_idx`
+  return `WITH raw AS (
   INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
   SELECT at, m, l, r, c, re, u, n, ci
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::bigint[],
     $8::text[], $9::text[]) WITH ORDINALITY AS t(at, m, l, r, c, re, u, n, ci, ord)
   ORDER BY ord
 ), message_firsts AS (
-  INSERT INTO message_uniques (message_id, recipient_idx, first_at)
-  SELECT * FROM unnest($10::bigint[], $11::int[], $12::bigint[]) ON CONFLICT DO NOTHING
-  RETURNING message_id, recipient_idx
+  ${firsts('message_uniques', 'message_id', 10)}
 ), link_firsts AS (
-  INSERT INTO link_uniques (link_id, recipient_idx, first_at)
-  SELECT * FROM unnest($13::bigint[], $14::int[], $15::bigint[]) ON CONFLICT DO NOTHING
-  RETURNING link_id, recipient_idx
+  ${firsts('link_uniques', 'link_id', 13)}
 )
 SELECT true AS message, message_id AS id, recipient_idx FROM message_firsts
 UNION ALL SELECT false, link_id, recipient_idx FROM link_firsts`
+}
+
+const INSERT_ROWS = insertRowsSql(false)
+const INSERT_ROWS_RACING = insertRowsSql(true)
 
 async function insertRows(
   db: Queryable,
@@ -141,11 +169,12 @@ async function insertRows(
   agents: Map<string, number>,
   firsts: ClickWrite['firstClicks'],
   linkRows: Array<[number, number, number]>,
+  racing: boolean,
 ): Promise<{ messages: Set<string>; links: Set<string> }> {
   const clicks = write.clicks
   const { rows } = await db.query<{ message: boolean; id: number; recipient_idx: number }>({
-    name: 'smslinks-click-rows',
-    text: INSERT_ROWS,
+    name: racing ? 'smslinks-click-rows-racing' : 'smslinks-click-rows',
+    text: racing ? INSERT_ROWS_RACING : INSERT_ROWS,
     values: [
       arrayLiteral(clicks, (c) => c.at),
       arrayLiteral(clicks, (c) => c.messageId),
