@@ -5,30 +5,12 @@
  */
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import type { ClickRow } from '../../src/click.js'
 import { recordClicks } from '../../src/clicks/click-batch.js'
 import { openPostgresStore } from '../../src/db/postgres/index.js'
 import { postgresDatabase } from '../fixtures/postgres.js'
-import { Seed } from '../fixtures/store-backends.js'
+import { humanClick as human, Seed } from '../fixtures/store-backends.js'
 
 const FIRST = { xid: 0, id: 0 }
-
-function human(at: number, messageId: number, linkId: number, recipientIdx: number): ClickRow {
-  return {
-    at,
-    messageId,
-    linkId,
-    recipientIdx,
-    class: 'human',
-    reason: null,
-    network: null,
-    clickId: null,
-    userAgent: null,
-    device: null,
-    os: null,
-    browser: null,
-  }
-}
 
 async function connect(t: Test, url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url })

@@ -5,28 +5,10 @@
  */
 import pg from 'pg'
 import t from 'tap'
-import type { ClickRow } from '../../src/click.js'
 import { recordClicks } from '../../src/clicks/click-batch.js'
 import { openPostgresStore } from '../../src/db/postgres/index.js'
 import { postgresDatabase } from '../fixtures/postgres.js'
-import { Seed } from '../fixtures/store-backends.js'
-
-function human(at: number, messageId: number, linkId: number, recipientIdx: number): ClickRow {
-  return {
-    at,
-    messageId,
-    linkId,
-    recipientIdx,
-    class: 'human',
-    reason: null,
-    network: null,
-    clickId: null,
-    userAgent: null,
-    device: null,
-    os: null,
-    browser: null,
-  }
-}
+import { humanClick as human, Seed } from '../fixtures/store-backends.js'
 
 t.test('a first click another transaction stores meanwhile is counted once', async (t) => {
   const url = await postgresDatabase(t)
