@@ -172,14 +172,16 @@ function profileStore(store: PostgresStore): PostgresStore {
 }
 
 /**
- * CPU seconds the database's server processes have used so far, per process (Linux
+ * CPU seconds the database's connections have used so far, per process (Linux
  * /proc; utime + stime in clock ticks of 1/100 s). With the machine shared, CPU per
- * click is the figure that does not depend on what else runs.
+ * click is the figure that does not depend on what else runs. Autovacuum is left out:
+ * it comes and goes, and a run would count it or not by chance.
  */
 async function serverCpu(store: PostgresStore, database: string): Promise<Map<number, number>> {
-  const { rows } = await store.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-    database,
-  ])
+  const { rows } = await store.pool.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+    [database],
+  )
   const cpu = new Map<number, number>()
   for (const { pid } of rows) {
     try {
