@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import type { FastifyInstance } from 'fastify'
@@ -276,4 +277,27 @@ t.test('an unreachable or malformed DATABASE_URL, or none, is one line and exit 
   const none = await copyToPostgres(t, { DATABASE_PATH: databasePath })
   t.equal(none.code, 1)
   t.equal(none.stderr, 'smslinks: copy-to-postgres needs DATABASE_URL: the postgres:// URL of an empty database\n')
+})
+
+t.test('a table or column only one side has stops the copy before a row is written', async (t) => {
+  const databasePath = tempDatabasePath(t)
+  const app = await startApp(t, { databasePath })
+  await createTenant(app, 's.copy.dk', 'Copied')
+  await app.close()
+  const sqlite = new Database(databasePath)
+  sqlite.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); ALTER TABLE tenants ADD COLUMN colour TEXT')
+  sqlite.close()
+  const url = await postgresDatabase(t)
+
+  const copy = await copyToPostgres(t, { DATABASE_PATH: databasePath, DATABASE_URL: url })
+  t.equal(copy.code, 1)
+  t.equal(
+    copy.stderr,
+    'smslinks: the SQLite and PostgreSQL schemas differ (table notes only in SQLite; tenants.colour only in SQLite): ' +
+      'nothing was copied\n',
+  )
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  t.equal((await client.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n, 0)
 })
