@@ -101,9 +101,17 @@ export interface ClickRow {
 }
 
 /** Stage 4, what the API shows (GET /v1/messages/{id}/clicks): a stored click, read back. */
-export interface ExportedClick {
-  /** Internal id: the export's cursor. */
+/**
+ * Where a click sorts in the export, and what its cursor holds: the id of the
+ * transaction that wrote it (PostgreSQL; 0 on SQLite and for clicks copied from it),
+ * then its internal id.
+ */
+export interface ClickPosition {
+  xid: number
   id: number
+}
+
+export interface ExportedClick extends ClickPosition {
   at: number
   linkPublicId: string
   /** The sender's recipient id; null for anonymous clicks. */

@@ -7,10 +7,13 @@ import { parseArgs } from 'node:util'
 import { Value } from 'typebox/value'
 import { messageStats } from '../clicks/stats.js'
 import { loadConfig, type Config } from '../config.js'
+import { copyToPostgres, type CopyProgress } from '../db/copy-to-postgres.js'
 import { migrate } from '../db/migrate.js'
 import { openDatabase } from '../db/open.js'
 import { backendOf, describeStore, openStore } from '../db/open-store.js'
 import { migratePostgresAt } from '../db/postgres/index.js'
+import { describeUrl } from '../db/postgres/pool.js'
+import { SqliteStore } from '../db/sqlite/index.js'
 import type { Store } from '../db/store.js'
 import { notFound } from '../errors.js'
 import { presentMessage } from '../messages/present.js'
@@ -48,6 +51,7 @@ const USAGE = `usage: smslinks <command>
   migrate                                  create the database or bring its schema up to date
   backup <file>                            copy the SQLite database to a new file while the service runs
                                            (on PostgreSQL use pg_dump)
+  copy-to-postgres                         copy the database into the empty PostgreSQL database at DATABASE_URL
   help                                     this text
 
 The database is PostgreSQL at DATABASE_URL when it is set, else the SQLite file at
@@ -243,13 +247,45 @@ async function runMigrate(config: Config) {
   }
 }
 
-async function run(invocation: Invocation, config: Config): Promise<unknown> {
+/**
+ * `copy-to-postgres` reads the SQLite file and writes PostgreSQL without a store on
+ * either: it moves rows table by table. Progress goes to `err`, a line a second and
+ * one per table, so that stdout stays the one JSON result.
+ */
+async function runCopyToPostgres(config: Config, err: (text: string) => void) {
+  if (config.databaseUrl === null) {
+    throw new UsageError('copy-to-postgres needs DATABASE_URL: the postgres:// URL of an empty database')
+  }
+  const path = config.databasePath
+  if (path === ':memory:' || !existsSync(path)) throw new UsageError(`no database at ${path}: set DATABASE_PATH`)
+  const started = Date.now()
+  let shown = { table: '', at: 0 }
+  const show = ({ table, copied, total }: CopyProgress) => {
+    const now = Date.now()
+    if (table === shown.table && copied < total && now - shown.at < 1000) return
+    shown = { table, at: now }
+    const percent = total === 0 ? 100 : Math.floor((copied / total) * 100)
+    err(`copy-to-postgres: ${table} ${copied}/${total} rows (${percent}%)\n`)
+  }
+  const result = await copyToPostgres(path, config.databaseUrl, show)
+  return { from: path, to: describeUrl(config.databaseUrl), ...result, seconds: (Date.now() - started) / 1000 }
+}
+
+function noArguments(name: string, invocation: Invocation): void {
+  if (invocation.words.length > 1 || invocation.scheme !== undefined || invocation.limit !== undefined) {
+    throw new UsageError(`${name} takes no arguments`)
+  }
+}
+
+async function run(invocation: Invocation, config: Config, err: (text: string) => void): Promise<unknown> {
   const { words } = invocation
   if (words[0] === 'migrate') {
-    if (words.length > 1 || invocation.scheme !== undefined || invocation.limit !== undefined) {
-      throw new UsageError('migrate takes no arguments')
-    }
+    noArguments('migrate', invocation)
     return runMigrate(config)
+  }
+  if (words[0] === 'copy-to-postgres') {
+    noArguments('copy-to-postgres', invocation)
+    return runCopyToPostgres(config, err)
   }
   const name = COMMANDS[words[0]!] ? words[0]! : words.slice(0, 2).join(' ')
   const command = COMMANDS[name]
@@ -293,7 +329,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, output: Cli
       output.out(`${USAGE}\n`)
       return 0
     }
-    const result = await run(invocation, loadConfig(env))
+    const result = await run(invocation, loadConfig(env), output.err)
     output.out(`${JSON.stringify(result, null, 2)}\n`)
     return 0
   } catch (err) {

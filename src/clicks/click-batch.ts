@@ -74,13 +74,17 @@ export async function recordClicks(
 ): Promise<void> {
   const messageIds = new Set<number>()
   for (const click of clicks) messageIds.add(click.messageId)
-  const facts = await store.clickMessageFacts([...messageIds])
+  // Read side by side: on PostgreSQL each is a round trip, on two pool connections.
+  const [facts, subscribers] = await Promise.all([
+    store.clickMessageFacts([...messageIds]),
+    store.subscribedWebhooks('click'),
+  ])
   const deliveredAt = rules && rules.tooFastMs > 0 ? await deliveryTimes(store, clicks, facts, rules) : null
   const write = planClickWrite(clicks, facts, rules, deliveredAt)
   // A pending click raises its event when it settles, with its final verdict.
   const pending = new Set(write.pending.map((p) => p.index))
   const counted = pending.size === 0 ? write.clicks : write.clicks.filter((_, i) => !pending.has(i))
-  write.events = await clickEvents(store, counted, facts)
+  write.events = await clickEvents(store, counted, facts, subscribers)
   if (batchId !== undefined) write.batchId = batchId
   await store.writeClicks(write)
 }

@@ -1,11 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { idCursor } from '../cursor.js'
-import type { ExportedClick } from '../click.js'
+import type { ClickPosition, ExportedClick } from '../click.js'
+import { pairCursor } from '../cursor.js'
 import type { Message, Store } from '../db/store.js'
 import { describeUserAgent } from './user-agent-details.js'
 
-/** Opaque cursor over a message's raw clicks: the last internal click id seen. */
-export const ClickCursor = idCursor('c', 'cursor')
+/** Opaque cursor over a message's raw clicks: the position (transaction id, click id) of the last click seen. */
+export const ClickCursor = pairCursor('c', 'cursor')
+
+const FIRST: ClickPosition = { xid: 0, id: 0 }
 
 /** Rows read per query while streaming NDJSON: memory stays flat whatever the message's size. */
 const STREAM_CHUNK = 1_000
@@ -26,11 +28,11 @@ function presentClick(click: ExportedClick) {
 
 /** One page of a message's raw clicks, oldest first; nextCursor is null on the last page. */
 export async function clickPage(store: Store, message: Message, cursor: string | undefined, limit: number) {
-  const rows = await store.listClicks(message.id, cursor === undefined ? 0 : ClickCursor.decode(cursor), limit + 1)
+  const rows = await store.listClicks(message.id, cursor === undefined ? FIRST : ClickCursor.decode(cursor), limit + 1)
   const page = rows.slice(0, limit)
   return {
     clicks: page.map(presentClick),
-    nextCursor: rows.length > limit ? ClickCursor.encode(page[page.length - 1]!.id) : null,
+    nextCursor: rows.length > limit ? ClickCursor.encode(page[page.length - 1]!) : null,
   }
 }
 
@@ -41,7 +43,7 @@ export async function clickPage(store: Store, message: Message, cursor: string |
  */
 export function clickLines(store: Store, message: Message, cursor: string | undefined): AsyncGenerator<string> {
   // Decoded before the first byte is sent, so a bad cursor is still a 400.
-  return linesAfter(store, message, cursor === undefined ? 0 : ClickCursor.decode(cursor))
+  return linesAfter(store, message, cursor === undefined ? FIRST : ClickCursor.decode(cursor))
 }
 
 const CSV_COLUMNS = ['at', 'link', 'recipient', 'class', 'reason', 'device', 'os', 'browser'] as const
@@ -63,20 +65,21 @@ export async function* clickCsvLines(store: Store, message: Message): AsyncGener
     const click = presentClick(row)
     return CSV_COLUMNS.map((column) => csvCell(click[column])).join(',') + '\r\n'
   }
-  yield* linesAfter(store, message, 0, toCsv)
+  yield* linesAfter(store, message, FIRST, toCsv)
 }
 
 async function* linesAfter(
   store: Store,
   message: Message,
-  after: number,
+  after: ClickPosition,
   line: (row: ExportedClick) => string = (row) => JSON.stringify(presentClick(row)) + '\n',
 ): AsyncGenerator<string> {
   for (;;) {
     const rows = await store.listClicks(message.id, after, STREAM_CHUNK)
     if (rows.length > 0) yield rows.map(line).join('')
     if (rows.length < STREAM_CHUNK) return
-    after = rows[rows.length - 1]!.id
+    const last = rows[rows.length - 1]!
+    after = { xid: last.xid, id: last.id }
     // However fast the reader, taps get their turn between chunks.
     await nextTurn()
   }

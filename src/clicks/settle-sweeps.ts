@@ -82,7 +82,7 @@ async function planSettlement(
   const timing = { tooFastMs: rules.tooFastMs, isBurst: rules.isBurst.bind(rules) }
   const deliveredAt = timing.tooFastMs > 0 ? await deliveryTimes(store, rows, facts, timing) : null
   const write = planClickWrite(rows, facts, timing, deliveredAt)
-  write.events = await clickEvents(store, write.clicks, facts)
+  write.events = await clickEvents(store, write.clicks, facts, await store.subscribedWebhooks('click'))
   const verdicts: ClickSettlement['verdicts'] = []
   write.clicks.forEach((click, i) => {
     if (click.class !== 'human')

@@ -6,7 +6,7 @@
  * async so that a PostgreSQL store can implement the same contract; the SQLite store
  * answers synchronously underneath.
  */
-import type { ClickClass, ClickRow, ExportedClick } from '../click.js'
+import type { ClickClass, ClickPosition, ClickRow, ExportedClick } from '../click.js'
 
 export type MessageKind = 'campaign' | 'flow' | 'transactional'
 
@@ -449,10 +449,13 @@ export interface ClickStore {
   writeClicks(write: ClickWrite): Promise<void>
   messageCounters(messageId: number): Promise<MessageCounters>
   /**
-   * A message's raw clicks in the order they were stored, after the click with internal
-   * id `after`; at most `limit`. Reads the clicks_message index, never the whole table.
+   * A message's raw clicks in the order they were stored, after the click at position
+   * `after` (`{ xid: 0, id: 0 }` for the first page); at most `limit`. Never a click
+   * a slower transaction could still put before one returned: on PostgreSQL, only
+   * clicks of transactions older than every one still running (docs/adr/0073). Reads
+   * an index on the message's clicks, never the whole table.
    */
-  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]>
+  listClicks(messageId: number, after: ClickPosition, limit: number): Promise<ExportedClick[]>
   /** The click a landing page reported by its click id (see clickIdParam), once written. */
   findClick(clickId: string): Promise<Pick<ClickRow, 'at' | 'messageId' | 'linkId' | 'recipientIdx' | 'class'> | null>
   /** When the recipient last clicked the message as a person (flushed clicks only); null if never. */

@@ -1,19 +1,20 @@
 import type { ClickRow } from '../click.js'
-import type { ClickMessageFacts, MessageStore, NewWebhookEvent, WebhookStore } from '../db/store.js'
+import type { ClickMessageFacts, MessageStore, NewWebhookEvent } from '../db/store.js'
 import { newWebhookEventId, webhookEventBody } from '../webhook-event.js'
 
 /**
  * The `click` events a batch raises: one per click and webhook of its tenant that
  * subscribed to clicks, written to the outbox in the click batch's transaction
  * (ADR 0031). What a body needs (link, recipient id) is read once per batch, and only
- * for clicks of subscribed tenants.
+ * for clicks of subscribed tenants. `subscribers` is what `subscribedWebhooks('click')`
+ * answered: the caller reads it beside the batch's other reads.
  */
 export async function clickEvents(
-  store: Pick<MessageStore, 'recipientIdsAt' | 'linkSummaries'> & Pick<WebhookStore, 'subscribedWebhooks'>,
+  store: Pick<MessageStore, 'recipientIdsAt' | 'linkSummaries'>,
   clicks: ClickRow[],
   facts: Map<number, ClickMessageFacts>,
+  subscribers: Map<number, number[]>,
 ): Promise<NewWebhookEvent[]> {
-  const subscribers = await store.subscribedWebhooks('click')
   if (subscribers.size === 0) return []
   const wanted: Array<{ click: ClickRow; message: ClickMessageFacts; webhookIds: number[] }> = []
   const linkIds = new Set<number>()

@@ -65,7 +65,7 @@ forEachBackend(t, (t, seed) => {
     t.equal(await store.lastHumanClick(m, 0), 22_000)
     t.equal(await store.lastHumanClick(m, 1), 26_000)
     t.equal(await store.lastHumanClick(m, 2), null)
-    const exported = await store.listClicks(m, 0, 100)
+    const exported = await store.listClicks(m, { xid: 0, id: 0 }, 100)
     t.same(
       exported.map((c) => [c.at, c.recipientId, c.class, c.userAgent]),
       [
@@ -229,7 +229,7 @@ forEachBackend(t, (t, seed) => {
     const counters = await store.messageCounters(message.id)
     t.same(counters.clicks, { total: 0, unique: 0, bots: 0, previews: 0 })
     t.same(counters.breakdowns, [])
-    t.same(await store.listClicks(message.id, 0, 10), [])
+    t.same(await store.listClicks(message.id, { xid: 0, id: 0 }, 10), [])
     t.equal(await store.lastHumanClick(message.id, 0), null)
     t.same(await store.messageClickSeries(message.id), [])
     await recordClicks(store, [click({ at: 20_002, messageId: message.id, linkId: l0, recipientIdx: 0, ...PHONE })])

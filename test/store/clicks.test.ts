@@ -142,7 +142,7 @@ forEachBackend(t, (t, seed) => {
       [20_004, message.id, first!.id, 0, 'human', null, uaId, 'cid-2'],
     ]
     await insertRows(store, INSERT_CLICK, clicks)
-    const page = await store.listClicks(message.id, 0, 3)
+    const page = await store.listClicks(message.id, { xid: 0, id: 0 }, 3)
     t.match(page, [
       {
         at: 20_000,
@@ -162,12 +162,12 @@ forEachBackend(t, (t, seed) => {
       },
       { at: 20_003, linkPublicId: first!.publicId, recipientId: 'bob', class: 'preview', reason: 'preview_user_agent' },
     ])
-    const rest = await store.listClicks(message.id, page[2]!.id, 3)
+    const rest = await store.listClicks(message.id, page[2]!, 3)
     t.same(
       rest.map((c) => c.at),
       [20_004],
     )
-    t.same(await store.listClicks(message.id, rest[0]!.id, 3), [])
+    t.same(await store.listClicks(message.id, rest[0]!, 3), [])
 
     t.match(await store.findClick('cid-2'), {
       at: 20_004,

@@ -15,7 +15,7 @@ forEachBackend(t, (t, seed) => {
     )
     t.equal(await store.deleteClicksBefore(5, 2), 2)
     t.same(
-      (await store.listClicks(message.id, 0, 10)).map((c) => c.at),
+      (await store.listClicks(message.id, { xid: 0, id: 0 }, 10)).map((c) => c.at),
       [3, 10],
       'the two oldest went',
     )
@@ -96,7 +96,7 @@ forEachBackend(t, (t, seed) => {
     t.same(await store.messagesWithRecipient(owner.tenant.id, 'erin'), [])
     t.equal(await store.recipientIndexOf(first.id, `erased-${first.id}`), 0)
     t.equal(await store.findClick('cid-erin'), null, 'the click lost its click id')
-    t.equal((await store.listClicks(first.id, 0, 10)).length, 1, 'the click itself stays')
+    t.equal((await store.listClicks(first.id, { xid: 0, id: 0 }, 10)).length, 1, 'the click itself stays')
 
     t.equal(await store.eraseRecipientTraces(owner.tenant.id, 'erin', 'erased:k1'), true)
     t.equal(await store.eraseRecipientTraces(owner.tenant.id, 'erin', 'erased:k1'), false, 'nothing left')

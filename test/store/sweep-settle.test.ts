@@ -73,7 +73,7 @@ forEachBackend(t, (t, seed) => {
       'one first click: the person’s own',
     )
     t.equal(await store.lastHumanClick(m, 0), 13_100, 'with the time of their own tap')
-    const stored = await store.listClicks(m, 0, 100)
+    const stored = await store.listClicks(m, { xid: 0, id: 0 }, 100)
     t.same(
       stored.map((c) => c.reason ?? c.class),
       [...Array<string>(5).fill('sweep'), ...Array<string>(5).fill('sweep'), 'human'],
@@ -177,7 +177,7 @@ forEachBackend(t, (t, seed) => {
         for (let i = 0; i < clicks.length; i += 5) await recordClicks(store, clicks.slice(i, i + 5), judging)
       }
       await settleSweeps(store, 200_000, judging)
-      const stored = await store.listClicks(m, 0, 100)
+      const stored = await store.listClicks(m, { xid: 0, id: 0 }, 100)
       verdicts.push(stored.map((c) => `${c.recipientId}@${c.at}:${c.reason ?? c.class}`).sort())
     }
     t.same(verdicts[1], verdicts[0])

@@ -1,7 +1,26 @@
 import type pg from 'pg'
-import type { ClickRow, ExportedClick } from '../../click.js'
+import type { ClickPosition, ClickRow, ExportedClick } from '../../click.js'
 import type { BreakdownCount, ClickMessageFacts, DeliveryTime, DueFetch, MessageCounters } from '../store.js'
 import { counters, unsubscribeCounts, type CounterRow, type MessageCounterRow } from '../rows.js'
+
+/**
+ * `horizon`: the oldest transaction of this database that the statement's snapshot
+ * sees as still running, or the snapshot's xmax when none. Every click written by a
+ * transaction below it is committed and visible; every click that becomes visible
+ * later has an xid at or above it. Transactions that pg_locks places in another
+ * database are left out (a transaction writes in one database only), so a long one
+ * there, such as a migration, does not hold the export back; an xid not found there,
+ * finished meanwhile, counts, to be safe.
+ */
+const CLICK_HORIZON = `horizon AS (
+  SELECT coalesce(
+    (SELECT min(x) FROM pg_snapshot_xip(snap.s) AS x WHERE NOT EXISTS (
+      SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'transactionid' AND l.transactionid = xid(x)
+        AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+    pg_snapshot_xmax(snap.s)) AS xid
+  FROM (SELECT pg_current_snapshot() AS s) AS snap
+)`
 
 /** The click reads: counters, a click by its id, the export, uniques. The write is click-write.ts. */
 export class PostgresClicks {
@@ -54,18 +73,20 @@ export class PostgresClicks {
   }
 
   /**
-   * Reads by id like SQLite. Not yet safe against a slower click transaction that
-   * commits a lower id after a page was read (docs/adr/0073 plans the high-water mark).
+   * Pages by (xid, id), below the horizon: a transaction still running may yet commit
+   * clicks, and they must not land behind a cursor already handed out (docs/adr/0073).
    */
-  async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
+  async listClicks(messageId: number, after: ClickPosition, limit: number): Promise<ExportedClick[]> {
     const { rows } = await this.pool.query<ExportedClick>(
-      `SELECT c.id, c.at, l.public_id AS "linkPublicId", r.external_id AS "recipientId", c.class, c.reason,
-         u.ua AS "userAgent"
+      `WITH ${CLICK_HORIZON}
+       SELECT c.xid::text::bigint AS xid, c.id, c.at, l.public_id AS "linkPublicId", r.external_id AS "recipientId",
+         c.class, c.reason, u.ua AS "userAgent"
        FROM clicks c JOIN links l ON l.id = c.link_id
        LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
        LEFT JOIN user_agents u ON u.id = c.user_agent_id
-       WHERE c.message_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
-      [messageId, after, limit],
+       WHERE c.message_id = $1 AND (c.xid, c.id) > ($2::text::xid8, $3) AND c.xid < (SELECT xid FROM horizon)
+       ORDER BY c.xid, c.id LIMIT $4`,
+      [messageId, String(after.xid), after.id, limit],
     )
     return rows
   }

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { ClickRow, ExportedClick } from '../../click.js'
+import type { ClickPosition, ClickRow, ExportedClick } from '../../click.js'
 import type {
   CreatedMessage,
   ClickSettlement,
@@ -414,7 +414,7 @@ export class PostgresStore implements Store {
     return this.optouts.hasErasedOptOuts(tenantId)
   }
 
-  listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
+  listClicks(messageId: number, after: ClickPosition, limit: number): Promise<ExportedClick[]> {
     return this.clicks.listClicks(messageId, after, limit)
   }
 

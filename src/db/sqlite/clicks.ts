@@ -1,6 +1,6 @@
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
-import type { ClickRow, ExportedClick } from '../../click.js'
+import type { ClickPosition, ClickRow, ExportedClick } from '../../click.js'
 import type {
   BreakdownCount,
   ClickMessageFacts,
@@ -105,7 +105,8 @@ function prepare(db: SqliteDatabase) {
     reasonCounters: db.prepare('SELECT reason, clicks FROM message_reason_counters WHERE message_id = ?'),
     breakdownCounters: db.prepare('SELECT dimension, value, clicks FROM message_breakdowns WHERE message_id = ?'),
     listClicks: db.prepare(
-      `SELECT c.id, c.at, l.public_id AS linkPublicId, r.external_id AS recipientId, c.class, c.reason, u.ua AS userAgent
+      `SELECT 0 AS xid, c.id, c.at, l.public_id AS linkPublicId, r.external_id AS recipientId, c.class, c.reason,
+         u.ua AS userAgent
        FROM clicks c JOIN links l ON l.id = c.link_id
        LEFT JOIN recipients r ON r.message_id = c.message_id AND r.idx = c.recipient_idx
        LEFT JOIN user_agents u ON u.id = c.user_agent_id
@@ -335,8 +336,10 @@ export class SqliteClicks implements ClickStore {
     return this.sql.clickSeries.all(messageId) as Array<{ bucket: number; clicks: number }>
   }
 
-  async listClicks(messageId: number, after: number, limit: number): Promise<ExportedClick[]> {
-    return this.sql.listClicks.all(messageId, after, limit) as ExportedClick[]
+  /** One writer: ids are committed in order, and every click's xid is 0, so none sorts after a later xid. */
+  async listClicks(messageId: number, after: ClickPosition, limit: number): Promise<ExportedClick[]> {
+    if (after.xid > 0) return []
+    return this.sql.listClicks.all(messageId, after.id, limit) as ExportedClick[]
   }
 
   async findClick(
