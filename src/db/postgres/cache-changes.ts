@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { CacheChange, CacheChangeKind, CacheChangeWatch, CacheChangeWatcher } from '../store.js'
+import { COMMIT_HORIZON } from './commit-horizon.js'
 import type { Queryable } from './pool.js'
 
 /** The channel migration 004's trigger notifies on every insert into cache_changes but a link's. */
@@ -40,7 +41,8 @@ function parsePosition(position: string): [string, string] {
 
 /**
  * The change feed on PostgreSQL. A sequence's ids are not in commit order, so the
- * table is read by (xid, id), only below the oldest transaction still running: every
+ * table is read by (xid, id), only below the oldest transaction of this database still
+ * running (commit-horizon.ts): every
  * change that becomes visible later has a larger xid than any returned (the same rule
  * as the click export's cursor, ADR 0073).
  */
@@ -48,10 +50,8 @@ export class PostgresCacheChanges {
   constructor(private readonly pool: pg.Pool) {}
 
   async cacheChangeHead(): Promise<string> {
-    const { rows } = await this.pool.query<{ xmin: string }>(
-      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
-    )
-    return `${rows[0]!.xmin}:0`
+    const { rows } = await this.pool.query<{ xid: string }>(`WITH ${COMMIT_HORIZON} SELECT xid::text FROM horizon`)
+    return `${rows[0]!.xid}:0`
   }
 
   async cacheChangesAfter(position: string, limit: number): Promise<{ changes: CacheChange[]; position: string }> {
@@ -77,9 +77,10 @@ export class PostgresCacheChanges {
   ): Promise<{ rows: Array<{ id: string } & CacheChange>; position: string }> {
     const [xid, id] = parsePosition(position)
     const { rows } = await this.pool.query<{ id: string; xid: string } & CacheChange>(
-      `SELECT id::text, xid::text, kind, key FROM cache_changes
-       WHERE (xid, id) > ($1::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY xid, id LIMIT $3`,
+      `WITH ${COMMIT_HORIZON}
+       SELECT c.id::text, c.xid::text, c.kind, c.key FROM cache_changes c
+       WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND c.xid < (SELECT xid FROM horizon)
+       ORDER BY c.xid, c.id LIMIT $3`,
       [xid, id, limit],
     )
     const last = rows.at(-1)

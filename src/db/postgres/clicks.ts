@@ -2,25 +2,7 @@ import type pg from 'pg'
 import type { ClickPosition, ClickRow, ExportedClick } from '../../click.js'
 import type { BreakdownCount, ClickMessageFacts, DeliveryTime, DueFetch, MessageCounters } from '../store.js'
 import { counters, unsubscribeCounts, type CounterRow, type MessageCounterRow } from '../rows.js'
-
-/**
- * `horizon`: the oldest transaction of this database that the statement's snapshot
- * sees as still running, or the snapshot's xmax when none. Every click written by a
- * transaction below it is committed and visible; every click that becomes visible
- * later has an xid at or above it. Transactions that pg_locks places in another
- * database are left out (a transaction writes in one database only), so a long one
- * there, such as a migration, does not hold the export back; an xid not found there,
- * finished meanwhile, counts, to be safe.
- */
-const CLICK_HORIZON = `horizon AS (
-  SELECT coalesce(
-    (SELECT min(x) FROM pg_snapshot_xip(snap.s) AS x WHERE NOT EXISTS (
-      SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'transactionid' AND l.transactionid = xid(x)
-        AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
-    pg_snapshot_xmax(snap.s)) AS xid
-  FROM (SELECT pg_current_snapshot() AS s) AS snap
-)`
+import { COMMIT_HORIZON } from './commit-horizon.js'
 
 /** The click reads: counters, a click by its id, the export, uniques. The write is click-write.ts. */
 export class PostgresClicks {
@@ -78,7 +60,7 @@ export class PostgresClicks {
    */
   async listClicks(messageId: number, after: ClickPosition, limit: number): Promise<ExportedClick[]> {
     const { rows } = await this.pool.query<ExportedClick>(
-      `WITH ${CLICK_HORIZON}
+      `WITH ${COMMIT_HORIZON}
        SELECT c.xid::text::bigint AS xid, c.id, c.at, l.public_id AS "linkPublicId", r.external_id AS "recipientId",
          c.class, c.reason, u.ua AS "userAgent"
        FROM clicks c JOIN links l ON l.id = c.link_id
