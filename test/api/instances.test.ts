@@ -56,6 +56,25 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       t.equal((await tap(b, created.recipients[0].links[0])).statusCode, 302, 'and redirects its links')
     })
 
+    t.test("a tenant's page language set on one instance is what the other's not-found page speaks", async (t) => {
+      const [a, b] = await twoInstances(t, backend)
+      const { host, tenantId } = await createTenant(a, 's.lang.dk')
+      const notFound = () => b.inject({ url: '/nO7f0und-xyz', headers: { host, 'accept-language': 'en' } })
+      await within(t, 'the other instance knows the domain', async () => (await notFound()).statusCode === 404)
+      t.equal((await notFound()).headers['content-language'], 'en', 'the phone decides while the tenant has none')
+      const set = await a.inject({
+        method: 'PATCH',
+        url: `/v1/tenants/${tenantId}`,
+        headers: admin,
+        payload: { language: 'da' },
+      })
+      t.equal(set.statusCode, 200)
+      await within(t, 'the other instance speaks Danish', async () => {
+        const page = await notFound()
+        return page.headers['content-language'] === 'da' && page.body.includes('<html lang="da">')
+      })
+    })
+
     t.test("a domain's fallback URL set on one instance is where the other sends expired links", async (t) => {
       const clock = testClock()
       const [a, b] = await twoInstances(t, backend, {}, { clock })
