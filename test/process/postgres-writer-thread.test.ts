@@ -1,6 +1,8 @@
 import t from 'tap'
 import type { TapBatch } from '../../src/click.js'
 import type { ClickSink } from '../../src/clicks/recorder.js'
+import { postgresDatabase } from '../fixtures/postgres.js'
+import { startTcpProxy } from '../fixtures/tcp-proxy.js'
 import { createTenant, json, postMessage, startApp, stats, tap, UA } from '../helpers.js'
 
 /** The recorder's sink: reached as a crash or a lost reply would leave it, there is no hook for this in the service. */
@@ -105,4 +107,31 @@ t.test('a writer thread on PostgreSQL that dies is started again for the next ba
   t.not(sink.worker, first, 'a new thread')
   t.equal(app.services.recorder.depth, 0, 'nothing left waiting')
   t.has((await stats(app, key, message.id)).clicks, { total: 3, unique: 3 }, 'every click written')
+})
+
+t.test('a thread started while PostgreSQL is away keeps the batches until it is back', async (t) => {
+  const database = new URL(await postgresDatabase(t))
+  const proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port) })
+  t.teardown(() => proxy.close())
+  const throughProxy = new URL(database)
+  throughProxy.port = String(proxy.port)
+  const app = await startApp(t, { ...onThread, databaseUrl: throughProxy.toString() })
+  const { key } = await createTenant(app)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
+  await tap(app, message.recipients[0].links[0])
+  await app.services.recorder.flush()
+
+  proxy.cut()
+  const sink = sinkOf(app)
+  await sink.worker.terminate()
+  await tap(app, message.recipients[0].links[0])
+  await tap(app, message.recipients[1].links[0])
+  await app.services.recorder.flush()
+  t.equal(app.services.recorder.depth, 2, 'a new thread could not write them: they wait in the recorder')
+  t.equal(app.services.recorder.dropped, 0)
+
+  proxy.restore()
+  await app.services.recorder.flush()
+  t.equal(app.services.recorder.depth, 0)
+  t.has((await stats(app, key, message.id)).clicks, { total: 3, unique: 2 }, 'written once it is back')
 })
