@@ -299,7 +299,7 @@ function postgresSection(
     `Written by \`BENCH_DATABASE_URL=… npm run bench\` on ${new Date().toISOString().slice(0, 10)}: the same ` +
       `redirect rounds as the first section (wrk \`-t1 -c${CONNECTIONS}\`, ${DURATION} s per run, ${ROUNDS} alternating rounds after ` +
       `a 3 s warm-up), with the service on PostgreSQL ${version} on this machine (default settings) instead of ` +
-      'SQLite: every tap is written to PostgreSQL from the event loop of the service (no writer thread on PostgreSQL). ' +
+      "SQLite: every tap is written to PostgreSQL by the service's click writer thread, through a pool of its own. " +
       `Links sampled: ${sampled.toLocaleString('en')} of a message of ${RECIPIENTS.toLocaleString('en')} recipients ` +
       `(created in ${round(createSeconds)} s). PostgreSQL itself is not pinned and shares both cores. The machine ` +
       `was loaded by other work: load average ${round(load1!, 1)} (1 min), ${round(load5!, 1)} (5 min) at the end.`,

@@ -70,8 +70,9 @@ export interface BuildOptions {
   onRoute?: (route: RouteOptions) => void
   /**
    * Who classifies and writes clicks: a thread with its own connection to the
-   * database file, or the event loop through the service's store. The thread unless
-   * there is no file to share (PostgreSQL, an injected store or `:memory:`).
+   * database (the SQLite file, or a small pool to PostgreSQL), or the event loop
+   * through the service's store. The thread unless the store is injected or the
+   * database is `:memory:`, which a thread cannot share.
    */
   clickWriter?: 'thread' | 'inline'
   /** How webhook receivers' host names are resolved (tests inject their own DNS); the system's resolver by default. */
@@ -137,18 +138,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         }
       : undefined
   const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY, sweep }
-  // Clicks are written by a thread with its own connection to the file; PostgreSQL,
-  // an injected store (tests) or an in-memory database has no file to share, so the
-  // event loop writes them, asynchronously: a tap never waits on a batch.
-  const sqliteFile = backendOf(config) === 'sqlite' && config.databasePath !== ':memory:'
-  const clickWriter = sqliteFile
-    ? (options.clickWriter ?? (options.store === undefined ? 'thread' : 'inline'))
-    : 'inline'
+  // Clicks are written by a thread with its own connection to the database; an
+  // in-memory database cannot be shared and an injected store (tests) is the one to
+  // write to, so the event loop writes them, asynchronously: a tap never waits on a batch.
+  const sharable = backendOf(config) === 'postgres' || config.databasePath !== ':memory:'
+  const clickWriter = sharable ? (options.clickWriter ?? (options.store === undefined ? 'thread' : 'inline')) : 'inline'
   const sink =
     clickWriter === 'thread'
       ? new ThreadClickSink(
           {
             databasePath: config.databasePath,
+            databaseUrl: config.databaseUrl,
             nice: config.clickWriterNice,
             ipStorage: config.ipStorage,
             secret,

@@ -95,8 +95,8 @@ export async function reusableDatabase(t: Test): Promise<{ databasePath: string 
  * Builds the service on a real database, a fresh SQLite file unless the test asks for
  * PostgreSQL (`backend`, or withEachBackend); closed (clicks flushed) when the test ends.
  * Clicks are written on the event loop unless the test asks for the writer thread
- * (`clickWriter: 'thread'`, SQLite only): the same classification and SQL, without
- * starting a thread.
+ * (`clickWriter: 'thread'`, on either backend): the same classification and SQL,
+ * without starting a thread.
  */
 export async function startApp(t: Test, options: StartOptions = {}): Promise<FastifyInstance> {
   const backend = options.databaseUrl === undefined ? (options.backend ?? backendOf(t)) : 'postgres'

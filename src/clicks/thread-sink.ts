@@ -44,10 +44,12 @@ function startWorker(data: WriterThreadData): Worker {
 }
 
 /**
- * Hands click batches to a worker thread with its own SQLite connection, so that a
- * batch's classification, inserts, commit and checkpoints never hold up the event
- * loop. A batch is acknowledged only once committed; a failed one is rejected and
- * the recorder keeps it. A thread that dies is started again on the next batch.
+ * Hands click batches to a worker thread with its own database connection (SQLite)
+ * or pool (PostgreSQL), so that a batch's classification, inserts, commit and
+ * checkpoints never hold up the event loop. A batch is acknowledged only once
+ * committed; a failed one is rejected, with its error's code, and the recorder keeps
+ * it and tries again under the same batch id. A thread that dies is started again on
+ * the next batch.
  */
 export class ThreadClickSink implements ClickSink {
   private worker: Worker | null = null
@@ -70,14 +72,14 @@ export class ThreadClickSink implements ClickSink {
    */
   readonly maxBatch = TRANSACTION_MAX
 
-  async write(batch: TapBatch): Promise<void> {
+  async write(batch: TapBatch, batchId: string): Promise<void> {
     // Posted in slices, one per turn of the event loop, so that no single copy holds
     // up redirects; a slice's typed arrays are transferred, not copied.
     const id = this.nextId++
     const worker = this.worker ?? this.spawn()
     for (let from = 0; ; from += POST_SLICE) {
       const clicks = sliceBatch(batch, from, from + POST_SLICE)
-      if (from + POST_SLICE >= batch.length) return this.send({ id, clicks, more: false })
+      if (from + POST_SLICE >= batch.length) return this.send({ id, clicks, more: false, batchId })
       worker.postMessage({ id, clicks, more: true } satisfies WriterRequest, transferables(clicks))
       await nextTurn()
       // A thread that stopped took the first slices with it: the recorder keeps the whole batch.
@@ -120,7 +122,7 @@ export class ThreadClickSink implements ClickSink {
       if (waiting === undefined) return
       this.pending.delete(reply.id)
       if (reply.ok) waiting.resolve()
-      else waiting.reject(new Error(reply.error))
+      else waiting.reject(Object.assign(new Error(reply.error), reply.code === undefined ? {} : { code: reply.code }))
     })
     const failAll = (err: Error) => {
       if (this.worker === worker) this.worker = null

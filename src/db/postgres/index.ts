@@ -82,6 +82,15 @@ export async function openPostgresStore(
 }
 
 /**
+ * A PostgreSQL store on a database another store of this process has opened and
+ * migrated (the click writer thread's): neither connects nor migrates here, so it is
+ * made at once even while the server is away; its statements fail until it is back.
+ */
+export function connectPostgresStore(url: string, options: { maxConnections?: number } = {}): PostgresStore {
+  return new PostgresStore(createPool(url, { max: options.maxConnections }))
+}
+
+/**
  * `smslinks migrate` on PostgreSQL: connects, applies pending migrations as a start
  * would, and closes. Returns the versions applied and the schema's version now.
  */
