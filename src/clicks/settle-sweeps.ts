@@ -15,7 +15,7 @@ import type {
 import { firstClickBucket } from '../first-click-delay.js'
 import { clickEvents } from '../webhooks/click-events.js'
 import { deliveryTimes, planClickWrite, type ClickTimingRules } from './click-batch.js'
-import { isSweep } from './sweep-rule.js'
+import { sweepsAt } from './sweep-rule.js'
 import { describeUserAgent } from './user-agent-details.js'
 
 /** Fetches settled per pass at most; a larger backlog takes several passes. */
@@ -74,7 +74,12 @@ async function planSettlement(
       first.at - settings!.spanMs,
       group[group.length - 1]!.at + settings!.spanMs,
     )
-    for (const fetch of group) if (isSweep(neighbours, fetch.at, settings!)) swept.add(fetch.id)
+    const verdicts = sweepsAt(
+      neighbours,
+      group.map((fetch) => fetch.at),
+      settings!,
+    )
+    group.forEach((fetch, i) => verdicts[i] && swept.add(fetch.id))
   }
   // In the order made, so that burst keeps the first network's fetch, as at write time.
   const rows = due.map((fetch) => settledRow(fetch, swept.has(fetch.id)))

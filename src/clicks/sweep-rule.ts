@@ -75,3 +75,42 @@ export function isSweep(
   const variance = gaps.reduce((sum, gap) => sum + (gap - mean) ** 2, 0) / gaps.length
   return Math.sqrt(variance) / mean <= settings.maxGapVariation
 }
+
+/**
+ * Fetches of an identity looked at either side of a fetch, at most: a scanner hammering
+ * one message puts hundreds of thousands of fetches within `spanMs`, and the cadence of
+ * the nearest few hundred says as much as all of them, at a bounded cost per fetch.
+ */
+export const NEIGHBOURS_EACH_SIDE = 200
+
+/** The first index of `times` (ascending) at or above `value`. */
+function lowerBound(times: number[], value: number): number {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (times[mid]! < value) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * isSweep for each of `ats`, over `neighbours` (every fetch of one identity around
+ * them): sorted once, and each fetch judged on its neighbourhood within `spanMs`, cut
+ * to the NEIGHBOURS_EACH_SIDE nearest fetches either side.
+ */
+export function sweepsAt(
+  neighbours: ReadonlyArray<{ recipientIdx: number; at: number }>,
+  ats: readonly number[],
+  settings: SweepSettings,
+): boolean[] {
+  const sorted = [...neighbours].sort((a, b) => a.at - b.at)
+  const times = sorted.map((fetch) => fetch.at)
+  return ats.map((at) => {
+    const here = lowerBound(times, at)
+    const from = Math.max(lowerBound(times, at - settings.spanMs), here - NEIGHBOURS_EACH_SIDE)
+    const to = Math.min(lowerBound(times, at + settings.spanMs + 1), here + NEIGHBOURS_EACH_SIDE + 1)
+    return isSweep(sorted.slice(from, to), at, settings)
+  })
+}

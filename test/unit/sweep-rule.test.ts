@@ -1,7 +1,14 @@
 import t from 'tap'
 import type { ClickMessageFacts } from '../../src/db/store.js'
 import type { ClickRow } from '../../src/click.js'
-import { isSweep, judgedBySweepRule, sweepIdentity, type SweepSettings } from '../../src/clicks/sweep-rule.js'
+import {
+  isSweep,
+  judgedBySweepRule,
+  NEIGHBOURS_EACH_SIDE,
+  sweepIdentity,
+  sweepsAt,
+  type SweepSettings,
+} from '../../src/clicks/sweep-rule.js'
 
 const SETTINGS: SweepSettings = {
   minRecipients: 8,
@@ -40,6 +47,34 @@ t.test('each recipient counts once, at its earliest fetch; fetches outside the s
   const spread = fetches([0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000])
   t.notOk(isSweep(spread, 40_000, SETTINGS), 'only five of them within 20 s either side')
   t.ok(isSweep(spread, 40_000, { ...SETTINGS, spanMs: 40_000 }))
+})
+
+t.test('judged together, fetches get the verdicts isSweep gives each over its span', async (t) => {
+  // A sweep, people around it, and a second sweep later: small neighbourhoods, no cut.
+  let seed = 7
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+  const times = [
+    ...Array.from({ length: 30 }, (_, i) => 1_000 + i * 700),
+    ...Array.from({ length: 40 }, () => Math.round(next() * 120_000)),
+    ...Array.from({ length: 20 }, (_, i) => 200_000 + i * 150),
+  ]
+  const all = fetches(times)
+  t.same(
+    sweepsAt(all, times, SETTINGS),
+    times.map((at) => isSweep(all, at, SETTINGS)),
+  )
+})
+
+t.test("a scanner's thirty thousand fetches are judged on their nearest neighbours", async (t) => {
+  // 30,000 recipients 2 ms apart: each span holds up to 20,000 fetches; the cut keeps
+  // the cost per fetch bounded and the verdict is the same.
+  const times = Array.from({ length: 30_000 }, (_, i) => i * 2)
+  const verdicts = sweepsAt(fetches(times), times, SETTINGS)
+  t.equal(verdicts.filter(Boolean).length, times.length, 'every fetch a sweep')
+  t.ok(NEIGHBOURS_EACH_SIDE * 2 + 1 >= SETTINGS.minRecipients, 'the cut leaves room for the rule')
+  // A busy crowd: 5,000 people about 400 ms apart, at irregular moments.
+  const crowd = Array.from({ length: 5_000 }, (_, i) => i * 400 + (i % 7) * 97 + ((i * 7_919) % 331))
+  t.equal(sweepsAt(fetches(crowd), crowd, SETTINGS).filter(Boolean).length, 0, 'a busy crowd stays people')
 })
 
 t.test('which clicks the rule judges, and their identity', async (t) => {
