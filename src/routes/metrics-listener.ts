@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { installErrorHandlers } from '../errors.js'
+import { installErrorHandlers } from './error-handlers.js'
 import { metricsRoutes, type MetricsServices } from './metrics.js'
 
 /**
