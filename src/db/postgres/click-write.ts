@@ -195,8 +195,10 @@ async function storeBatch(
     else series.set(k, [s.messageId, s.bucket, s.clicks])
   }
   const seriesRows = [...series.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-  const messageIds = [...new Set([...write.messageTallies.keys(), ...messageUniques.keys(), ...pending.keys()])]
-  const linkIds = [...new Set([...write.linkTallies.keys(), ...linkUniques.keys()])]
+  const messageIds = [...new Set([...write.messageTallies.keys(), ...messageUniques.keys(), ...pending.keys()])].sort(
+    byNumber,
+  )
+  const linkIds = [...new Set([...write.linkTallies.keys(), ...linkUniques.keys()])].sort(byNumber)
 
   await client.query({
     name: 'smslinks-click-counters',
@@ -206,7 +208,7 @@ async function storeBatch(
       arrayLiteral(lastClicks, (r) => r[1]),
       arrayLiteral(lastClicks, (r) => r[2]),
       ...counterDeltas(messageIds, write.messageTallies, messageUniques),
-      arrayLiteral(messageIds.sort(byNumber), (id) => pending.get(id) ?? 0),
+      arrayLiteral(messageIds, (id) => pending.get(id) ?? 0),
       ...counterDeltas(linkIds, write.linkTallies, linkUniques),
       arrayLiteral(reasonRows, (r) => r.messageId),
       arrayLiteral(reasonRows, (r) => r.reason),
@@ -402,9 +404,8 @@ async function userAgentIds(pool: pg.Pool, agents: Array<string | null>): Promis
   return ids
 }
 
-/** Counter deltas of `ids` (sorted in place) as five arrays: id, total, unique, bots, previews. */
+/** Counter deltas of `ids` (sorted) as five arrays: id, total, unique, bots, previews. */
 function counterDeltas(ids: number[], tallies: Map<number, ClickTally>, uniques: Map<number, number>) {
-  ids.sort(byNumber)
   const of = (pick: keyof ClickTally) => arrayLiteral(ids, (id) => tallies.get(id)?.[pick] ?? 0)
   return [
     arrayLiteral(ids, (id) => id),
