@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { LRUCache } from 'lru-cache'
 import type { ClickSettlement, ClickTally, ClickWrite } from '../store.js'
 import { arrayLiteral } from './array-literal.js'
-import { claimClickBatch } from './click-batches.js'
+import { claimClickBatchSql } from './click-batches.js'
 import { transaction, type Queryable } from './pool.js'
 import { insertWebhookEvents } from './webhooks.js'
 
@@ -21,8 +21,8 @@ const byNumber = (a: number, b: number) => a - b
  *
  * Round trips are what a batch waits on, so the statements are few and prepared once
  * per connection: user agents are looked up before the transaction (almost always in
- * memory: an id never changes); inside it, the batch id is claimed, one statement
- * inserts the raw clicks and tries the first clicks, the sweep rule's pending clicks
+ * memory: an id never changes); inside it, one statement claims the batch id, inserts
+ * the raw clicks and tries the first clicks, the sweep rule's pending clicks
  * go into `sweep_fetches` (only when there are any), and one more statement moves
  * every counter by what was really inserted (webhook events, when there are any, add
  * one). docs/adr/0073 describes the statements.
@@ -33,28 +33,19 @@ export async function writeClicks(pool: pg.Pool, write: ClickWrite): Promise<voi
     write.clicks.map((c) => c.userAgent),
   )
   try {
-    await transaction(pool, (client) => writeBatch(client, write, agents, false))
+    await transaction(pool, (client) =>
+      storeBatch(client, write, agents, new Map(), { racing: false, settling: false }),
+    )
   } catch (err) {
     if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
     // Another instance stored one of these first clicks while this batch ran: again,
     // with ON CONFLICT deciding which were first. The failed attempt's batch id claim
-    // was rolled back with it, so the new attempt claims afresh.
-    await transaction(pool, (client) => writeBatch(client, write, agents, true))
+    // was rolled back with it, so the new attempt claims the id afresh.
+    await transaction(pool, (client) => storeBatch(client, write, agents, new Map(), { racing: true, settling: false }))
   }
 }
 
 const UNIQUE_VIOLATION = '23505'
-
-async function writeBatch(
-  client: Queryable,
-  write: ClickWrite,
-  agents: Map<string, number>,
-  racing: boolean,
-): Promise<void> {
-  // A retried batch whose first attempt committed is written already.
-  if (write.batchId !== undefined && !(await claimClickBatch(client, write.batchId, Date.now()))) return
-  await storeBatch(client, write, agents, new Map(), { racing, settling: false })
-}
 
 /**
  * Stores a settle pass (docs/adr/0084) in one transaction: its fetches settled (all
@@ -119,9 +110,9 @@ export async function settleClicks(pool: pg.Pool, settlement: ClickSettlement): 
 class SettledElsewhere extends Error {}
 
 /**
- * What a batch or a settle pass stores after the batch id: raw clicks and first clicks,
- * the pending clicks' fetches, then every counter, `pending` (message id → change of
- * its pending counter) included. Settling, a link first click earlier than the stored
+ * What a batch or a settle pass stores: the batch id claimed, and only if it was, raw
+ * clicks and first clicks, the pending clicks' fetches, then every counter, `pending`
+ * (message id → change of its pending counter) included. Settling, a link first click earlier than the stored
  * one replaces it.
  */
 async function storeBatch(
@@ -140,6 +131,8 @@ async function storeBatch(
   }
   const linkRows = [...linkFirsts.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
   const inserted = await insertRows(client, write, agents, firsts, linkRows, racing)
+  // A retried batch whose first attempt committed is written already.
+  if (!inserted.claimed) return
   if (write.pending.length > 0) await insertSweepFetches(client, write, inserted.clickIds, pending)
 
   const messageUniques = new Map<number, number>()
@@ -254,9 +247,10 @@ async function insertSweepFetches(
 }
 
 /**
- * The raw clicks in the batch's order (ids follow it), and the first clicks tried on
- * both unique tables; answers which first clicks were really inserted and, when
- * `$16` is true, the raw clicks' ids. First clicks already stored are left out by
+ * The batch id claimed ($17, none when null; click-batches.ts), then, only when it was,
+ * the raw clicks in the batch's order (ids follow it) and the first clicks tried on
+ * both unique tables; answers whether the id was claimed, which first clicks were
+ * really inserted and, when `$16` is true, the raw clicks' ids. First clicks already stored are left out by
  * `NOT EXISTS`, and the rest inserted plainly, which costs far less per row than ON
  * CONFLICT's speculative insertion; a first click another transaction stores
  * meanwhile then fails the statement with a unique violation, and the batch is
@@ -266,15 +260,21 @@ function insertRowsSql(racing: boolean): string {
   const firsts = (table: string, column: string, first: number) =>
     `INSERT INTO ${table} (${column}, recipient_idx, first_at)
   SELECT id, r, a FROM unnest($${first}::bigint[], $${first + 1}::int[], $${first + 2}::bigint[]) AS f(id, r, a)` +
+    '\n  WHERE (SELECT claimed FROM go)' +
     (racing
       ? ' ON CONFLICT DO NOTHING'
-      : `\n  WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${column} = f.id AND t.recipient_idx = f.r)`) +
+      : ` AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${column} = f.id AND t.recipient_idx = f.r)`) +
     `\n  RETURNING ${column}, recipient_idx`
-  return `WITH raw AS (
+  return `WITH claim AS (
+  ${claimClickBatchSql('$17::uuid', '$18::bigint')}
+), go AS (
+  SELECT $17::uuid IS NULL OR EXISTS (SELECT 1 FROM claim) AS claimed
+), raw AS (
   INSERT INTO clicks (at, message_id, link_id, recipient_idx, class, reason, user_agent_id, network, click_id)
   SELECT at, m, l, r, c, re, u, n, ci
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::bigint[],
     $8::text[], $9::text[]) WITH ORDINALITY AS t(at, m, l, r, c, re, u, n, ci, ord)
+  WHERE (SELECT claimed FROM go)
   ORDER BY ord
   RETURNING id
 ), message_firsts AS (
@@ -282,7 +282,8 @@ function insertRowsSql(racing: boolean): string {
 ), link_firsts AS (
   ${firsts('link_uniques', 'link_id', 13)}
 )
-SELECT 'message' AS kind, message_id AS id, recipient_idx FROM message_firsts
+SELECT 'claimed' AS kind, 0::bigint AS id, 0 AS recipient_idx FROM go WHERE claimed
+UNION ALL SELECT 'message', message_id, recipient_idx FROM message_firsts
 UNION ALL SELECT 'link', link_id, recipient_idx FROM link_firsts
 UNION ALL SELECT 'click', id, 0 FROM raw WHERE $16::boolean`
 }
@@ -297,9 +298,13 @@ async function insertRows(
   firsts: ClickWrite['firstClicks'],
   linkRows: Array<[number, number, number]>,
   racing: boolean,
-): Promise<{ messages: Set<string>; links: Set<string>; clickIds: number[] }> {
+): Promise<{ claimed: boolean; messages: Set<string>; links: Set<string>; clickIds: number[] }> {
   const clicks = write.clicks
-  const { rows } = await db.query<{ kind: 'message' | 'link' | 'click'; id: number; recipient_idx: number }>({
+  const { rows } = await db.query<{
+    kind: 'claimed' | 'message' | 'link' | 'click'
+    id: number
+    recipient_idx: number
+  }>({
     name: racing ? 'smslinks-click-rows-racing' : 'smslinks-click-rows',
     text: racing ? INSERT_ROWS_RACING : INSERT_ROWS,
     values: [
@@ -319,11 +324,14 @@ async function insertRows(
       arrayLiteral(linkRows, (r) => r[1]),
       arrayLiteral(linkRows, (r) => r[2]),
       write.pending.length > 0,
+      write.batchId ?? null,
+      Date.now(),
     ],
   })
-  const inserted = { messages: new Set<string>(), links: new Set<string>(), clickIds: [] as number[] }
+  const inserted = { claimed: false, messages: new Set<string>(), links: new Set<string>(), clickIds: [] as number[] }
   for (const row of rows) {
-    if (row.kind === 'click') inserted.clickIds.push(Number(row.id))
+    if (row.kind === 'claimed') inserted.claimed = true
+    else if (row.kind === 'click') inserted.clickIds.push(Number(row.id))
     else (row.kind === 'message' ? inserted.messages : inserted.links).add(key(row.id, row.recipient_idx))
   }
   // Ids are drawn in the order the rows are inserted (ORDER BY ord): sorted, they are the batch's order.
