@@ -66,20 +66,39 @@ async function planSettlement(
     if (group) group.push(fetch)
     else groups.set(key, [fetch])
   }
-  for (const group of settings ? groups.values() : []) {
-    const first = group[0]!
-    const neighbours = await store.sweepNeighbours(
-      first.messageId,
-      first.identity,
-      first.at - settings!.spanMs,
-      group[group.length - 1]!.at + settings!.spanMs,
-    )
-    const verdicts = sweepsAt(
-      neighbours,
-      group.map((fetch) => fetch.at),
-      settings!,
-    )
-    group.forEach((fetch, i) => verdicts[i] && swept.add(fetch.id))
+  if (settings) {
+    // The neighbours of every identity of a message in one read: a pass may hold
+    // thousands of identities (each person is one), and on PostgreSQL each read is a
+    // round trip.
+    const byMessage = new Map<number, DueFetch[][]>()
+    for (const group of groups.values()) {
+      const groupsOfMessage = byMessage.get(group[0]!.messageId)
+      if (groupsOfMessage) groupsOfMessage.push(group)
+      else byMessage.set(group[0]!.messageId, [group])
+    }
+    for (const [messageId, messageGroups] of byMessage) {
+      const ats = messageGroups.flatMap((group) => group.map((fetch) => fetch.at))
+      const rows = await store.sweepNeighbours(
+        messageId,
+        messageGroups.map((group) => group[0]!.identity),
+        Math.min(...ats) - settings.spanMs,
+        Math.max(...ats) + settings.spanMs,
+      )
+      const neighbours = new Map<string, Array<{ recipientIdx: number; at: number }>>()
+      for (const row of rows) {
+        const list = neighbours.get(row.identity)
+        if (list) list.push(row)
+        else neighbours.set(row.identity, [row])
+      }
+      for (const group of messageGroups) {
+        const verdicts = sweepsAt(
+          neighbours.get(group[0]!.identity) ?? [],
+          group.map((fetch) => fetch.at),
+          settings,
+        )
+        group.forEach((fetch, i) => verdicts[i] && swept.add(fetch.id))
+      }
+    }
   }
   // In the order made, so that burst keeps the first network's fetch, as at write time.
   const rows = due.map((fetch) => settledRow(fetch, swept.has(fetch.id)))

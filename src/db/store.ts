@@ -465,13 +465,13 @@ export interface ClickStore {
    * (docs/adr/0084); an indexed read however many clicks are stored.
    */
   dueSweepFetches(before: number, limit: number): Promise<DueFetch[]>
-  /** Every judged fetch (settled or not) of one identity of a message made in [from, to]. */
+  /** Every judged fetch (settled or not) of these identities of a message made in [from, to]. */
   sweepNeighbours(
     messageId: number,
-    identity: string,
+    identities: string[],
     from: number,
     to: number,
-  ): Promise<Array<{ recipientIdx: number; at: number }>>
+  ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>>
   /** The stored first click time of these recipients of a message; those without one are left out. */
   firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>>
   /**

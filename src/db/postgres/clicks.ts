@@ -106,14 +106,15 @@ export class PostgresClicks {
 
   async sweepNeighbours(
     messageId: number,
-    identity: string,
+    identities: string[],
     from: number,
     to: number,
-  ): Promise<Array<{ recipientIdx: number; at: number }>> {
-    const { rows } = await this.pool.query<{ recipientIdx: number; at: number }>(
-      `SELECT recipient_idx AS "recipientIdx", at FROM sweep_fetches
-       WHERE message_id = $1 AND identity = $2 AND at BETWEEN $3 AND $4`,
-      [messageId, identity, from, to],
+  ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>> {
+    // One round trip for a whole settle pass, whatever the number of identities in it.
+    const { rows } = await this.pool.query<{ identity: string; recipientIdx: number; at: number }>(
+      `SELECT identity, recipient_idx AS "recipientIdx", at FROM sweep_fetches
+       WHERE message_id = $1 AND identity = ANY($2::text[]) AND at BETWEEN $3 AND $4`,
+      [messageId, identities, from, to],
     )
     return rows
   }

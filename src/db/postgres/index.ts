@@ -177,11 +177,11 @@ export class PostgresStore implements Store {
 
   sweepNeighbours(
     messageId: number,
-    identity: string,
+    identities: string[],
     from: number,
     to: number,
-  ): Promise<Array<{ recipientIdx: number; at: number }>> {
-    return this.clicks.sweepNeighbours(messageId, identity, from, to)
+  ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>> {
+    return this.clicks.sweepNeighbours(messageId, identities, from, to)
   }
 
   firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {

@@ -69,7 +69,7 @@ function prepare(db: SqliteDatabase) {
        WHERE f.settled = 0 AND f.at < ? ORDER BY f.at LIMIT ?`,
     ),
     sweepNeighbours: db.prepare(
-      `SELECT recipient_idx AS recipientIdx, at FROM sweep_fetches
+      `SELECT identity, recipient_idx AS recipientIdx, at FROM sweep_fetches
        WHERE message_id = ? AND identity = ? AND at BETWEEN ? AND ?`,
     ),
     firstClickTime: db
@@ -163,11 +163,18 @@ export class SqliteClicks implements ClickStore {
 
   async sweepNeighbours(
     messageId: number,
-    identity: string,
+    identities: string[],
     from: number,
     to: number,
-  ): Promise<Array<{ recipientIdx: number; at: number }>> {
-    return this.sql.sweepNeighbours.all(messageId, identity, from, to) as Array<{ recipientIdx: number; at: number }>
+  ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>> {
+    return identities.flatMap(
+      (identity) =>
+        this.sql.sweepNeighbours.all(messageId, identity, from, to) as Array<{
+          identity: string
+          recipientIdx: number
+          at: number
+        }>,
+    )
   }
 
   async firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
