@@ -34,6 +34,9 @@ export const redirectRoutes: FastifyPluginAsync<{
 }> = async (app, services) => {
   const { domains, cache, store, recorder, redirects } = services
   const clock = services.config.now
+  /** The language of a tenant host's own pages (not found, expired): the tenant's, else the phone's. */
+  const languageOf = (reply: FastifyReply, domain: Domain) =>
+    pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) })
   const tap: Tap = {
     at: 0,
     messageId: 0,
@@ -62,7 +65,7 @@ export const redirectRoutes: FastifyPluginAsync<{
   ): void {
     if (target === null) {
       redirects.notFound++
-      return sendNotFoundPage(reply, pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) }))
+      return sendNotFoundPage(reply, languageOf(reply, domain))
     }
     const now = clock()
     let clickId: string | null = null
@@ -80,7 +83,7 @@ export const redirectRoutes: FastifyPluginAsync<{
         .header('x-robots-tag', 'noindex, nofollow')
         .redirect(domain.fallbackUrl, 302)
     } else {
-      sendExpiredPage(reply, pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) }))
+      sendExpiredPage(reply, languageOf(reply, domain))
     }
     redirects.redirected++
     // From the handler's start to the 302 written (Fastify has no logger, so no elapsedTime).
@@ -114,7 +117,7 @@ export const redirectRoutes: FastifyPluginAsync<{
     const path = parseShortPath(request.params.slug)
     if (path === null) {
       redirects.notFound++
-      return sendNotFoundPage(reply, pageLanguageFor(reply, { tenant: domains.tenantLanguage(domain) }))
+      return sendNotFoundPage(reply, languageOf(reply, domain))
     }
     const cached = cache.get(domain.id, path.code)
     if (cached !== undefined) return answer(request, reply, domain, cached, path.token, started)

@@ -4,7 +4,7 @@ import { BurstRule } from '../../src/clicks/burst.js'
 import { recordClicks } from '../../src/clicks/click-batch.js'
 import { settleSweeps } from '../../src/clicks/settle-sweeps.js'
 import { firstClickBucket } from '../../src/first-click-delay.js'
-import { forEachBackend } from '../fixtures/store-backends.js'
+import { forEachBackend, humanClick } from '../fixtures/store-backends.js'
 
 const SCANNER = { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/125.0', network: '198.51.100.0/24' }
 const PHONE = { userAgent: 'Mozilla/5.0 (iPhone)', network: '100.64.1.0/24', device: 'mobile', os: 'iOS' }
@@ -21,18 +21,7 @@ function rules(): BurstRule {
 }
 
 function click(fields: Partial<ClickRow> & Pick<ClickRow, 'at' | 'messageId' | 'linkId'>): ClickRow {
-  return {
-    recipientIdx: null,
-    class: 'human',
-    reason: null,
-    network: null,
-    clickId: null,
-    userAgent: null,
-    device: null,
-    os: null,
-    browser: null,
-    ...fields,
-  }
+  return { ...humanClick(fields.at, fields.messageId, fields.linkId, null), ...fields }
 }
 
 const recipients = (n: number) => Array.from({ length: n }, (_, i) => `r${i}`)
