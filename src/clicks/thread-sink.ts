@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { startThread } from '../threads.js'
 import type { TapBatch } from '../click.js'
 import { sliceBatch, transferables } from './click-queue.js'
 import type { ClickSink } from './recorder.js'
@@ -24,23 +25,9 @@ interface Pending {
   reject: (err: Error) => void
 }
 
-/**
- * Entry of the writer thread beside this file. Built, it is writer-thread.js. From
- * source (tests, `npm run dev`) it is the .ts file, which a worker on Node 20 cannot
- * load through the parent's --import hooks: the thread registers tsx itself first.
- */
+/** The writer thread, writer-thread.ts beside this file. */
 function startWorker(data: WriterThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data, resourceLimits: HEAP_LIMITS })
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
-  const entry = JSON.stringify(new URL('./writer-thread.ts', import.meta.url).href)
-  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`, {
-    eval: true,
-    workerData: data,
-    resourceLimits: HEAP_LIMITS,
-    // Not the parent's flags: a test runner's --import hooks would run in the thread too.
-    execArgv: [],
-  })
+  return startThread(import.meta.url, 'writer-thread', data, HEAP_LIMITS)
 }
 
 /**

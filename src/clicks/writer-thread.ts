@@ -6,8 +6,6 @@
  * transaction with its commit (and, on SQLite, WAL checkpoints). The event loop only
  * queues clicks and posts them here. See docs/adr/0004.
  */
-import { readlinkSync } from 'node:fs'
-import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteStore } from '../db/sqlite/index.js'
 import { connectPostgresStore } from '../db/postgres/index.js'
@@ -21,6 +19,7 @@ import { recordClicks } from './click-batch.js'
 import { SETTLE_BATCH, settleSweeps } from './settle-sweeps.js'
 import { toClickRow } from './recorder.js'
 import { RecipientTokens } from '../links/tokens.js'
+import { lowerThreadPriority } from '../threads.js'
 
 export interface WriterThreadData {
   databasePath: string
@@ -53,7 +52,7 @@ export type WriterReply = { id: number; ok: true } | { id: number; ok: false; er
 const port = parentPort
 if (port === null) throw new Error('writer-thread.ts runs as a worker thread only')
 const data = workerData as WriterThreadData
-lowerPriority(data.nice)
+lowerThreadPriority(data.nice)
 /**
  * Page cache of the thread's connection: 16 MiB rather than the 32 of a default
  * connection. It keeps the service's memory under load lower, at the cost of writing
@@ -130,21 +129,4 @@ function errorCode(err: unknown): string | undefined {
 function errorMessage(err: unknown): string {
   if (err instanceof AggregateError && err.message === '') return err.errors.map(errorMessage).join('; ')
   return err instanceof Error ? err.message : String(err)
-}
-
-/**
- * Lowers this thread's priority, not the process's: on Linux each thread has its own
- * nice value, set through its thread id. When the CPU is saturated the event loop
- * (redirects) runs first and clicks wait in the queue; with spare CPU, which is
- * nearly always, the nice value changes nothing. Elsewhere the thread keeps the
- * process's priority.
- */
-function lowerPriority(nice: number): void {
-  if (nice === 0) return
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-    setPriority(tid, nice)
-  } catch {
-    // no /proc or no permission: the thread keeps the process's priority
-  }
 }
