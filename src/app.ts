@@ -18,6 +18,7 @@ import { LinkCache } from './links/link-cache.js'
 import { LoopWatch } from './loop-watch.js'
 import { resolveTokenSecret } from './links/token-secret.js'
 import { RecipientTokens, UnsubscribeTokens } from './links/tokens.js'
+import { RecipientsThread } from './messages/thread-recipients.js'
 import { adminRoutes } from './routes/admin.js'
 import { analyticsRoutes } from './routes/analytics.js'
 import { clickRoutes } from './routes/clicks.js'
@@ -222,9 +223,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
 
   const unsubscribeTokens = new UnsubscribeTokens(secret)
+  // Large create and add-recipients calls are parsed, kept and answered there (ADR 0087).
+  const recipientsThread =
+    config.recipientsThreadMinBytes === 0
+      ? null
+      : new RecipientsThread({ secret, nice: config.recipientsThreadNice }, app.log)
+  app.addHook('onClose', async () => {
+    await recipientsThread?.close()
+  })
   const redirects = new RedirectCounters()
   const suppressionKeys = new SuppressionKeys(secret)
-  const metricsRegistry = lazyMetricsRegistry({ cache, recorder, redirects, store, loopWatch, cacheFollower })
+  const metricsRegistry = lazyMetricsRegistry({
+    cache,
+    recorder,
+    redirects,
+    store,
+    loopWatch,
+    cacheFollower,
+    recipientsThread,
+  })
+
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.
   const services: Services = {
     config,
@@ -289,6 +307,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     suppressionKeys,
     tokens,
     unsubscribeTokens,
+    recipientsThread,
     config,
   })
   await app.register(redirectRoutes, { domains, cache, store, recorder, redirects, config })

@@ -40,6 +40,10 @@ export interface Config {
   clickQueueMax: number
   /** Nice value of the click writer thread: under full CPU, redirects go first (ADR 0004). */
   clickWriterNice: number
+  /** Create and add-recipients bodies this long or longer go to the recipients thread; 0: none do (ADR 0087). */
+  recipientsThreadMinBytes: number
+  /** Nice value of the recipients thread: under full CPU, redirects go first. */
+  recipientsThreadNice: number
   /** How often the webhook worker looks for due events. */
   webhookPollIntervalMs: number
   /** Wait before the first retry of a failed webhook delivery; doubled per attempt, with jitter. */
@@ -312,6 +316,8 @@ export function loadConfig(env: Env = process.env): Config {
     clickFlushBatch: integer(env, 'CLICK_FLUSH_BATCH', 500, 1, 100_000),
     clickQueueMax: integer(env, 'CLICK_QUEUE_MAX', 1_000_000, 1, 10_000_000),
     clickWriterNice: integer(env, 'CLICK_WRITER_NICE', 19, 0, 19),
+    recipientsThreadMinBytes: integer(env, 'RECIPIENTS_THREAD_MIN_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
+    recipientsThreadNice: integer(env, 'RECIPIENTS_THREAD_NICE', 10, 0, 19),
     webhookPollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 1, 60_000),
     webhookRetryBaseMs,
     webhookRetryMaxMs,

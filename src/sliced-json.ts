@@ -137,12 +137,19 @@ export async function parseJsonInSlices(text: string, parse: (text: string) => u
 const SLICED_BODY = 256 * 1024
 
 /**
+ * Takes a request's body bytes elsewhere (the recipients thread) and answers what the
+ * route gets as its body; or the bytes (maybe handed back), to parse here after all.
+ */
+export type BodyHandOff = (request: FastifyRequest, body: Buffer) => Promise<{ taken: unknown } | { bytes: Buffer }>
+
+/**
  * Makes the JSON body parser of `app` (a plugin's own, for its routes) parse long
  * bodies with parseJsonInSlices. Each part is parsed by Fastify's own JSON parser, with
  * its prototype-poisoning checks; a body the pieces cannot be parsed from is parsed
- * whole by it too, so a bad body gets the error it always got.
+ * whole by it too, so a bad body gets the error it always got. With `handOff`, each
+ * body is offered to it first.
  */
-export function parseLongJsonBodiesInSlices(app: FastifyInstance): void {
+export function parseLongJsonBodiesInSlices(app: FastifyInstance, handOff?: BodyHandOff): void {
   const fastifyParser = app.getDefaultJsonParser('error', 'error')
   const parseWhole = (request: FastifyRequest, text: string): unknown => {
     let parsed: unknown
@@ -154,18 +161,29 @@ export function parseLongJsonBodiesInSlices(app: FastifyInstance): void {
     if (failure !== null) throw failure
     return parsed
   }
+  const parseText = async (request: FastifyRequest, text: string): Promise<unknown> => {
+    if (text.length < SLICED_BODY) return parseWhole(request, text)
+    try {
+      return await parseJsonInSlices(text, (part) => parseWhole(request, part))
+    } catch {
+      return parseWhole(request, text)
+    }
+  }
   app.removeContentTypeParser('application/json')
+  if (handOff === undefined) {
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string' },
+      (request: FastifyRequest, body: string | Buffer) => parseText(request, body as string),
+    )
+    return
+  }
   app.addContentTypeParser(
     'application/json',
-    { parseAs: 'string' },
+    { parseAs: 'buffer' },
     async (request: FastifyRequest, body: string | Buffer) => {
-      const text = body as string
-      if (text.length < SLICED_BODY) return parseWhole(request, text)
-      try {
-        return await parseJsonInSlices(text, (part) => parseWhole(request, part))
-      } catch {
-        return parseWhole(request, text)
-      }
+      const handed = await handOff(request, body as Buffer)
+      return 'taken' in handed ? handed.taken : parseText(request, handed.bytes.toString('utf8'))
     },
   )
 }

@@ -18,13 +18,14 @@ import type { DomainRegistry } from '../tenants/domain-registry.js'
 import { newPublicId } from '../ids.js'
 import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
-import { distinctInSlices, inSlices } from '../slices.js'
 import { requirePageLanguage } from '../pages/languages.js'
-import { optedOutRecipients, type SuppressionKeys } from '../recipients/suppression.js'
+import { optedOutAmong, type SuppressionKeys } from '../recipients/suppression.js'
+import type { MessageResult, RecipientList } from './recipient-list.js'
 
 /** Links per message, whether listed or found in a text. */
 export const MAX_LINKS = 10
 
+/** What a create call asks for; its recipients come as a RecipientList. */
 export interface CreateMessageInput {
   domain?: string
   externalId?: string
@@ -37,7 +38,6 @@ export interface CreateMessageInput {
   stripScheme?: boolean
   utm?: UtmParams
   clickIdParam?: string
-  recipients: string[]
   /** Give each recipient an unsubscribe link. */
   unsubscribe?: boolean
   /** ISO time after which the links go to the domain's fallback URL (or a 410 page). */
@@ -53,16 +53,6 @@ interface MessageContent extends MessageOptions {
   unsubscribe: boolean
   expiresAt: number | null
   language: string | null
-}
-
-/** A message with the recipients a call named, ready to present. */
-export interface MessageWithRecipients {
-  message: Message
-  domain: Domain
-  recipients: RecipientIndex[]
-  created: boolean
-  /** The recipients among them that the tenant has opted out. */
-  optedOut: Set<string>
 }
 
 /** The services creating a message uses. */
@@ -132,13 +122,14 @@ export async function createMessage(
   services: MessageServices,
   tenantId: number,
   input: CreateMessageInput,
-): Promise<MessageWithRecipients> {
+  list: RecipientList,
+): Promise<MessageResult> {
   const now = services.config.now()
   const content = messageContent(input, now)
   await services.allowedHosts.check(tenantId, content.urls)
   if (input.externalId !== undefined) {
     const existing = await services.store.findMessageByExternalId(tenantId, input.externalId)
-    if (existing) return repost(services, existing, input, content)
+    if (existing) return repost(services, existing, input, content, list)
   }
   const domain = chooseDomain(services.domains, tenantId, input.domain)
   const { urls, unsubscribe, expiresAt, language, ...options } = content
@@ -146,7 +137,6 @@ export async function createMessage(
   for (const url of urls)
     links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services.store, domain.id), url })
 
-  const unique = await distinctInSlices(input.recipients)
   // The first slice of recipients is stored with the message: one write for a transactional message.
   const { message, created, recipients } = await services.store.createMessage(
     {
@@ -164,13 +154,13 @@ export async function createMessage(
       expiresAt,
       language,
     },
-    unique.slice(0, RECIPIENTS_PER_SLICE),
+    await list.ids(0, Math.min(RECIPIENTS_PER_SLICE, list.count)),
   )
   // Another call with the same externalId won the race.
-  if (!created) return repost(services, message, input, content)
+  if (!created) return repost(services, message, input, content, list)
   // A code probed before it existed may sit in the negative cache.
   for (const link of message.links) services.cache.forget(domain.id, link.code)
-  return withRecipients(services, message, unique, true, recipients)
+  return withRecipients(services, message, list, true, recipients)
 }
 
 /** utm values in one fixed key order, so equal settings compare equal. */
@@ -271,7 +261,8 @@ async function repost(
   message: Message,
   input: CreateMessageInput,
   content: MessageContent,
-): Promise<MessageWithRecipients> {
+  list: RecipientList,
+): Promise<MessageResult> {
   const { urls } = content
   const differs: string[] = []
   if (message.links.length !== urls.length || message.links.some((link, i) => link.url !== urls[i]))
@@ -296,40 +287,38 @@ async function repost(
         `with other ${differs.join(', ')}: use a new externalId for a different send`,
     )
   }
-  return withRecipients(services, message, await distinctInSlices(input.recipients), false)
+  return withRecipients(services, message, list, false)
 }
 
 /**
- * The message with the call's recipients: `unique` (ids without repeats), of which
- * the first `stored` already have their indexes (stored with the message); the rest
- * are added now.
+ * The message with the call's recipients stored: the first `stored` of them already
+ * have their indexes (stored with the message); the rest are added now, a slice at a
+ * time. Each slice is a transaction of its own, as the message row already is: a call
+ * cut short leaves the recipients added so far, which a retry keeps with their tokens.
  */
 async function withRecipients(
   services: RecipientServices,
   message: Message,
-  unique: string[],
+  list: RecipientList,
   created: boolean,
   stored: RecipientIndex[] = [],
-): Promise<MessageWithRecipients> {
-  // Each slice is a transaction of its own, as the message row already is: a call cut
-  // short leaves the recipients added so far, which a retry keeps with their tokens.
-  const recipients: RecipientIndex[] = stored
-  let recipientCount = message.recipientCount
-  const rest = stored.length === 0 ? unique : unique.slice(stored.length)
-  // The slice stored with the message was one stretch already.
-  if (stored.length > 0 && rest.length > 0) await nextTurn()
-  await inSlices(rest, RECIPIENTS_PER_SLICE, async (slice) => {
-    const added = await services.store.addRecipients(message.id, slice)
-    for (const recipient of added.recipients) recipients.push(recipient)
-    recipientCount = added.recipientCount
-  })
-  return {
-    message: { ...message, recipientCount },
-    domain: domainOf(services.domains, message),
-    recipients,
-    created,
-    optedOut: await optedOutRecipients(services, message.tenantId, unique),
+): Promise<MessageResult> {
+  const { store } = services
+  const erased = list.count > 0 && (await store.hasErasedOptOuts(message.tenantId))
+  const keep = async (from: number, recipients: RecipientIndex[]) => {
+    const ids = recipients.map((recipient) => recipient.externalId)
+    list.stored(from, recipients, await optedOutAmong(services, message.tenantId, ids, erased))
   }
+  let recipientCount = message.recipientCount
+  if (stored.length > 0) await keep(0, stored)
+  for (let from = stored.length; from < list.count; from += RECIPIENTS_PER_SLICE) {
+    // Between two slices (and after the one stored with the message), the event loop runs.
+    if (from > 0) await nextTurn()
+    const added = await store.addRecipients(message.id, await list.ids(from, from + RECIPIENTS_PER_SLICE))
+    recipientCount = added.recipientCount
+    await keep(from, added.recipients)
+  }
+  return { message: { ...message, recipientCount }, domain: domainOf(services.domains, message), created }
 }
 
 /** Adds recipients to a message; ids already present keep their tokens. */
@@ -337,11 +326,11 @@ export async function addRecipients(
   services: RecipientServices,
   tenantId: number,
   messagePublicId: string,
-  recipientIds: string[],
-): Promise<MessageWithRecipients> {
+  list: RecipientList,
+): Promise<MessageResult> {
   const message = await services.store.getMessage(tenantId, messagePublicId)
   if (!message) throw notFound('message')
-  return withRecipients(services, message, await distinctInSlices(recipientIds), false)
+  return withRecipients(services, message, list, false)
 }
 
 export function domainOf(domains: DomainRegistry, message: Message): Domain {

@@ -1,9 +1,17 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Domain, Link, Message, RecipientIndex } from '../db/store.js'
 import { tokenLength, unsubscribeTokenLength, type RecipientTokens, type UnsubscribeTokens } from '../links/tokens.js'
-import type { MessageWithRecipients } from './create-message.js'
 import { textRewriter, type UnsubscribeUrl } from './message-text.js'
 import { countSegments } from './segments.js'
+
+/** A message with the recipients a call named, ready to present. */
+export interface MessageWithRecipients {
+  message: Message
+  domain: Domain
+  recipients: readonly RecipientIndex[]
+  /** The recipients among them that the tenant has opted out. */
+  optedOut: ReadonlySet<string>
+}
 
 /** The JSON form of a link: where it goes and its bare short URL. */
 export function presentLink(domain: Domain, link: Link) {

@@ -1,3 +1,4 @@
+import type { RecipientsThread } from '../messages/thread-recipients.js'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import type { ClickRecorder } from '../clicks/recorder.js'
 import type { Store } from '../db/store.js'
@@ -67,6 +68,8 @@ export interface MetricSources {
   store: Store
   loopWatch: LoopWatch
   cacheFollower: Pick<CacheFollower, 'applied' | 'reloads'>
+  /** Null when RECIPIENTS_THREAD_MIN_BYTES is 0. */
+  recipientsThread: Pick<RecipientsThread, 'taken' | 'held'> | null
 }
 
 /**
@@ -86,9 +89,21 @@ export function lazyMetricsRegistry(sources: MetricSources): () => Registry {
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
 export function buildMetricsRegistry(services: MetricSources): Registry {
-  const { cache, recorder, redirects, store, loopWatch, cacheFollower } = services
+  const { cache, recorder, redirects, store, loopWatch, cacheFollower, recipientsThread } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  counterFrom(
+    registry,
+    'smslinks_recipients_thread_bodies_total',
+    'Create and add-recipients bodies of RECIPIENTS_THREAD_MIN_BYTES or more parsed and answered by the recipients thread',
+    () => recipientsThread?.taken ?? 0,
+  )
+  gaugeFrom(
+    registry,
+    'smslinks_recipients_thread_calls',
+    'Calls whose recipients the recipients thread holds now: being stored, or their answer being read',
+    () => recipientsThread?.held ?? 0,
+  )
 
   new Counter({
     name: 'smslinks_redirects_total',

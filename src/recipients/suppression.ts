@@ -1,9 +1,5 @@
 import { createHmac } from 'node:crypto'
 import type { Store } from '../db/store.js'
-import { inSlices } from '../slices.js'
-
-/** Recipient ids looked up (or hashed) between two turns of the event loop. */
-const IDS_PER_SLICE = 5_000
 
 /**
  * Keys that stand for an erased recipient on the tenant's opt-out list: `erased:` and
@@ -24,25 +20,21 @@ export class SuppressionKeys {
 }
 
 /**
- * Which of these recipient ids the tenant has opted out, erased recipients included:
- * those are looked up by their suppression key, and only when the tenant has any.
+ * Which of these recipient ids (a slice of a call's) the tenant has opted out, erased
+ * recipients included: those are looked up by their suppression key, when `erased`
+ * says the tenant has any (store.hasErasedOptOuts).
  */
-export async function optedOutRecipients(
+export async function optedOutAmong(
   { store, suppressionKeys }: { store: Store; suppressionKeys: SuppressionKeys },
   tenantId: number,
   ids: string[],
+  erased: boolean,
 ): Promise<Set<string>> {
-  const out = new Set<string>()
-  await inSlices(ids, IDS_PER_SLICE, async (slice) => {
-    for (const id of await store.optedOutRecipients(tenantId, slice)) out.add(id)
-  })
-  if (ids.length === 0 || !(await store.hasErasedOptOuts(tenantId))) return out
+  const out = new Set<string>(ids.length === 0 ? [] : await store.optedOutRecipients(tenantId, ids))
+  if (!erased) return out
   const byKey = new Map<string, string>()
-  await inSlices(ids, IDS_PER_SLICE, async (slice) => {
-    for (const id of slice) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
-  })
-  await inSlices([...byKey.keys()], IDS_PER_SLICE, async (slice) => {
-    for (const key of await store.optedOutRecipients(tenantId, slice)) out.add(byKey.get(key)!)
-  })
+  for (const id of ids) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
+  if (byKey.size === 0) return out
+  for (const key of await store.optedOutRecipients(tenantId, [...byKey.keys()])) out.add(byKey.get(key)!)
   return out
 }

@@ -5,18 +5,22 @@ import { idCursor } from '../cursor.js'
 import { notFound } from '../errors.js'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
 import {
   addRecipients,
   createMessage,
   domainOf,
-  MAX_LINKS,
+  type CreateMessageInput,
   type MessageServices,
-  type MessageWithRecipients,
 } from '../messages/create-message.js'
-import { messageWithRecipientsText, presentMessage } from '../messages/present.js'
+import { presentMessage } from '../messages/present.js'
+import { LocalRecipients, type MessageResult, type RecipientList } from '../messages/recipient-list.js'
+import { ThreadBody, type RecipientsThread } from '../messages/thread-recipients.js'
+import type { BodyKind } from '../messages/recipients-thread.js'
+import { AddRecipients, CreateMessage } from './message-bodies.js'
 import type { RecipientTokens, UnsubscribeTokens } from '../links/tokens.js'
 import { requireApiKey } from '../tenants/auth.js'
-import { parseLongJsonBodiesInSlices } from '../sliced-json.js'
+import { parseLongJsonBodiesInSlices, type BodyHandOff } from '../sliced-json.js'
 import {
   BreakdownsBody,
   ClickCountersBody,
@@ -25,137 +29,16 @@ import {
   errorResponses,
   MessageClicksBody,
   Id,
-  Label,
   MessageBody,
-  MessageKindSchema,
   MessageWithExample,
   MessageWithRecipientsBody,
   notFoundError,
   UnsubscribesBySource,
-  UtmSchema,
   messageExample,
 } from './schemas.js'
 
-export const MAX_RECIPIENTS_PER_CALL = 100_000
-/** Twilio's limit for one message body; ten parts of UCS-2 are 670. */
-const MAX_TEXT_LENGTH = 1_600
 /** 100,000 recipient ids of up to 128 characters, with room for JSON punctuation. */
 const BODY_LIMIT = 16 * 1024 * 1024
-
-const Recipients = Type.Array(Label("The sender's own id for a recipient (e.g. a customer id)"), {
-  maxItems: MAX_RECIPIENTS_PER_CALL,
-  description: `Your own ids for the recipients, up to ${MAX_RECIPIENTS_PER_CALL} per call (add more with POST /v1/messages/{id}/recipients); a repeated id is taken once`,
-})
-
-const CreateMessage = Type.Object(
-  {
-    domain: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 260,
-        description: "Host of the short links, one of the tenant's domains; optional when the tenant has exactly one",
-      }),
-    ),
-    externalId: Type.Optional(Label('Your id for this send; re-posting it returns the existing message')),
-    kind: Type.Optional({ ...MessageKindSchema, description: 'Default campaign' }),
-    campaign: Type.Optional(Label('Campaign name, for roll-ups and A/B tests')),
-    variant: Type.Optional(Label('A/B variant label', 64)),
-    links: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            url: Type.String({
-              minLength: 1,
-              maxLength: 4096,
-              description:
-                'Destination: an absolute http(s) URL with a full host name (or localhost), no user name or password, ' +
-                'at most 2,048 characters once normalised',
-            }),
-          },
-          { additionalProperties: false },
-        ),
-        {
-          minItems: 1,
-          maxItems: MAX_LINKS,
-          description: 'The destinations, stored and redirected to in normalised form; or give "text" instead',
-        },
-      ),
-    ),
-    text: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: MAX_TEXT_LENGTH,
-        description:
-          'An SMS text instead of "links": every URL in it (https://shop.dk/x, www.shop.dk/x and shop.dk/x alike) ' +
-          'becomes a link, 1-10 distinct ones in order of first appearance, and each recipient gets the text with ' +
-          "its own short links. {unsubscribe} in the text becomes the recipient's unsubscribe link",
-      }),
-    ),
-    stripScheme: Type.Optional(
-      Type.Boolean({
-        description:
-          'Only with text: leave https:// out of short links inside rewritten texts (8 characters less per link); default false',
-      }),
-    ),
-    utm: Type.Optional(UtmSchema),
-    clickIdParam: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,31}$',
-        description:
-          "Query parameter that carries each tap's fresh click id to the landing page, e.g. sl_cid (not utm_…, not a " +
-          'parameter of any destination); the id is stored with the click, for POST /v1/conversions',
-      }),
-    ),
-    recipients: Recipients,
-    unsubscribe: Type.Optional(
-      Type.Boolean({ description: 'Give each recipient an unsubscribe link (unsubscribeUrl); default false' }),
-    ),
-    language: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 16,
-        description:
-          "The language of the recipients' pages (unsubscribe, expired, not found): da, de, en, nb, sv or zh-Hans, or an " +
-          "alias (no, nn, zh, zh-CN, zh-SG). Without it the pages use the tenant's default language, else the phone's " +
-          'Accept-Language, else English. Stored as the canonical tag',
-        examples: ['da'],
-      }),
-    ),
-    expiresAt: Type.Optional(
-      Type.String({
-        format: 'date-time',
-        description:
-          "When the links stop going to their destinations (ISO 8601, in the future): afterwards they redirect to the domain's fallbackUrl, or answer 410. Expired taps still count in stats",
-      }),
-    ),
-  },
-  {
-    additionalProperties: false,
-    examples: [
-      {
-        externalId: 'spring-sale-2025-03-14',
-        campaign: 'spring-sale',
-        variant: 'A',
-        links: [{ url: 'https://shop.example.dk/sale' }, { url: 'https://shop.example.dk/stores' }],
-        recipients: ['cust-1001', 'cust-1002'],
-      },
-      {
-        domain: 's.brand.dk',
-        kind: 'transactional',
-        links: [{ url: 'https://shop.example.dk/order/1234' }],
-        recipients: ['cust-1001'],
-      },
-      {
-        externalId: 'black-friday-2026',
-        text: 'Black Friday -30% on everything: https://shop.example.dk/black-friday?ref=sms and stores at shop.example.dk/stores {unsubscribe}',
-        stripScheme: true,
-        utm: { source: 'sms', medium: 'sms', campaign: 'black-friday' },
-        clickIdParam: 'sl_cid',
-        recipients: ['cust-1001', 'cust-1002'],
-      },
-    ],
-  },
-)
 
 const MessageParams = Type.Object({ id: Id('Message id, msg_…') })
 
@@ -274,28 +157,55 @@ function wantsNdjson(request: FastifyRequest): boolean {
 
 /** The tenant API: messages, their short links and stats. */
 export const messageRoutes: FastifyPluginAsyncTypebox<
-  MessageServices & { tokens: RecipientTokens; unsubscribeTokens: UnsubscribeTokens }
+  MessageServices & {
+    tokens: RecipientTokens
+    unsubscribeTokens: UnsubscribeTokens
+    recipientsThread: RecipientsThread | null
+    config: Pick<Config, 'recipientsThreadMinBytes'>
+  }
 > = async (app, services) => {
-  const { store, tokens, unsubscribeTokens } = services
+  const { store, tokens, unsubscribeTokens, recipientsThread: thread } = services
+  const minBytes = services.config.recipientsThreadMinBytes
   app.addHook('onRequest', requireApiKey(store))
-  // 100,000 recipient ids are a long body: parsed a slice at a time, between taps.
-  parseLongJsonBodiesInSlices(app)
+  // A large body goes to the recipients thread; one it refuses (not JSON, not valid) is
+  // parsed here, a slice at a time when long, and answered with its error.
+  const bodyKinds: Record<string, BodyKind> = { '/v1/messages': 'create', '/v1/messages/:id/recipients': 'add' }
+  const handOff: BodyHandOff = async (request, body) => {
+    const kind = request.method === 'POST' ? bodyKinds[request.routeOptions.url ?? ''] : undefined
+    if (thread === null || kind === undefined || body.length < minBytes) return { bytes: body }
+    return thread.parse(body, kind)
+  }
+  parseLongJsonBodiesInSlices(app, handOff)
+  // A call that fails after its body went to the thread lets go of its recipients there.
+  const release = async (request: FastifyRequest) => {
+    if (request.body instanceof ThreadBody) request.body.recipients.release()
+  }
+  app.addHook('onResponse', release)
+  app.addHook('onRequestAbort', release)
+
+  /** A call's fields, and its recipients: from the thread, or from the body parsed here. */
+  const callOf = async <F>(body: F & { recipients: string[] }): Promise<{ fields: F; recipients: RecipientList }> => {
+    if (body instanceof ThreadBody) return { fields: body.fields as F, recipients: body.recipients }
+    const { recipients, ...fields } = body
+    return { fields: fields as F, recipients: await LocalRecipients.of(recipients, tokens, unsubscribeTokens) }
+  }
   /** What the OpenAPI document says about every route here. */
   const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
 
-  const sendWithRecipients = (
+  const sendWithRecipients = async (
     request: FastifyRequest,
     reply: FastifyReply,
     status: number,
-    result: MessageWithRecipients,
+    result: MessageResult,
+    recipients: RecipientList,
   ) => {
     reply.code(status)
     const format = wantsNdjson(request) ? 'ndjson' : 'json'
-    const body = messageWithRecipientsText(result, tokens, unsubscribeTokens, format)
+    const body = await recipients.answer(result, format)
     // Already JSON text of the response schema, whole or streamed: Fastify sends it as it is.
     return reply
       .type(format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-      .send(typeof body === 'string' ? body : Readable.from(body))
+      .send(typeof body === 'string' || Buffer.isBuffer(body) || body instanceof Readable ? body : Readable.from(body))
   }
 
   const findMessage = async (tenantId: number, id: string) => {
@@ -389,8 +299,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
       },
     },
     async (request, reply) => {
-      const result = await createMessage(services, request.tenantId, request.body)
-      return sendWithRecipients(request, reply, result.created ? 201 : 200, result)
+      const { fields, recipients } = await callOf<CreateMessageInput>(request.body)
+      const result = await createMessage(services, request.tenantId, fields, recipients)
+      return sendWithRecipients(request, reply, result.created ? 201 : 200, result, recipients)
     },
   )
 
@@ -411,10 +322,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
           "Auth: a tenant's API key.",
         ].join('\n\n'),
         params: MessageParams,
-        body: Type.Object(
-          { recipients: Recipients },
-          { additionalProperties: false, examples: [{ recipients: ['cust-1003', 'cust-1004'] }] },
-        ),
+        body: AddRecipients,
         response: {
           200: { ...MessageWithRecipientsBody, description: "The message with the call's recipients" },
           ...errorResponses(
@@ -428,8 +336,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
       },
     },
     async (request, reply) => {
-      const result = await addRecipients(services, request.tenantId, request.params.id, request.body.recipients)
-      return sendWithRecipients(request, reply, 200, result)
+      const { recipients } = await callOf(request.body)
+      const result = await addRecipients(services, request.tenantId, request.params.id, recipients)
+      return sendWithRecipients(request, reply, 200, result, recipients)
     },
   )
 

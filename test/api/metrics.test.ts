@@ -1,33 +1,7 @@
-import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { buildMetricsListener } from '../../src/routes/metrics-listener.js'
+import { metricsPort, scrape } from '../fixtures/metrics.js'
 import { bearer, createTenant, flushClicks, json, postMessage, startApp, tap } from '../helpers.js'
 import { LOCAL_RECEIVERS, startReceiver } from '../fixtures/webhook-receiver.js'
-
-const listeners = new WeakMap<FastifyInstance, FastifyInstance>()
-
-/** The metrics listener of `app`: what Prometheus scrapes on METRICS_PORT, here through inject() (nothing to close). */
-async function metricsPort(app: FastifyInstance): Promise<FastifyInstance> {
-  let listener = listeners.get(app)
-  if (listener === undefined) {
-    listener = await buildMetricsListener(app.services)
-    listeners.set(app, listener)
-  }
-  return listener
-}
-
-/** The scrape as `name{labels}` → value. */
-async function scrape(app: FastifyInstance, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const response = await (await metricsPort(app)).inject({ url: '/metrics', headers })
-  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`)
-  const values = new Map<string, number>()
-  for (const line of response.body.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const space = line.lastIndexOf(' ')
-    values.set(line.slice(0, space), Number(line.slice(space + 1)))
-  }
-  return values
-}
 
 t.test('/metrics is Prometheus text with the service and process metrics', async (t) => {
   const app = await startApp(t)
@@ -43,6 +17,8 @@ t.test('/metrics is Prometheus text with the service and process metrics', async
     ['smslinks_cache_changes_applied_total', 'counter'],
     ['smslinks_cache_reloads_total', 'counter'],
     ['smslinks_click_queue_depth', 'gauge'],
+    ['smslinks_recipients_thread_bodies_total', 'counter'],
+    ['smslinks_recipients_thread_calls', 'gauge'],
     ['smslinks_click_queue_capacity', 'gauge'],
     ['smslinks_clicks_written_total', 'counter'],
     ['smslinks_clicks_dropped_total', 'counter'],
