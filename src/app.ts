@@ -224,10 +224,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const unsubscribeTokens = new UnsubscribeTokens(secret)
   // Large create and add-recipients calls are parsed, kept and answered there (ADR 0087).
+  // Like the click writer thread, it needs a database it can open too (ADR 0087).
   const recipientsThread =
-    config.recipientsThreadMinBytes === 0
+    config.recipientsThreadMinBytes === 0 || !sharable || options.store !== undefined
       ? null
-      : new RecipientsThread({ secret, nice: config.recipientsThreadNice }, app.log)
+      : new RecipientsThread(
+          {
+            databasePath: config.databasePath,
+            databaseUrl: config.databaseUrl,
+            secret,
+            nice: config.recipientsThreadNice,
+          },
+          app.log,
+        )
   app.addHook('onClose', async () => {
     await recipientsThread?.close()
   })

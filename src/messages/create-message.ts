@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Config } from '../config.js'
 import {
   UNSUBSCRIBE_SPAN,
@@ -19,7 +18,7 @@ import { newPublicId } from '../ids.js'
 import { normalizeDestination } from '../destination.js'
 import { parseMessageText } from './message-text.js'
 import { requirePageLanguage } from '../pages/languages.js'
-import { optedOutAmong, type SuppressionKeys } from '../recipients/suppression.js'
+import type { SuppressionKeys } from '../recipients/suppression.js'
 import type { MessageResult, RecipientList } from './recipient-list.js'
 
 /** Links per message, whether listed or found in a text. */
@@ -108,12 +107,6 @@ async function freshUnsubscribeCode(store: Store, domainId: number): Promise<str
 }
 
 /**
- * Recipients stored per transaction, between two turns of the event loop: a few
- * milliseconds of inserts, so that taps are not kept waiting by a large send.
- */
-const RECIPIENTS_PER_SLICE = 2_000
-
-/**
  * Creates a message with its links and recipients. A message whose externalId the
  * tenant already used is not created again: the existing one is returned with the
  * call's recipients (added where new), or a 409 naming the field that differs.
@@ -154,7 +147,7 @@ export async function createMessage(
       expiresAt,
       language,
     },
-    await list.ids(0, Math.min(RECIPIENTS_PER_SLICE, list.count)),
+    await list.first(),
   )
   // Another call with the same externalId won the race.
   if (!created) return repost(services, message, input, content, list)
@@ -291,10 +284,8 @@ async function repost(
 }
 
 /**
- * The message with the call's recipients stored: the first `stored` of them already
- * have their indexes (stored with the message); the rest are added now, a slice at a
- * time. Each slice is a transaction of its own, as the message row already is: a call
- * cut short leaves the recipients added so far, which a retry keeps with their tokens.
+ * The message with the call's recipients stored: `stored` of them were stored with
+ * the message (list.first); the list stores the rest.
  */
 async function withRecipients(
   services: RecipientServices,
@@ -303,21 +294,7 @@ async function withRecipients(
   created: boolean,
   stored: RecipientIndex[] = [],
 ): Promise<MessageResult> {
-  const { store } = services
-  const erased = list.count > 0 && (await store.hasErasedOptOuts(message.tenantId))
-  const keep = async (from: number, recipients: RecipientIndex[]) => {
-    const ids = recipients.map((recipient) => recipient.externalId)
-    list.stored(from, recipients, await optedOutAmong(services, message.tenantId, ids, erased))
-  }
-  let recipientCount = message.recipientCount
-  if (stored.length > 0) await keep(0, stored)
-  for (let from = stored.length; from < list.count; from += RECIPIENTS_PER_SLICE) {
-    // Between two slices (and after the one stored with the message), the event loop runs.
-    if (from > 0) await nextTurn()
-    const added = await store.addRecipients(message.id, await list.ids(from, from + RECIPIENTS_PER_SLICE))
-    recipientCount = added.recipientCount
-    await keep(from, added.recipients)
-  }
+  const recipientCount = await list.store(message, stored)
   return { message: { ...message, recipientCount }, domain: domainOf(services.domains, message), created }
 }
 

@@ -1,7 +1,9 @@
-import type { Domain, Message, RecipientIndex } from '../db/store.js'
+import type { Domain, Message, RecipientIndex, Store } from '../db/store.js'
 import type { RecipientTokens, UnsubscribeTokens } from '../links/tokens.js'
+import type { SuppressionKeys } from '../recipients/suppression.js'
 import { distinctInSlices } from '../slices.js'
 import { messageWithRecipientsText, type RecipientsFormat } from './present.js'
+import { RECIPIENTS_PER_SLICE, storeRecipients } from './store-recipients.js'
 
 /** A message as a create or add-recipients call leaves it: its recipients are in the call's RecipientList. */
 export interface MessageResult {
@@ -15,21 +17,30 @@ export interface MessageResult {
 export type AnswerText = string | Buffer | AsyncIterable<string | Buffer>
 
 /**
- * The recipient ids a call names, repeats dropped, first occurrences in order; and
- * what the store made of them, slice by slice. The ids of a small call live on the
- * event loop (LocalRecipients); those of a large one in the recipients thread, which
- * also writes the answer (ThreadRecipients, docs/adr/0087).
+ * The recipient ids a call names, repeats dropped, first occurrences in order, and
+ * what the store makes of them. The ids of a small call live on the event loop, which
+ * stores them (LocalRecipients); those of a large one in the recipients thread, which
+ * stores them on its own connection and also writes the answer (ThreadRecipients,
+ * docs/adr/0087).
  */
 export interface RecipientList {
   readonly count: number
-  /** The ids [from, to). */
-  ids(from: number, to: number): Promise<string[]>
-  /** What the store gave ids [from, from + recipients.length): their indexes, and which the tenant has opted out. */
-  stored(from: number, recipients: readonly RecipientIndex[], optedOut: ReadonlySet<string>): void
+  /** The ids to store with a new message, in its transaction: the first slice of a small call, none of a large one. */
+  first(): Promise<string[]>
+  /** Stores the ids after the `stored` ones (see first) as recipients of `message`; answers its recipient count. */
+  store(message: Message, stored: RecipientIndex[]): Promise<number>
   /** The message with every recipient stored, as JSON or NDJSON text. */
   answer(result: MessageResult, format: RecipientsFormat): Promise<AnswerText>
   /** Lets go of the ids (a call that failed, or whose answer is written). */
   release(): void
+}
+
+/** What a call's recipients are stored and answered with. */
+export interface RecipientListServices {
+  store: Store
+  suppressionKeys: SuppressionKeys
+  tokens: RecipientTokens
+  unsubscribeTokens: UnsubscribeTokens
 }
 
 /** The recipients of a small call, held on the event loop. */
@@ -39,30 +50,32 @@ export class LocalRecipients implements RecipientList {
 
   private constructor(
     private readonly unique: string[],
-    private readonly tokens: RecipientTokens,
-    private readonly unsubscribeTokens: UnsubscribeTokens,
+    private readonly services: RecipientListServices,
   ) {}
 
-  static async of(ids: readonly string[], tokens: RecipientTokens, unsubscribeTokens: UnsubscribeTokens) {
-    return new LocalRecipients(await distinctInSlices(ids), tokens, unsubscribeTokens)
+  static async of(ids: readonly string[], services: RecipientListServices): Promise<LocalRecipients> {
+    return new LocalRecipients(await distinctInSlices(ids), services)
   }
 
   get count(): number {
     return this.unique.length
   }
 
-  async ids(from: number, to: number): Promise<string[]> {
-    return from === 0 && to >= this.unique.length ? this.unique : this.unique.slice(from, to)
+  async first(): Promise<string[]> {
+    return this.unique.length <= RECIPIENTS_PER_SLICE ? this.unique : this.unique.slice(0, RECIPIENTS_PER_SLICE)
   }
 
-  stored(_from: number, recipients: readonly RecipientIndex[], optedOut: ReadonlySet<string>): void {
-    for (const recipient of recipients) this.recipients.push(recipient)
-    for (const id of optedOut) this.optedOut.add(id)
+  store(message: Message, stored: RecipientIndex[]): Promise<number> {
+    return storeRecipients(this.services, message, this.unique, stored, (_from, recipients, optedOut) => {
+      for (const recipient of recipients) this.recipients.push(recipient)
+      for (const id of optedOut) this.optedOut.add(id)
+    })
   }
 
   async answer(result: MessageResult, format: RecipientsFormat): Promise<AnswerText> {
     const { recipients, optedOut } = this
-    return messageWithRecipientsText({ ...result, recipients, optedOut }, this.tokens, this.unsubscribeTokens, format)
+    const { tokens, unsubscribeTokens } = this.services
+    return messageWithRecipientsText({ ...result, recipients, optedOut }, tokens, unsubscribeTokens, format)
   }
 
   release(): void {}

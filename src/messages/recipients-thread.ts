@@ -1,15 +1,20 @@
 /**
  * The recipients thread (a worker_threads entry, started by RecipientsThread). A large
  * create or add-recipients call hands it the request body as bytes: it parses and
- * validates the body, holds the recipient ids, gives the event loop a slice of them at
- * a time to store, and writes the answer (tokens, links, texts, segments) in pieces.
- * The event loop's heap never holds 100,000 ids or their answer, so its garbage
- * collector has nothing of them to copy or mark (docs/adr/0087).
+ * validates the body, holds the recipient ids, stores them on its own connection to
+ * the database (the SQLite file, or a small pool of its own to PostgreSQL) once the
+ * event loop has stored the message row, and writes the answer (tokens, links, texts,
+ * segments) in pieces. The event loop's heap never holds 100,000 ids or their answer,
+ * and it runs none of their inserts (docs/adr/0087).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { parse as secureJsonParse } from 'secure-json-parse'
 import type { ValidateFunction } from 'ajv'
-import type { Domain, Message, RecipientIndex } from '../db/store.js'
+import { SqliteStore } from '../db/sqlite/index.js'
+import { connectPostgresStore } from '../db/postgres/index.js'
+import type { Domain, Message, RecipientIndex, Store } from '../db/store.js'
+import { SuppressionKeys } from '../recipients/suppression.js'
+import { storeRecipients } from './store-recipients.js'
 import { RecipientTokens, UnsubscribeTokens } from '../links/tokens.js'
 import { AddRecipients, CreateMessage } from '../routes/message-bodies.js'
 import { lowerThreadPriority } from '../threads.js'
@@ -17,7 +22,10 @@ import { createAjv } from '../validation.js'
 import { messageWithRecipientsText, type RecipientsFormat } from './present.js'
 
 export interface RecipientsThreadData {
-  /** The token secret: the answer's tokens are made here. */
+  databasePath: string
+  /** PostgreSQL when set (DATABASE_URL), already migrated by the service's own store. */
+  databaseUrl: string | null
+  /** The token secret: the answer's tokens and opt-outs' suppression keys are made here. */
   secret: string
   /** RECIPIENTS_THREAD_NICE: this thread's nice value. */
   nice: number
@@ -29,8 +37,7 @@ export type BodyKind = 'create' | 'add'
 /** A job is known by the id of the request that parsed its body. */
 export type RecipientsRequest =
   | { id: number; parse: ArrayBuffer; kind: BodyKind }
-  | { id: number; job: number; ids: [from: number, to: number] }
-  | { id: number; job: number; stored: { from: number; indexes: Int32Array; optedOut: Uint8Array } }
+  | { id: number; job: number; store: Message }
   | { id: number; job: number; answer: { message: Message; domain: Domain; format: RecipientsFormat } }
   | { id: number; job: number; next: true }
   | { id: number; job: number; release: true }
@@ -42,7 +49,7 @@ export type RecipientsRequest =
 export type RecipientsReply =
   | { id: number; parsed: { fields: Record<string, unknown>; count: number } }
   | { id: number; refused: ArrayBuffer }
-  | { id: number; ids: string[] }
+  | { id: number; recipientCount: number }
   | { id: number; chunk: Uint8Array; done: boolean }
   | { id: number; error: string }
 
@@ -59,6 +66,18 @@ const data = workerData as RecipientsThreadData
 lowerThreadPriority(data.nice)
 const tokens = new RecipientTokens(data.secret)
 const unsubscribeTokens = new UnsubscribeTokens(data.secret)
+const suppressionKeys = new SuppressionKeys(data.secret)
+/**
+ * Connections of the thread's PostgreSQL pool: a few large calls may store their
+ * recipients at once. On SQLite, the thread waits for the write lock (busy_timeout)
+ * where the event loop would retry: it has nothing else to run meanwhile.
+ */
+const POOL_CONNECTIONS = 2
+const PAGE_CACHE_MIB = 8
+const store: Store =
+  data.databaseUrl === null
+    ? SqliteStore.open(data.databasePath, { cacheMiB: PAGE_CACHE_MIB })
+    : connectPostgresStore(data.databaseUrl, { maxConnections: POOL_CONNECTIONS })
 const ajv = createAjv('body')
 const validators: Record<BodyKind, ValidateFunction> = {
   create: ajv.compile(CreateMessage),
@@ -133,12 +152,20 @@ async function handle(request: RecipientsRequest): Promise<void> {
     return
   }
   if (job === undefined) throw new Error(`no job ${request.job} in the recipients thread`)
-  if ('ids' in request) return reply({ id: request.id, ids: job.ids.slice(...request.ids) })
-  if ('stored' in request) {
-    const { from, indexes, optedOut } = request.stored
-    job.indexes.set(indexes, from)
-    job.optedOut.set(optedOut, from)
-    return
+  if ('store' in request) {
+    const recipientCount = await storeRecipients(
+      { store, suppressionKeys },
+      request.store,
+      job.ids,
+      [],
+      (from, recipients, optedOut) => {
+        for (let i = 0; i < recipients.length; i++) {
+          job.indexes[from + i] = recipients[i]!.index
+          if (optedOut.has(recipients[i]!.externalId)) job.optedOut[from + i] = 1
+        }
+      },
+    )
+    return reply({ id: request.id, recipientCount })
   }
   if ('answer' in request) return answer(request.id, request.job, job, request.answer)
   return next(request.id, request.job, job)

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Worker } from 'node:worker_threads'
 import type { FastifyBaseLogger } from 'fastify'
-import type { RecipientIndex } from '../db/store.js'
+import type { Message } from '../db/store.js'
 import { startThread } from '../threads.js'
 import { CheckedBody } from '../validation.js'
 import type { RecipientsFormat } from './present.js'
@@ -29,7 +29,7 @@ export class ThreadBody extends CheckedBody {
 
 type Answer = Extract<
   RecipientsReply,
-  { parsed: unknown } | { refused: unknown } | { ids: unknown } | { chunk: unknown }
+  { parsed: unknown } | { refused: unknown } | { recipientCount: unknown } | { chunk: unknown }
 >
 
 /**
@@ -139,23 +139,15 @@ class ThreadRecipients implements RecipientList {
     if (tellThread) this.thread.post({ id: 0, job: this.job, release: true })
   }
 
-  async ids(from: number, to: number): Promise<string[]> {
-    const reply = await this.thread.request({ id: this.thread.newId(), job: this.job, ids: [from, to] })
-    if (!('ids' in reply)) throw new Error('the recipients thread answered for ids with something else')
-    return reply.ids
+  /** Every id is stored by the thread, none with the message row. */
+  async first(): Promise<string[]> {
+    return []
   }
 
-  stored(from: number, recipients: readonly RecipientIndex[], optedOut: ReadonlySet<string>): void {
-    const indexes = new Int32Array(recipients.length)
-    const flags = new Uint8Array(recipients.length)
-    for (let i = 0; i < recipients.length; i++) {
-      indexes[i] = recipients[i]!.index
-      if (optedOut.has(recipients[i]!.externalId)) flags[i] = 1
-    }
-    this.thread.post({ id: 0, job: this.job, stored: { from, indexes, optedOut: flags } }, [
-      indexes.buffer,
-      flags.buffer,
-    ])
+  async store(message: Message): Promise<number> {
+    const reply = await this.thread.request({ id: this.thread.newId(), job: this.job, store: message })
+    if (!('recipientCount' in reply)) throw new Error('the recipients thread answered a store with something else')
+    return reply.recipientCount
   }
 
   async answer(result: MessageResult, format: RecipientsFormat): Promise<AnswerText> {

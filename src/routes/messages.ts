@@ -164,7 +164,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
     config: Pick<Config, 'recipientsThreadMinBytes'>
   }
 > = async (app, services) => {
-  const { store, tokens, unsubscribeTokens, recipientsThread: thread } = services
+  const { store, recipientsThread: thread } = services
   const minBytes = services.config.recipientsThreadMinBytes
   app.addHook('onRequest', requireApiKey(store))
   // A large body goes to the recipients thread; one it refuses (not JSON, not valid) is
@@ -187,7 +187,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<
   const callOf = async <F>(body: F & { recipients: string[] }): Promise<{ fields: F; recipients: RecipientList }> => {
     if (body instanceof ThreadBody) return { fields: body.fields as F, recipients: body.recipients }
     const { recipients, ...fields } = body
-    return { fields: fields as F, recipients: await LocalRecipients.of(recipients, tokens, unsubscribeTokens) }
+    return { fields: fields as F, recipients: await LocalRecipients.of(recipients, services) }
   }
   /** What the OpenAPI document says about every route here. */
   const docs = { tags: ['messages'], security: [{ apiKey: [] }] }
