@@ -7,7 +7,7 @@ import { PAGE_DOCS } from './page-docs.js'
  * The version of the /v1 API this document describes. Each change to /v1 bumps it and
  * gets an entry in docs/CHANGELOG.md.
  */
-export const API_VERSION = '1.2.0'
+export const API_VERSION = '1.2.1'
 
 interface QuerySchema {
   properties?: Record<string, { default?: unknown }>

@@ -71,6 +71,11 @@ const ERROR_CODES = {
     'More than API_RATE_LIMIT_PER_MINUTE calls in a minute with this key, or API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE from this address without valid credentials; Retry-After says how many seconds to wait',
     'more than 120000 requests a minute with this API key: retry in 12 seconds',
   ],
+  database_unavailable: [
+    503,
+    'The database cannot be reached right now (PostgreSQL is away, or another process holds SQLite for longer than 10 s); Retry-After says how many seconds to wait. Repeating the call is safe: a create call with an externalId returns what the failed one stored',
+    'The database cannot be reached right now. Try again shortly.',
+  ],
 } as const satisfies Record<string, readonly [number, string, string]>
 
 export type ErrorCode = keyof typeof ERROR_CODES | (string & {})
@@ -105,7 +110,7 @@ export function errorResponses(...uses: readonly ErrorUse[]) {
 }
 
 /** The errors every route behind an API key can answer with. */
-export const apiKeyErrors = ['unauthorized', 'rate_limited'] as const
+export const apiKeyErrors = ['unauthorized', 'rate_limited', 'database_unavailable'] as const
 
 /** The errors every admin route can answer with. */
 export const adminErrors: readonly ErrorUse[] = [
@@ -117,6 +122,7 @@ export const adminErrors: readonly ErrorUse[] = [
   ],
   'admin_disabled',
   'rate_limited',
+  'database_unavailable',
 ]
 
 /** The errors of a JSON request body beyond its schema: not JSON, too large, not JSON at all. */
