@@ -1,3 +1,4 @@
+import { applyLatestReports } from '../../delivery-reports.js'
 import type pg from 'pg'
 import type {
   AnsweredMessage,
@@ -177,34 +178,15 @@ export class PostgresOptOuts {
         [messageId, reports.map((report) => report.recipientId)],
       )
       const current = new Map(rows.map((row) => [row.external_id, row]))
-      const result: DeliveryReportResult = { applied: 0, outdated: 0, unknownRecipients: [] }
-      let delivered = 0
-      let failed = 0
-      let latest: number | null = null
-      const move = (status: DeliveryStatus | null, by: number) => {
-        if (status === 'delivered') delivered += by
-        else if (status === 'failed') failed += by
-      }
-      // Reports apply in the order given, each against what the ones before it left.
-      for (const report of reports) {
-        const recipient = current.get(report.recipientId)
-        if (recipient === undefined) {
-          result.unknownRecipients.push(report.recipientId)
-          continue
-        }
-        // The latest report wins, whatever order the gateway sends them in.
-        if (recipient.at !== null && report.at < recipient.at) {
-          result.outdated++
-          continue
-        }
-        move(recipient.status, -1)
-        move(report.status, +1)
-        recipient.status = report.status
-        recipient.at = report.at
-        recipient.arrival = report.arrival ?? false
-        latest = Math.max(latest ?? report.at, report.at)
-        result.applied++
-      }
+      const { result, delivered, failed, latest } = applyLatestReports(
+        reports,
+        (recipientId) => current.get(recipientId),
+        (recipient, report) => {
+          recipient.status = report.status
+          recipient.at = report.at
+          recipient.arrival = report.arrival ?? false
+        },
+      )
       if (result.applied === 0) return result
       await client.query(
         `UPDATE recipients r SET delivery_status = v.status, delivery_at = v.at, delivery_at_arrival = v.arrival

@@ -1,3 +1,4 @@
+import { applyLatestReports } from '../../delivery-reports.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type {
@@ -164,32 +165,13 @@ export class SqliteOptOuts implements OptOutStore {
 
   async applyDeliveryReports(messageId: number, reports: DeliveryReport[]): Promise<DeliveryReportResult> {
     return this.write((): DeliveryReportResult => {
-      const result: DeliveryReportResult = { applied: 0, outdated: 0, unknownRecipients: [] }
-      let delivered = 0
-      let failed = 0
-      let latest: number | null = null
-      const move = (status: DeliveryStatus | null, by: number) => {
-        if (status === 'delivered') delivered += by
-        else if (status === 'failed') failed += by
-      }
-      for (const report of reports) {
-        const current = this.sql.recipientDelivery.get(messageId, report.recipientId) as
-          { idx: number; status: DeliveryStatus | null; at: number | null } | undefined
-        if (current === undefined) {
-          result.unknownRecipients.push(report.recipientId)
-          continue
-        }
-        // The latest report wins, whatever order the gateway sends them in.
-        if (current.at !== null && report.at < current.at) {
-          result.outdated++
-          continue
-        }
-        this.sql.setRecipientDelivery.run(report.status, report.at, report.arrival ? 1 : 0, messageId, current.idx)
-        latest = Math.max(latest ?? report.at, report.at)
-        move(current.status, -1)
-        move(report.status, +1)
-        result.applied++
-      }
+      type Row = { idx: number; status: DeliveryStatus | null; at: number | null }
+      const { result, delivered, failed, latest } = applyLatestReports(
+        reports,
+        (recipientId) => this.sql.recipientDelivery.get(messageId, recipientId) as Row | undefined,
+        (row, report) =>
+          this.sql.setRecipientDelivery.run(report.status, report.at, report.arrival ? 1 : 0, messageId, row.idx),
+      )
       if (delivered !== 0 || failed !== 0) this.sql.bumpDeliveries.run(delivered, failed, messageId)
       if (latest !== null) this.sql.bumpLastDelivery.run(latest, latest, messageId)
       return result
