@@ -90,6 +90,8 @@ interface FailedBatch {
   attempts: number
   /** The timer's flushes leave it alone until then. */
   retryAt: number
+  /** Why its last attempt failed. */
+  error?: unknown
 }
 /**
  * Write-behind click recorder. The redirect hands it a click after the reply is
@@ -171,6 +173,16 @@ export class ClickRecorder {
     return this.running
   }
 
+  /**
+   * Writes everything queued so far, like flush, and fails with the database's error
+   * when a batch could not be written: for work that must not run before every tap
+   * made until now is stored (an erasure scrubs them afterwards).
+   */
+  async flushAll(): Promise<void> {
+    await this.flush()
+    if (this.failed !== null) throw this.failed.error
+  }
+
   /** The timer's and a full batch's flush: while a failed batch waits out its backoff, the database is left alone. */
   private flushWhenDue(): void {
     if (this.failed === null || Date.now() >= this.failed.retryAt) void this.flush(false)
@@ -247,7 +259,7 @@ export class ClickRecorder {
         return 'given up'
       }
       const backoff = Math.min(RETRY_MAX_MS, this.options.flushIntervalMs * 2 ** attempts)
-      this.failed = { ...attempt, attempts, retryAt: Date.now() + backoff }
+      this.failed = { ...attempt, attempts, retryAt: Date.now() + backoff, error: err }
       this.logFailure(err, attempts)
       return 'kept'
     } finally {

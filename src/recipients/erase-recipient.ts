@@ -13,6 +13,9 @@ import type { SuppressionKeys } from './suppression.js'
  * the webhook events naming the id are deleted and the opt-out entry, if any, is
  * re-keyed to a suppression key. Counters and unique decisions stay: stats do not move.
  *
+ * Its taps still queued are written first; if they cannot be, nothing is erased and
+ * the call fails (503 while the database is away).
+ *
  * Retry-safe: until the last step, the id is still somewhere and a retry finishes the
  * job. A tenant with no trace of the id gets a 404.
  */
@@ -21,8 +24,9 @@ export async function eraseRecipient(
   tenantId: number,
   recipientId: string,
 ): Promise<void> {
-  // Queued clicks of this recipient would otherwise be written after the erasure.
-  await recorder.flush()
+  // Queued clicks of this recipient would otherwise be written after the erasure: when
+  // they cannot be written now (the database is away), the erasure fails before it begins.
+  await recorder.flushAll()
   const messages = await store.messagesWithRecipient(tenantId, recipientId)
   for (const messageId of messages) {
     await store.eraseRecipientFromMessage(messageId, recipientId, `erased_${newPublicId()}`)

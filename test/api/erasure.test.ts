@@ -11,8 +11,10 @@ import {
   tap,
   UA,
   confirmUnsubscribe,
+  tempDatabasePath,
   withEachBackend,
 } from '../helpers.js'
+import { SqliteStore } from '../../src/db/sqlite/index.js'
 import { PostgresStore } from '../../src/db/postgres/index.js'
 import { queryRows } from '../fixtures/store-backends.js'
 import { eventually, FAST_WEBHOOKS, startReceiver } from '../fixtures/webhook-receiver.js'
@@ -177,4 +179,46 @@ withEachBackend(t, (t) => {
       false,
     )
   })
+})
+
+t.test('an erasure whose queued taps cannot be written erases nothing and answers 503', async (t) => {
+  const store = SqliteStore.open(tempDatabasePath(t))
+  // The database takes every call but the click batches, as when only the click writer's connection is cut.
+  let clicksFail = true
+  const failing = new Proxy(store, {
+    get(target, name, receiver) {
+      if (name === 'writeClicks' && clicksFail)
+        return async () => {
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+        }
+      const value: unknown = Reflect.get(target, name, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const app = await startApp(t, { store: failing })
+  t.teardown(() => store.close())
+  const { key } = await createTenant(app)
+  const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk/x' }], recipients: [PERSON] }))
+  t.equal((await tap(app, message.recipients[0].links[0], { userAgent: UA.androidChrome })).statusCode, 302)
+
+  const refused = await erase(app, key, PERSON)
+  t.equal(refused.statusCode, 503)
+  t.equal(json(refused).error, 'database_unavailable')
+  t.equal(refused.headers['retry-after'], '5')
+  t.ok((await tablesHolding(app, PERSON)).includes('recipients.external_id'), 'the recipient is still there')
+
+  clicksFail = false
+  await flushClicks(app)
+  const [written] = await queryRows<{ ua: string | null }>(
+    store,
+    'SELECT u.ua AS ua FROM clicks c LEFT JOIN user_agents u ON u.id = c.user_agent_id',
+  )
+  t.match(written!.ua, /Android/, 'the queued tap was written once the database took it')
+  t.equal((await erase(app, key, PERSON)).statusCode, 204)
+  t.same(await tablesHolding(app, PERSON), [], 'no table holds the id')
+  const [scrubbed] = await queryRows<{ ua: string | null }>(
+    store,
+    'SELECT u.ua AS ua FROM clicks c LEFT JOIN user_agents u ON u.id = c.user_agent_id',
+  )
+  t.equal(scrubbed!.ua, null, 'the tap written before the erasure lost its details')
 })
