@@ -286,6 +286,7 @@ function postgresSection(
   sampled: number,
   loadStats: { clicks: { total: number; bots: number } },
   version: string,
+  api: ApiFigures,
 ): string {
   const ratios = runs.map((r) => r.service.rps / r.bare.rps)
   const p99Ratios = runs.map((r) => r.service.p99 / r.bare.p99)
@@ -323,7 +324,105 @@ function postgresSection(
       `sustained ${round(median(sustained), 3)} ×, ${dropped} dropped | ${verdict(median(ratios) >= 0.8 && dropped === 0)} |`,
     `| redirect p99 ≤ 2 × bare's | ${round(median(p99Ratios))} × (median of the rounds) | ${verdict(median(p99Ratios) <= 2)} |`,
     '',
+    '### PostgreSQL: redirects while the API works',
+    '',
+    ...apiSection(api),
+    '',
   ].join('\n')
+}
+
+/** The mixed and transactional scenarios' figures (apiUnderRedirects). */
+interface ApiFigures {
+  createAlone: number
+  createLoaded: number
+  redirectsAlone: Omit<WrkResult, 'loaderCpu'>
+  mixed: Omit<WrkResult, 'loaderCpu'>
+  mixedDelay: { p99: number; max: number }
+  mixedStalls: number
+  flow: TransactionalResult & { redirects: Omit<WrkResult, 'loaderCpu'> }
+  flowDelay: { p99: number; max: number }
+}
+
+/**
+ * Mixed: redirects on the live message while three 100,000-recipient messages are
+ * created back to back, against redirects alone for as long and the creations alone.
+ * Then the transactional flow with redirects running.
+ */
+async function apiUnderRedirects(key: string): Promise<ApiFigures> {
+  console.log('mixed: redirects while three 100,000-recipient messages are created…')
+  const threeMessages = async (tag: string) => {
+    const started = performance.now()
+    for (let i = 0; i < 3; i++) {
+      await call('POST', '/v1/messages', key, {
+        links: [{ url: 'https://shop.example.dk/next' }],
+        recipients: Array.from({ length: PER_CALL }, (_, j) => `${tag}-${i}-${j}`),
+      })
+    }
+    return (performance.now() - started) / 1000
+  }
+  const createAlone = await threeMessages('alone')
+  await drained()
+  const redirectsAlone = (await wrkDuring(SERVICE_PORT, () => sleep(createAlone * 1000))).load
+  await drained()
+  const stallsBefore = (await loopDelay()).stalls
+  const mixed = await wrkDuring(SERVICE_PORT, () => threeMessages('loaded'))
+  const mixedDelay = await loopDelay()
+  const createLoaded = mixed.result
+  await drained()
+  console.log(
+    `  creating 3 × 100,000: ${round(createAlone)} s alone, ${round(createLoaded)} s with redirects; redirect p99 ` +
+      `${redirectsAlone.p99} ms alone, ${mixed.load.p99} ms during creation; event-loop delay p99 ${mixedDelay.p99} ms, ` +
+      `max ${mixedDelay.max} ms`,
+  )
+
+  console.log('transactional: 16 callers creating single-recipient text messages, with redirects running…')
+  await loopDelay()
+  const flow = await wrkDuring(SERVICE_PORT, () => transactionalFlow(key, DURATION))
+  const flowDelay = await loopDelay()
+  await drained()
+  console.log(
+    `  ${Math.round(flow.result.rate)} messages/s (p50 ${flow.result.p50} ms, p99 ${flow.result.p99} ms), ` +
+      `failures ${JSON.stringify(flow.result.failures)}; redirects ${Math.round(flow.load.rps)} req/s p99 ${flow.load.p99} ms`,
+  )
+  return {
+    createAlone,
+    createLoaded,
+    redirectsAlone,
+    mixed: mixed.load,
+    mixedDelay,
+    mixedStalls: mixedDelay.stalls - stallsBefore,
+    flow: { ...flow.result, redirects: flow.load },
+    flowDelay,
+  }
+}
+
+/** How the mixed and transactional scenarios ran, and their targets' rows. */
+function apiSection(api: ApiFigures): string[] {
+  const { createAlone, createLoaded, redirectsAlone, mixed, mixedDelay, mixedStalls, flow, flowDelay } = api
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**')
+  return [
+    `Mixed: wrk at a steady ${STEADY_RATE.toLocaleString('en')} taps a second (\`steady-paths.lua\`: each of ` +
+      `${CONNECTIONS} connections waits between its requests; BENCH_STEADY_RATE) on the live message while three messages of 100,000 recipients are created ` +
+      'back to back (the bench stops wrk when the third answer is read), against wrk alone for as long as the creations took ' +
+      'alone. Event-loop delay from prom-client (`nodejs_eventloop_lag_*`, reset at the scrape before the creations). ' +
+      `Transactional: 16 callers with keep-alive creating single-recipient text messages (\`bench/transactional.ts\`, on the ` +
+      `loader core with wrk) for ${DURATION} s, redirects running.`,
+    '',
+    '| target | figure | |',
+    '|---|---|---|',
+    `| redirect p99 during creation ≤ 2 × redirect-only p99 | ${mixed.p99} ms against ${redirectsAlone.p99} ms ` +
+      `(${round(mixed.p99 / redirectsAlone.p99)} ×); ${Math.round(mixed.rps)} against ${Math.round(redirectsAlone.rps)} req/s | ` +
+      `${verdict(mixed.p99 <= 2 * redirectsAlone.p99)} |`,
+    `| event-loop delay max during creation ≤ 20 ms | max ${mixedDelay.max} ms, p99 ${mixedDelay.p99} ms; ${mixedStalls} stalls ` +
+      `of 50 ms or more logged | ${verdict(mixedDelay.max <= 20)} |`,
+    `| 100,000-recipient creation under redirect load ≤ 1.5 × unloaded | ${round(createLoaded / 3)} s against ` +
+      `${round(createAlone / 3)} s per message (${round(createLoaded / createAlone)} ×) | ${verdict(createLoaded <= 1.5 * createAlone)} |`,
+    `| transactional ≥ 1,000 single-recipient text messages/s with redirects running | ${Math.round(flow.rate)}/s ` +
+      `(p50 ${flow.p50} ms, p99 ${flow.p99} ms; failed calls ${JSON.stringify(flow.failures)}) | ` +
+      `${verdict(flow.rate >= 1000)} |`,
+    `| redirect p99 meanwhile ≤ 2 × redirect-only p99 | ${flow.redirects.p99} ms (${round(flow.redirects.p99 / redirectsAlone.p99)} ×), ` +
+      `${Math.round(flow.redirects.rps)} req/s; event-loop delay max ${flowDelay.max} ms | ${verdict(flow.redirects.p99 <= 2 * redirectsAlone.p99)} |`,
+  ]
 }
 
 async function main(): Promise<void> {
@@ -417,53 +516,15 @@ async function main(): Promise<void> {
   // Let the last clicks flush, then check what the service recorded.
   await sleep(500)
   const loadStats = await call('GET', `/v1/messages/${message.id}/stats`, key)
+  const api = await apiUnderRedirects(key)
   if (postgres !== null) {
     stopAll()
     await postgres.drop()
-    const section = postgresSection(runs, createSeconds, paths.length, loadStats, postgres.version)
+    const section = postgresSection(runs, createSeconds, paths.length, loadStats, postgres.version, api)
     writeResultsSection(POSTGRES_SECTION, section)
     console.log(section)
     return
   }
-
-  // Mixed: redirects on the live message while three 100,000-recipient messages are
-  // created back to back, against redirects alone for as long and the creations alone.
-  console.log('mixed: redirects while three 100,000-recipient messages are created…')
-  const threeMessages = async (tag: string) => {
-    const started = performance.now()
-    for (let i = 0; i < 3; i++) {
-      await call('POST', '/v1/messages', key, {
-        links: [{ url: 'https://shop.example.dk/next' }],
-        recipients: Array.from({ length: PER_CALL }, (_, j) => `${tag}-${i}-${j}`),
-      })
-    }
-    return (performance.now() - started) / 1000
-  }
-  const createAlone = await threeMessages('alone')
-  await drained()
-  const redirectsAlone = (await wrkDuring(SERVICE_PORT, () => sleep(createAlone * 1000))).load
-  await drained()
-  const stallsBefore = (await loopDelay()).stalls
-  const mixed = await wrkDuring(SERVICE_PORT, () => threeMessages('loaded'))
-  const mixedDelay = await loopDelay()
-  const createLoaded = mixed.result
-  const mixedStalls = mixedDelay.stalls - stallsBefore
-  await drained()
-  console.log(
-    `  creating 3 × 100,000: ${round(createAlone)} s alone, ${round(createLoaded)} s with redirects; redirect p99 ` +
-      `${redirectsAlone.p99} ms alone, ${mixed.load.p99} ms during creation; event-loop delay p99 ${mixedDelay.p99} ms, ` +
-      `max ${mixedDelay.max} ms`,
-  )
-
-  console.log('transactional: 16 callers creating single-recipient text messages, with redirects running…')
-  await loopDelay()
-  const flow = await wrkDuring(SERVICE_PORT, () => transactionalFlow(key, DURATION))
-  const flowDelay = await loopDelay()
-  await drained()
-  console.log(
-    `  ${Math.round(flow.result.rate)} messages/s (p50 ${flow.result.p50} ms, p99 ${flow.result.p99} ms), ` +
-      `failures ${JSON.stringify(flow.result.failures)}; redirects ${Math.round(flow.load.rps)} req/s p99 ${flow.load.p99} ms`,
-  )
 
   console.log(`stopping the service and filling ${STATS_CLICKS.toLocaleString('en')} clicks…`)
   service.kill('SIGTERM')
@@ -566,27 +627,7 @@ async function main(): Promise<void> {
     '',
     '## Redirects while the API works',
     '',
-    `Mixed: wrk at a steady ${STEADY_RATE.toLocaleString('en')} taps a second (\`steady-paths.lua\`: each of ` +
-      `${CONNECTIONS} connections waits between its requests; BENCH_STEADY_RATE) on the live message while three messages of 100,000 recipients are created ` +
-      'back to back (the bench stops wrk when the third answer is read), against wrk alone for as long as the creations took ' +
-      'alone. Event-loop delay from prom-client (`nodejs_eventloop_lag_*`, reset at the scrape before the creations). ' +
-      `Transactional: 16 callers with keep-alive creating single-recipient text messages (\`bench/transactional.ts\`, on the ` +
-      `loader core with wrk) for ${DURATION} s, redirects running.`,
-    '',
-    '| target | figure | |',
-    '|---|---|---|',
-    `| redirect p99 during creation ≤ 2 × redirect-only p99 | ${mixed.load.p99} ms against ${redirectsAlone.p99} ms ` +
-      `(${round(mixed.load.p99 / redirectsAlone.p99)} ×); ${Math.round(mixed.load.rps)} against ${Math.round(redirectsAlone.rps)} req/s | ` +
-      `${verdict(mixed.load.p99 <= 2 * redirectsAlone.p99)} |`,
-    `| event-loop delay max during creation ≤ 20 ms | max ${mixedDelay.max} ms, p99 ${mixedDelay.p99} ms; ${mixedStalls} stalls ` +
-      `of 50 ms or more logged | ${verdict(mixedDelay.max <= 20)} |`,
-    `| 100,000-recipient creation under redirect load ≤ 1.5 × unloaded | ${round(createLoaded / 3)} s against ` +
-      `${round(createAlone / 3)} s per message (${round(createLoaded / createAlone)} ×) | ${verdict(createLoaded <= 1.5 * createAlone)} |`,
-    `| transactional ≥ 1,000 single-recipient text messages/s with redirects running | ${Math.round(flow.result.rate)}/s ` +
-      `(p50 ${flow.result.p50} ms, p99 ${flow.result.p99} ms; failed calls ${JSON.stringify(flow.result.failures)}) | ` +
-      `${verdict(flow.result.rate >= 1000)} |`,
-    `| redirect p99 meanwhile ≤ 2 × redirect-only p99 | ${flow.load.p99} ms (${round(flow.load.p99 / redirectsAlone.p99)} ×), ` +
-      `${Math.round(flow.load.rps)} req/s; event-loop delay max ${flowDelay.max} ms | ${verdict(flow.load.p99 <= 2 * redirectsAlone.p99)} |`,
+    ...apiSection(api),
     '',
     `Memory: ${afterCreate.rssMb} MB resident before the load rounds; the process's high-water mark over the whole run, ` +
       `creation of the ${RECIPIENTS.toLocaleString('en')} recipients included (100,000-recipient bodies and responses of ~8 MB each), ` +
