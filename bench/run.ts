@@ -286,7 +286,7 @@ function postgresSection(
   sampled: number,
   loadStats: { clicks: { total: number; bots: number } },
   version: string,
-  api: ApiFigures,
+  api: { median: ApiFigures; rounds: ApiFigures[] },
 ): string {
   const ratios = runs.map((r) => r.service.rps / r.bare.rps)
   const p99Ratios = runs.map((r) => r.service.p99 / r.bare.p99)
@@ -348,14 +348,16 @@ interface ApiFigures {
  * created back to back, against redirects alone for as long and the creations alone.
  * Then the transactional flow with redirects running.
  */
-async function apiUnderRedirects(key: string): Promise<ApiFigures> {
-  console.log('mixed: redirects while three 100,000-recipient messages are created…')
+async function apiUnderRedirects(key: string, round_: number): Promise<ApiFigures> {
+  console.log(
+    `round ${round_} of the API under redirects. mixed: redirects while three 100,000-recipient messages are created…`,
+  )
   const threeMessages = async (tag: string) => {
     const started = performance.now()
     for (let i = 0; i < 3; i++) {
       await call('POST', '/v1/messages', key, {
         links: [{ url: 'https://shop.example.dk/next' }],
-        recipients: Array.from({ length: PER_CALL }, (_, j) => `${tag}-${i}-${j}`),
+        recipients: Array.from({ length: PER_CALL }, (_, j) => `${tag}-${round_}-${i}-${j}`),
       })
     }
     return (performance.now() - started) / 1000
@@ -396,8 +398,47 @@ async function apiUnderRedirects(key: string): Promise<ApiFigures> {
   }
 }
 
-/** How the mixed and transactional scenarios ran, and their targets' rows. */
-function apiSection(api: ApiFigures): string[] {
+/** The scenarios ROUNDS times: each figure is the median of its rounds'. */
+async function apiRounds(key: string): Promise<{ median: ApiFigures; rounds: ApiFigures[] }> {
+  const rounds: ApiFigures[] = []
+  for (let i = 1; i <= ROUNDS; i++) rounds.push(await apiUnderRedirects(key, i))
+  const mid = (pick: (api: ApiFigures) => number) => median(rounds.map(pick))
+  const load = (pick: (api: ApiFigures) => Omit<WrkResult, 'loaderCpu'>) => ({
+    rps: mid((api) => pick(api).rps),
+    p50: mid((api) => pick(api).p50),
+    p99: mid((api) => pick(api).p99),
+    errors: rounds.reduce((sum, api) => sum + pick(api).errors, 0),
+    non3xx: rounds.reduce((sum, api) => sum + pick(api).non3xx, 0),
+  })
+  const delay = (pick: (api: ApiFigures) => { p99: number; max: number }) => ({
+    p99: mid((api) => pick(api).p99),
+    max: mid((api) => pick(api).max),
+  })
+  return {
+    rounds,
+    median: {
+      createAlone: mid((api) => api.createAlone),
+      createLoaded: mid((api) => api.createLoaded),
+      redirectsAlone: load((api) => api.redirectsAlone),
+      mixed: load((api) => api.mixed),
+      mixedDelay: delay((api) => api.mixedDelay),
+      mixedStalls: rounds.reduce((sum, api) => sum + api.mixedStalls, 0),
+      flow: {
+        created: rounds.reduce((sum, api) => sum + api.flow.created, 0),
+        seconds: rounds.reduce((sum, api) => sum + api.flow.seconds, 0),
+        rate: mid((api) => api.flow.rate),
+        p50: mid((api) => api.flow.p50),
+        p99: mid((api) => api.flow.p99),
+        failures: Object.assign({}, ...rounds.map((api) => api.flow.failures)) as Record<string, number>,
+        redirects: load((api) => api.flow.redirects),
+      },
+      flowDelay: delay((api) => api.flowDelay),
+    },
+  }
+}
+
+/** How the mixed and transactional scenarios ran, round by round, and their targets' rows (medians). */
+function apiSection({ median: api, rounds }: { median: ApiFigures; rounds: ApiFigures[] }): string[] {
   const { createAlone, createLoaded, redirectsAlone, mixed, mixedDelay, mixedStalls, flow, flowDelay } = api
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**')
   return [
@@ -406,7 +447,16 @@ function apiSection(api: ApiFigures): string[] {
       'back to back (the bench stops wrk when the third answer is read), against wrk alone for as long as the creations took ' +
       'alone. Event-loop delay from prom-client (`nodejs_eventloop_lag_*`, reset at the scrape before the creations). ' +
       `Transactional: 16 callers with keep-alive creating single-recipient text messages (\`bench/transactional.ts\`, on the ` +
-      `loader core with wrk) for ${DURATION} s, redirects running.`,
+      `loader core with wrk) for ${DURATION} s, redirects running. ${ROUNDS} rounds of both; each figure below is the ` +
+      "median of its rounds' (stalls: their sum).",
+    '',
+    '| round | redirect p99 alone | during creation | event-loop delay max | creation alone / loaded (3 messages) | transactional | redirect p99 meanwhile |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rounds.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.redirectsAlone.p99} ms | ${r.mixed.p99} ms | ${r.mixedDelay.max} ms | ` +
+        `${round(r.createAlone)} / ${round(r.createLoaded)} s | ${Math.round(r.flow.rate)}/s | ${r.flow.redirects.p99} ms |`,
+    ),
     '',
     '| target | figure | |',
     '|---|---|---|',
@@ -516,7 +566,7 @@ async function main(): Promise<void> {
   // Let the last clicks flush, then check what the service recorded.
   await sleep(500)
   const loadStats = await call('GET', `/v1/messages/${message.id}/stats`, key)
-  const api = await apiUnderRedirects(key)
+  const api = await apiRounds(key)
   if (postgres !== null) {
     stopAll()
     await postgres.drop()
