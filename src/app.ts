@@ -236,6 +236,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             nice: config.recipientsThreadNice,
           },
           app.log,
+          config.recipientsThreadIdleMs,
         )
   app.addHook('onClose', async () => {
     await recipientsThread?.close()

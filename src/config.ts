@@ -44,6 +44,8 @@ export interface Config {
   recipientsThreadMinBytes: number
   /** Nice value of the recipients thread: under full CPU, redirects go first. */
   recipientsThreadNice: number
+  /** The recipients thread stops after this long without a call, and starts again at the next. */
+  recipientsThreadIdleMs: number
   /** How often the webhook worker looks for due events. */
   webhookPollIntervalMs: number
   /** Wait before the first retry of a failed webhook delivery; doubled per attempt, with jitter. */
@@ -318,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickWriterNice: integer(env, 'CLICK_WRITER_NICE', 19, 0, 19),
     recipientsThreadMinBytes: integer(env, 'RECIPIENTS_THREAD_MIN_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
     recipientsThreadNice: integer(env, 'RECIPIENTS_THREAD_NICE', 10, 0, 19),
+    recipientsThreadIdleMs: integer(env, 'RECIPIENTS_THREAD_IDLE_MS', 10_000, 1, 86_400_000),
     webhookPollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 1, 60_000),
     webhookRetryBaseMs,
     webhookRetryMaxMs,

@@ -43,12 +43,19 @@ export class RecipientsThread {
   /** Calls whose recipients the thread holds: taken, not yet answered in full nor failed. */
   held = 0
   private worker: Worker | null = null
+  private idleTimer: NodeJS.Timeout | null = null
   private readonly pending = new Map<number, { resolve: (reply: Answer) => void; reject: (err: Error) => void }>()
   private nextId = 1
 
+  /**
+   * `idleMs`: the thread stops once it has held no call for this long, and gives back
+   * its heap (the ids and answers of the last large calls, until collected) and its
+   * connection; the next large call starts it again.
+   */
   constructor(
     private readonly data: RecipientsThreadData,
     private readonly log: FastifyBaseLogger,
+    private readonly idleMs: number,
   ) {}
 
   /**
@@ -71,6 +78,8 @@ export class RecipientsThread {
   }
 
   request(request: RecipientsRequest, transfer: ArrayBuffer[] = []): Promise<Answer> {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer)
+    this.idleTimer = null
     const worker = this.worker ?? this.spawn()
     return new Promise<Answer>((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject })
@@ -87,10 +96,25 @@ export class RecipientsThread {
     return this.nextId++
   }
 
+  /** A call let go of its recipients (ThreadRecipients); with none left, the idle clock starts. */
+  ended(): void {
+    this.held--
+    this.stopWhenIdle()
+  }
+
   async close(): Promise<void> {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer)
     const worker = this.worker
     this.worker = null
     if (worker !== null) await worker.terminate()
+  }
+
+  private stopWhenIdle(): void {
+    if (this.held > 0 || this.pending.size > 0 || this.worker === null || this.idleTimer !== null) return
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null
+      if (this.held === 0 && this.pending.size === 0) void this.close()
+    }, this.idleMs).unref()
   }
 
   private spawn(): Worker {
@@ -103,6 +127,8 @@ export class RecipientsThread {
       this.pending.delete(reply.id)
       if ('error' in reply) waiting.reject(new Error(`recipients thread: ${reply.error}`))
       else waiting.resolve(reply)
+      // After the caller's continuation has run: a parse answered is held by then.
+      setImmediate(() => this.stopWhenIdle())
     })
     const failAll = (err: Error) => {
       if (this.worker === worker) this.worker = null
@@ -135,7 +161,7 @@ class ThreadRecipients implements RecipientList {
   private end(tellThread: boolean): void {
     if (this.ended) return
     this.ended = true
-    this.thread.held--
+    this.thread.ended()
     if (tellThread) this.thread.post({ id: 0, job: this.job, release: true })
   }
 

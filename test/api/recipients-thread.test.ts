@@ -153,3 +153,18 @@ t.test('a client that leaves during a long answer has its recipients let go', as
   t.ok(firstBytes > 0, 'the answer had begun')
   await eventually(t, 'the thread lets go of the call', async () => (await threadCalls(app)) === 0)
 })
+
+t.test('the thread stops when idle and starts again at the next large call', async (t) => {
+  const app = await startApp(t, { env: { RECIPIENTS_THREAD_MIN_BYTES: '1', RECIPIENTS_THREAD_IDLE_MS: '20' } })
+  const { key } = await createTenant(app)
+  const send = (n: number) =>
+    call(app, key, '/v1/messages', { links: [{ url: 'https://shop.dk/x' }], recipients: ids(1_500, `send-${n}`) })
+  for (let n = 1; n <= 3; n++) {
+    const response = await send(n)
+    t.equal(response.statusCode, 201)
+    t.equal(json(response).recipients.length, 1_500)
+    t.equal(await threadBodies(app), n, `call ${n} went to the thread`)
+    // Long enough for the idle thread to stop.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+})
