@@ -23,12 +23,20 @@ export interface SweepSettings {
   maxGapVariation: number
 }
 
+/** The last identity worked out: consecutive judged clicks mostly share theirs (a scanner's fetches, a phone's taps). */
+let last: { network: string; userAgent: string; identity: string } | null = null
+
 /**
  * The identity a scanner keeps across its fetches: the stored network (never the
  * address) and the exact user agent, as a 64-bit hash so that a row stays small.
+ * A run of clicks with the same network and user agent is hashed once.
  */
 export function sweepIdentity(network: string, userAgent: string): string {
-  return createHash('sha256').update(network).update('\u0000').update(userAgent).digest('hex').slice(0, 16)
+  if (last === null || network !== last.network || userAgent !== last.userAgent) {
+    const identity = createHash('sha256').update(network).update('\u0000').update(userAgent).digest('hex').slice(0, 16)
+    last = { network, userAgent, identity }
+  }
+  return last.identity
 }
 
 /**

@@ -112,3 +112,14 @@ t.test('which clicks the rule judges, and their identity', async (t) => {
   t.not(sweepIdentity('100.64.1.0/24', 'ab'), sweepIdentity('100.64.1.0/24a', 'b'), 'the parts stay apart')
   t.match(sweepIdentity('n', 'u'), /^[0-9a-f]{16}$/)
 })
+
+t.test('an identity is the same value whichever identities were worked out before it', async (t) => {
+  // Stored with pending clicks: a value that changed would split one scanner in two.
+  const one = 'a2d097a88d6cd322'
+  const other = 'ed2363566a9c497f'
+  t.equal(sweepIdentity('100.64.1.0/24', 'a'), one)
+  t.equal(sweepIdentity('100.64.1.0/24', 'a'), one, 'again, right after')
+  t.equal(sweepIdentity('100.64.2.0/24', 'a'), other, 'another network')
+  t.equal(sweepIdentity('100.64.1.0/24', 'a'), one, 'back to the first')
+  t.not(sweepIdentity('100.64.1.0/24', 'b'), one, 'another user agent')
+})
