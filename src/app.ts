@@ -13,6 +13,7 @@ import { randomSecret, type Config } from './config.js'
 import { backendOf, openStore } from './db/open-store.js'
 import type { Store } from './db/store.js'
 import { installErrorHandlers } from './routes/error-handlers.js'
+import { ApiGate } from './limits/api-gate.js'
 import { installApiRateLimit } from './limits/api-rate-limit.js'
 import { LinkCache } from './links/link-cache.js'
 import { LoopWatch } from './loop-watch.js'
@@ -113,6 +114,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   installRequestLogging(app, log)
   const loopWatch = new LoopWatch({ thresholdMs: config.eventLoopStallWarnMs }, log)
   loopWatch.installRoutes(app)
+  const apiGate = config.apiTurnBudgetMs > 0 ? new ApiGate(config.apiTurnBudgetMs) : null
+  apiGate?.installRoutes(app)
   installHostKinds(app, ownHosts)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
   const store = options.store ?? (await openStore(config, { waitOnLock: false, cacheMiB: 8 }))
@@ -251,6 +254,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     loopWatch,
     cacheFollower,
     recipientsThread,
+    apiGate,
   })
 
   // Routes get only the services they use (see their options); the whole set is for tests and scripts.

@@ -81,6 +81,11 @@ export interface Config {
   apiUnauthenticatedRateLimitPerMinute: number
   /** A stretch that blocks the event loop this long is logged with what was running; 0 = off. */
   eventLoopStallWarnMs: number
+  /**
+   * API work let run between two polls of the event loop before further API requests
+   * wait for the next turn, so that taps are not held behind them (docs/adr/0088); 0 = off.
+   */
+  apiTurnBudgetMs: number
   /** Counted redirects per minute per client address; taps beyond it still redirect but are not counted; 0 = no limit. */
   redirectRateLimitPerMinute: number
   /** network: the /24 or /48; hash: a keyed hash whose key changes every UTC day; none: nothing. */
@@ -337,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiRateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 120_000, 0, 100_000_000),
     apiUnauthenticatedRateLimitPerMinute: integer(env, 'API_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     eventLoopStallWarnMs: integer(env, 'EVENT_LOOP_STALL_WARN_MS', 50, 0, 60_000),
+    apiTurnBudgetMs: integer(env, 'API_TURN_BUDGET_MS', 1, 0, 1_000),
     redirectRateLimitPerMinute: integer(env, 'REDIRECT_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
     ipStorage,
     clickRetentionDays: integer(env, 'CLICK_RETENTION_DAYS', 400, 1, 36_500),

@@ -7,6 +7,7 @@ import type { CacheFollower } from '../sync/cache-follower.js'
 import type { RedirectCounters } from '../links/redirect-counters.js'
 import type { DurationHistogram } from '../duration-histogram.js'
 import type { LoopWatch } from '../loop-watch.js'
+import type { ApiGate } from '../limits/api-gate.js'
 
 /**
  * A prom-client histogram fed from a DurationHistogram at scrape time. prom-client's
@@ -70,6 +71,8 @@ export interface MetricSources {
   cacheFollower: Pick<CacheFollower, 'applied' | 'reloads'>
   /** Null when RECIPIENTS_THREAD_MIN_BYTES is 0. */
   recipientsThread: Pick<RecipientsThread, 'taken' | 'held'> | null
+  /** Null when API_TURN_BUDGET_MS is 0: its metrics then read 0. */
+  apiGate: Pick<ApiGate, 'depth' | 'deferred'> | null
 }
 
 /**
@@ -89,7 +92,7 @@ export function lazyMetricsRegistry(sources: MetricSources): () => Registry {
  * redirect, the link cache and the click recorder keep; nothing here runs per request.
  */
 export function buildMetricsRegistry(services: MetricSources): Registry {
-  const { cache, recorder, redirects, store, loopWatch, cacheFollower, recipientsThread } = services
+  const { cache, recorder, redirects, store, loopWatch, cacheFollower, recipientsThread, apiGate } = services
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   counterFrom(
@@ -166,6 +169,19 @@ export function buildMetricsRegistry(services: MetricSources): Registry {
     'smslinks_cache_reloads_total',
     'Times every in-memory cache was read again: at start, and after the change feed lost track (a reconnect to the database)',
     () => cacheFollower.reloads,
+  )
+
+  gaugeFrom(
+    registry,
+    'smslinks_api_queue_depth',
+    'API requests waiting for a turn of the event loop with API_TURN_BUDGET_MS left',
+    () => apiGate?.depth ?? 0,
+  )
+  counterFrom(
+    registry,
+    'smslinks_api_requests_deferred_total',
+    'API requests that waited for a later turn of the event loop because API_TURN_BUDGET_MS was spent',
+    () => apiGate?.deferred ?? 0,
   )
 
   gaugeFrom(registry, 'smslinks_click_queue_depth', 'Clicks waiting in memory to be written', () => recorder.depth)

@@ -25,6 +25,8 @@ t.test('/metrics is Prometheus text with the service and process metrics', async
     ['smslinks_click_flush_duration_seconds', 'histogram'],
     ['smslinks_webhook_backlog', 'gauge'],
     ['smslinks_event_loop_stall_seconds', 'histogram'],
+    ['smslinks_api_queue_depth', 'gauge'],
+    ['smslinks_api_requests_deferred_total', 'counter'],
     ['process_cpu_seconds_total', 'counter'],
     ['process_resident_memory_bytes', 'gauge'],
     ['nodejs_eventloop_lag_p99_seconds', 'gauge'],
