@@ -15,7 +15,7 @@ import type {
 import { firstClickBucket } from '../first-click-delay.js'
 import { clickEvents } from '../webhooks/click-events.js'
 import { deliveryTimes, planClickWrite, type ClickTimingRules } from './click-batch.js'
-import { sweepsAt } from './sweep-rule.js'
+import { NEIGHBOURS_EACH_SIDE, sweepsAt } from './sweep-rule.js'
 import { describeUserAgent } from './user-agent-details.js'
 
 /** Fetches settled per pass at most; a larger backlog takes several passes. */
@@ -78,11 +78,16 @@ async function planSettlement(
     }
     for (const [messageId, messageGroups] of byMessage) {
       const ats = messageGroups.flatMap((group) => group.map((fetch) => fetch.at))
+      // sweepsAt looks at NEIGHBOURS_EACH_SIDE fetches either side of each one at most.
       const rows = await store.sweepNeighbours(
         messageId,
         messageGroups.map((group) => group[0]!.identity),
-        Math.min(...ats) - settings.spanMs,
-        Math.max(...ats) + settings.spanMs,
+        {
+          first: Math.min(...ats),
+          last: Math.max(...ats),
+          spanMs: settings.spanMs,
+          nearest: NEIGHBOURS_EACH_SIDE + 1,
+        },
       )
       const neighbours = new Map<string, Array<{ recipientIdx: number; at: number }>>()
       for (const row of rows) {

@@ -465,12 +465,17 @@ export interface ClickStore {
    * (docs/adr/0084); an indexed read however many clicks are stored.
    */
   dueSweepFetches(before: number, limit: number): Promise<DueFetch[]>
-  /** Every judged fetch (settled or not) of these identities of a message made in [from, to]. */
+  /**
+   * The judged fetches (settled or not) of these identities of a message that verdicts
+   * on fetches made in [window.first, window.last] look at: each identity's fetches in
+   * that range, and the `window.nearest` closest before and after it within
+   * `window.spanMs`. An indexed read of a few hundred rows per identity, however many
+   * fetches a scanner made.
+   */
   sweepNeighbours(
     messageId: number,
     identities: string[],
-    from: number,
-    to: number,
+    window: SweepWindow,
   ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>>
   /** The stored first click time of these recipients of a message; those without one are left out. */
   firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>>
@@ -841,6 +846,14 @@ export interface OptOutPage {
 }
 
 export type DeliveryStatus = 'delivered' | 'failed'
+
+/** Where a settle pass's verdicts look (Store.sweepNeighbours). */
+export interface SweepWindow {
+  first: number
+  last: number
+  spanMs: number
+  nearest: number
+}
 
 export interface DeliveryReport {
   recipientId: string

@@ -72,6 +72,34 @@ forEachBackend(t, (t, seed) => {
     t.same((await store.messageCounters(m)).clicks, counters.clicks, 'and changes nothing')
   })
 
+  t.test('a pass reads the fetches it judges and only the nearest ones either side', async (t) => {
+    const message = await seed.message(await seed.tenant(), { createdAt: 10_000 }, recipients(1_000))
+    const m = message.id
+    const l0 = message.links[0]!.id
+    // A scanner fetching 1,000 recipients 10 ms apart: every fetch within the span of every other.
+    const scanner = Array.from({ length: 1_000 }, (_, i) =>
+      click({ at: 11_000 + 10 * i, messageId: m, linkId: l0, recipientIdx: i, ...SCANNER }),
+    )
+    const judging = rules()
+    await recordClicks(store, scanner, judging)
+    const [due] = await store.dueSweepFetches(1_000_000, 1)
+    const window = { first: 11_000 + 10 * 500, last: 11_000 + 10 * 510, spanMs: 20_000, nearest: 5 }
+    const read = await store.sweepNeighbours(m, [due!.identity], window)
+    t.same(
+      read.map((row) => (row.at - 11_000) / 10).sort((a, b) => a - b),
+      Array.from({ length: 21 }, (_, i) => 495 + i),
+      'the 11 fetches in the window and 5 either side, no more',
+    )
+    t.ok(
+      read.every((row) => row.identity === due!.identity && row.recipientIdx === (row.at - 11_000) / 10),
+      'each with its recipient',
+    )
+    t.equal(await settleSweeps(store, 1_000_000, judging), 1_000)
+    const counters = await store.messageCounters(m)
+    t.same(counters.byReason, { sweep: 1_000 }, 'every fetch judged a sweep, as with all its neighbours read')
+    t.equal(counters.pendingClicks, 0)
+  })
+
   t.test('two passes at once settle each click once; no counter goes below zero', async (t) => {
     const { m, scanner, person } = await sweptMessage()
     const judging = rules()

@@ -1,6 +1,13 @@
 import type pg from 'pg'
 import type { ClickPosition, ClickRow, ExportedClick } from '../../click.js'
-import type { BreakdownCount, ClickMessageFacts, DeliveryTime, DueFetch, MessageCounters } from '../store.js'
+import type {
+  BreakdownCount,
+  ClickMessageFacts,
+  DeliveryTime,
+  DueFetch,
+  MessageCounters,
+  SweepWindow,
+} from '../store.js'
 import { counters, unsubscribeCounts, type CounterRow, type MessageCounterRow } from '../rows.js'
 import { COMMIT_HORIZON } from './commit-horizon.js'
 
@@ -107,14 +114,26 @@ export class PostgresClicks {
   async sweepNeighbours(
     messageId: number,
     identities: string[],
-    from: number,
-    to: number,
+    { first, last, spanMs, nearest }: SweepWindow,
   ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>> {
-    // One round trip for a whole settle pass, whatever the number of identities in it.
+    // One round trip for a whole settle pass, whatever the number of identities in it;
+    // each part an ordered range of the (message_id, identity, at) index.
     const { rows } = await this.pool.query<{ identity: string; recipientIdx: number; at: number }>(
-      `SELECT identity, recipient_idx AS "recipientIdx", at FROM sweep_fetches
-       WHERE message_id = $1 AND identity = ANY($2::text[]) AND at BETWEEN $3 AND $4`,
-      [messageId, identities, from, to],
+      `SELECT n.identity, n.recipient_idx AS "recipientIdx", n.at
+       FROM unnest($2::text[]) AS i(identity)
+       CROSS JOIN LATERAL (
+         (SELECT identity, recipient_idx, at FROM sweep_fetches
+          WHERE message_id = $1 AND identity = i.identity AND at BETWEEN $3 AND $4)
+         UNION ALL
+         (SELECT identity, recipient_idx, at FROM sweep_fetches
+          WHERE message_id = $1 AND identity = i.identity AND at >= $3::bigint - $5 AND at < $3
+          ORDER BY at DESC LIMIT $6)
+         UNION ALL
+         (SELECT identity, recipient_idx, at FROM sweep_fetches
+          WHERE message_id = $1 AND identity = i.identity AND at > $4 AND at <= $4::bigint + $5
+          ORDER BY at LIMIT $6)
+       ) n`,
+      [messageId, identities, first, last, spanMs, nearest],
     )
     return rows
   }

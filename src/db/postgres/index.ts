@@ -40,6 +40,7 @@ import type {
   CacheChange,
   CacheChangeWatch,
   CacheChangeWatcher,
+  SweepWindow,
 } from '../store.js'
 import { PostgresCacheChanges } from './cache-changes.js'
 import { CLICK_BATCH_KEPT_MS, pruneClickBatches } from './click-batches.js'
@@ -178,10 +179,9 @@ export class PostgresStore implements Store {
   sweepNeighbours(
     messageId: number,
     identities: string[],
-    from: number,
-    to: number,
+    window: SweepWindow,
   ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>> {
-    return this.clicks.sweepNeighbours(messageId, identities, from, to)
+    return this.clicks.sweepNeighbours(messageId, identities, window)
   }
 
   firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {

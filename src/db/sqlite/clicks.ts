@@ -10,6 +10,7 @@ import type {
   DeliveryTime,
   DueFetch,
   MessageCounters,
+  SweepWindow,
 } from '../store.js'
 import { counters, unsubscribeCounts, type CounterRow, type MessageCounterRow } from '../rows.js'
 
@@ -71,6 +72,14 @@ function prepare(db: SqliteDatabase) {
     sweepNeighbours: db.prepare(
       `SELECT identity, recipient_idx AS recipientIdx, at FROM sweep_fetches
        WHERE message_id = ? AND identity = ? AND at BETWEEN ? AND ?`,
+    ),
+    sweepNeighboursBefore: db.prepare(
+      `SELECT identity, recipient_idx AS recipientIdx, at FROM sweep_fetches
+       WHERE message_id = ? AND identity = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?`,
+    ),
+    sweepNeighboursAfter: db.prepare(
+      `SELECT identity, recipient_idx AS recipientIdx, at FROM sweep_fetches
+       WHERE message_id = ? AND identity = ? AND at > ? AND at <= ? ORDER BY at LIMIT ?`,
     ),
     firstClickTime: db
       .prepare('SELECT first_at FROM message_uniques WHERE message_id = ? AND recipient_idx = ?')
@@ -164,17 +173,14 @@ export class SqliteClicks implements ClickStore {
   async sweepNeighbours(
     messageId: number,
     identities: string[],
-    from: number,
-    to: number,
+    { first, last, spanMs, nearest }: SweepWindow,
   ): Promise<Array<{ identity: string; recipientIdx: number; at: number }>> {
-    return identities.flatMap(
-      (identity) =>
-        this.sql.sweepNeighbours.all(messageId, identity, from, to) as Array<{
-          identity: string
-          recipientIdx: number
-          at: number
-        }>,
-    )
+    type Row = { identity: string; recipientIdx: number; at: number }
+    return identities.flatMap((identity) => [
+      ...(this.sql.sweepNeighboursBefore.all(messageId, identity, first - spanMs, first, nearest) as Row[]),
+      ...(this.sql.sweepNeighbours.all(messageId, identity, first, last) as Row[]),
+      ...(this.sql.sweepNeighboursAfter.all(messageId, identity, last, last + spanMs, nearest) as Row[]),
+    ])
   }
 
   async firstClickTimes(messageId: number, recipientIdxs: number[]): Promise<Map<number, number>> {
