@@ -55,8 +55,9 @@ export type RecipientsReply =
 
 interface Job {
   ids: string[]
-  indexes: Int32Array
-  optedOut: Uint8Array
+  /** What the store made of the ids, in their order, and which the tenant has opted out. */
+  recipients: RecipientIndex[]
+  optedOut: Set<string>
   pieces: AsyncIterator<string> | null
 }
 
@@ -102,7 +103,7 @@ function parse(id: number, bytes: ArrayBuffer, kind: BodyKind): void {
   if (!validators[kind](body)) return reply({ id, refused: bytes }, [bytes])
   const { recipients, ...fields } = body as { recipients: string[] }
   const ids = [...new Set(recipients)]
-  jobs.set(id, { ids, indexes: new Int32Array(ids.length), optedOut: new Uint8Array(ids.length), pieces: null })
+  jobs.set(id, { ids, recipients: [], optedOut: new Set(), pieces: null })
   reply({ id, parsed: { fields, count: ids.length } })
 }
 
@@ -123,12 +124,7 @@ async function answer(
   job: Job,
   request: { message: Message; domain: Domain; format: RecipientsFormat },
 ) {
-  const recipients: RecipientIndex[] = new Array(job.ids.length)
-  const optedOut = new Set<string>()
-  for (let i = 0; i < job.ids.length; i++) {
-    recipients[i] = { externalId: job.ids[i]!, index: job.indexes[i]! }
-    if (job.optedOut[i] === 1) optedOut.add(job.ids[i]!)
-  }
+  const { recipients, optedOut } = job
   const text = messageWithRecipientsText(
     { message: request.message, domain: request.domain, recipients, optedOut },
     tokens,
@@ -158,11 +154,9 @@ async function handle(request: RecipientsRequest): Promise<void> {
       request.store,
       job.ids,
       [],
-      (from, recipients, optedOut) => {
-        for (let i = 0; i < recipients.length; i++) {
-          job.indexes[from + i] = recipients[i]!.index
-          if (optedOut.has(recipients[i]!.externalId)) job.optedOut[from + i] = 1
-        }
+      (_from, recipients, optedOut) => {
+        for (const recipient of recipients) job.recipients.push(recipient)
+        for (const recipientId of optedOut) job.optedOut.add(recipientId)
       },
     )
     return reply({ id: request.id, recipientCount })
