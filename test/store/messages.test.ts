@@ -1,5 +1,5 @@
 import t from 'tap'
-import { forEachBackend } from '../fixtures/store-backends.js'
+import { forEachBackend, openSameDatabase } from '../fixtures/store-backends.js'
 
 forEachBackend(t, (t, seed) => {
   const { store } = seed
@@ -176,6 +176,46 @@ forEachBackend(t, (t, seed) => {
       { recipients: none.recipients, recipientCount: none.message.recipientCount },
       { recipients: [], recipientCount: 0 },
     )
+  })
+
+  t.test('messages created at the same time are each stored; one that fails fails alone', async (t) => {
+    const owner = await seed.tenant()
+    const taken = await seed.message(owner)
+    const externalId = seed.unique('ext-')
+    const withCode = (code: string) => [{ publicId: seed.unique('lnk_'), code, url: 'https://shop.dk/x' }]
+    const calls = [
+      seed.newMessage(owner),
+      seed.newMessage(owner, { externalId }),
+      // A code the domain already has: the insert breaks the links' unique key.
+      seed.newMessage(owner, { externalId: seed.unique('clash-'), links: withCode(taken.links[0]!.code) }),
+      seed.newMessage(owner, { externalId }),
+      seed.newMessage(owner),
+    ]
+    const other = await openSameDatabase(t, store)
+    const outcomes = await Promise.allSettled(
+      calls.map(async (input, i) => {
+        const made = await store.createMessage(input, [`r${i}`])
+        // Answered only once committed: another connection already sees it.
+        t.ok(await other.getMessage(owner.tenant.id, made.message.publicId), `call ${i} is committed when answered`)
+        return made
+      }),
+    )
+    t.equal(outcomes[2]!.status, 'rejected', 'the call with a taken code fails')
+    t.equal(await store.findMessageByExternalId(owner.tenant.id, calls[2]!.externalId!), null, 'and stores nothing')
+    const made = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : null))
+    // Of the two calls with one externalId, either may come first (on PostgreSQL they race).
+    const [first, second] = made[1]!.created ? [1, 3] : [3, 1]
+    for (const i of [0, first, 4]) {
+      t.equal(made[i]!.created, true)
+      t.same(made[i]!.recipients, [{ externalId: `r${i}`, index: 0 }])
+      t.same(await store.getMessage(owner.tenant.id, made[i]!.message.publicId), made[i]!.message)
+    }
+    t.same(
+      { created: made[second]!.created, id: made[second]!.message.id, recipients: made[second]!.recipients },
+      { created: false, id: made[first]!.message.id, recipients: [] },
+      'the later call with the same externalId gets the first one',
+    )
+    t.equal(await store.recipientIndexOf(made[first]!.message.id, `r${second}`), null)
   })
 
   t.test('a thousand recipients in one call, then more from two callers at once', async (t) => {

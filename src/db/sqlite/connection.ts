@@ -22,6 +22,66 @@ export class SqliteConnection {
 
 const transactionOf = (db: SqliteDatabase) => db.transaction((fn: () => unknown) => fn())
 
+interface Queued<I, O> {
+  input: I
+  resolve: (output: O) => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * Group commit: the calls made in one turn of the event loop share one IMMEDIATE
+ * transaction, and each is answered once it committed. Under concurrent callers the
+ * pages they share (the tables' last leaves, the counters) are then written once per
+ * transaction rather than once per call (docs/adr/0089).
+ *
+ * When one of them fails, the shared transaction is undone and each call runs again in
+ * a transaction of its own, so that only the failing one fails. (Savepoints would undo
+ * the failing call alone, but SQLite journals every page a savepoint touches, which
+ * costs more than the commit saved; failures are rare: a collision of random codes.)
+ *
+ * The write lock taken by another connection (SQLITE_BUSY) is waited for as
+ * retryWhileBusy waits, without blocking the event loop.
+ */
+export class GroupCommit<I, O> {
+  private queue: Array<Queued<I, O>> = []
+
+  constructor(
+    private readonly connection: SqliteConnection,
+    private readonly work: (input: I) => O,
+  ) {}
+
+  run(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      if (this.queue.push({ input, resolve, reject }) === 1) setImmediate(() => void this.commit())
+    })
+  }
+
+  private async commit(): Promise<void> {
+    const calls = this.queue
+    this.queue = []
+    try {
+      const outputs = await this.writeAll(calls)
+      calls.forEach((call, i) => call.resolve(outputs[i]!))
+    } catch (err) {
+      if (calls.length === 1 || isBusy(err)) {
+        for (const call of calls) call.reject(err)
+        return
+      }
+      for (const call of calls) {
+        await this.writeAll([call]).then(
+          ([output]) => call.resolve(output!),
+          (err: unknown) => call.reject(err),
+        )
+      }
+    }
+  }
+
+  /** The calls' work in one transaction, waiting while another connection holds the write lock. */
+  private writeAll(calls: Array<Queued<I, O>>): Promise<O[]> {
+    return whileBusy(() => this.connection.write(() => calls.map((call) => this.work(call.input))))
+  }
+}
+
 /** How long a store call keeps retrying while another connection holds the write lock. */
 const BUSY_RETRY_MS = 10_000
 
@@ -36,17 +96,21 @@ function isBusy(err: unknown): boolean {
  * Safe to repeat: every call that writes more than once does it in one transaction,
  * which a busy error rolls back whole.
  */
-function retryWhileBusy<T>(method: (...args: unknown[]) => Promise<T>) {
-  return async function (this: unknown, ...args: unknown[]): Promise<T> {
-    const started = Date.now()
-    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-      try {
-        return await method.apply(this, args)
-      } catch (err) {
-        if (!isBusy(err) || Date.now() - started > BUSY_RETRY_MS) throw err
-        await sleep(wait)
-      }
+async function whileBusy<T>(attempt: () => T | Promise<T>): Promise<T> {
+  const started = Date.now()
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!isBusy(err) || Date.now() - started > BUSY_RETRY_MS) throw err
+      await sleep(wait)
     }
+  }
+}
+
+function retryWhileBusy<T>(method: (...args: unknown[]) => Promise<T>) {
+  return function (this: unknown, ...args: unknown[]): Promise<T> {
+    return whileBusy(() => method.apply(this, args))
   }
 }
 

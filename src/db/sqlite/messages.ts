@@ -1,5 +1,5 @@
 import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
-import { retryingWhileBusy, type SqliteConnection } from './connection.js'
+import { GroupCommit, retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
 import type {
   AddedRecipients,
@@ -76,47 +76,54 @@ export class SqliteMessages implements MessageStore {
   private readonly write: SqliteConnection['write']
 
   private readonly recordChange: RecordCacheChange
+  /** Creations asked for in one turn of the event loop share a commit. */
+  private readonly creations: GroupCommit<{ input: NewMessage; recipientIds: string[] }, CreatedMessage>
 
   constructor(connection: SqliteConnection) {
     this.sql = prepare(connection.db)
     this.write = connection.write
     this.recordChange = cacheChangeRecorder(connection.db)
+    this.creations = new GroupCommit(connection, ({ input, recipientIds }) => this.#create(input, recipientIds))
   }
 
-  async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
-    return this.write(() => {
-      if (input.externalId !== null) {
-        const existing = this.sql.getMessageByExternalId.get(input.tenantId, input.externalId) as MessageRow | undefined
-        if (existing) return { message: this.#toMessage(existing), created: false, recipients: [] }
-      }
-      const { links, text, stripScheme, utm, expiresAt: _expiresAt, ...row } = input
-      const id = Number(
-        this.sql.insertMessage.run({
-          ...row,
-          text: text?.body ?? null,
-          textSpans: serializeSpans(text),
-          stripScheme: stripScheme ? 1 : 0,
-          utm: utm ? JSON.stringify(utm) : null,
-        }).lastInsertRowid,
-      )
-      this.sql.insertMessageCounters.run(id)
-      if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
-      if (input.expiresAt !== null) this.sql.setMessageExpiry.run(input.expiresAt, id)
-      links.forEach((link, position) => {
-        const linkId = this.sql.insertLink.run(
-          link.publicId,
-          id,
-          input.domainId,
-          position,
-          link.code,
-          link.url,
-        ).lastInsertRowid
-        this.sql.insertLinkCounters.run(linkId)
-        this.recordChange('link', `${input.domainId}/${link.code}`)
-      })
-      const { recipients } = this.#insertRecipients(id, 0, recipientIds)
-      return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true, recipients }
+  // Not async: the group commit waits out a busy write lock itself.
+  createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
+    return this.creations.run({ input, recipientIds })
+  }
+
+  /** Inside a write transaction. */
+  #create(input: NewMessage, recipientIds: string[]): CreatedMessage {
+    if (input.externalId !== null) {
+      const existing = this.sql.getMessageByExternalId.get(input.tenantId, input.externalId) as MessageRow | undefined
+      if (existing) return { message: this.#toMessage(existing), created: false, recipients: [] }
+    }
+    const { links, text, stripScheme, utm, expiresAt: _expiresAt, ...row } = input
+    const id = Number(
+      this.sql.insertMessage.run({
+        ...row,
+        text: text?.body ?? null,
+        textSpans: serializeSpans(text),
+        stripScheme: stripScheme ? 1 : 0,
+        utm: utm ? JSON.stringify(utm) : null,
+      }).lastInsertRowid,
+    )
+    this.sql.insertMessageCounters.run(id)
+    if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
+    if (input.expiresAt !== null) this.sql.setMessageExpiry.run(input.expiresAt, id)
+    links.forEach((link, position) => {
+      const linkId = this.sql.insertLink.run(
+        link.publicId,
+        id,
+        input.domainId,
+        position,
+        link.code,
+        link.url,
+      ).lastInsertRowid
+      this.sql.insertLinkCounters.run(linkId)
+      this.recordChange('link', `${input.domainId}/${link.code}`)
     })
+    const { recipients } = this.#insertRecipients(id, 0, recipientIds)
+    return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true, recipients }
   }
 
   async codeExists(domainId: number, code: string): Promise<boolean> {
