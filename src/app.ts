@@ -118,7 +118,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   apiGate?.installRoutes(app)
   installHostKinds(app, ownHosts)
   if (options.onRoute) app.addHook('onRoute', options.onRoute)
-  const store = options.store ?? (await openStore(config, { waitOnLock: false, cacheMiB: 8 }))
+  // Clicks are written by a thread with its own connection to the database; an
+  // in-memory database cannot be shared and an injected store (tests) is the one to
+  // write to, so the event loop writes them, asynchronously: a tap never waits on a batch.
+  const sharable = backendOf(config) === 'postgres' || config.databasePath !== ':memory:'
+  const clickWriter = sharable ? (options.clickWriter ?? (options.store === undefined ? 'thread' : 'inline')) : 'inline'
+  // With a click writer thread, that thread checkpoints the SQLite WAL: not the event loop.
+  const store =
+    options.store ??
+    (await openStore(config, { waitOnLock: false, cacheMiB: 8, checkpointsElsewhere: clickWriter === 'thread' }))
   let domains: DomainRegistry
   let secret: string
   try {
@@ -142,11 +150,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         }
       : undefined
   const burst = { tooFastMs: config.tooFastMs, burstWindowMs: config.burstWindowMs, maxTokens: BURST_MEMORY, sweep }
-  // Clicks are written by a thread with its own connection to the database; an
-  // in-memory database cannot be shared and an injected store (tests) is the one to
-  // write to, so the event loop writes them, asynchronously: a tap never waits on a batch.
-  const sharable = backendOf(config) === 'postgres' || config.databasePath !== ':memory:'
-  const clickWriter = sharable ? (options.clickWriter ?? (options.store === undefined ? 'thread' : 'inline')) : 'inline'
   const sink =
     clickWriter === 'thread'
       ? new ThreadClickSink(

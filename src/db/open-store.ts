@@ -1,7 +1,7 @@
 import type { Config } from '../config.js'
 import { openPostgresStore } from './postgres/index.js'
 import { describeUrl } from './postgres/pool.js'
-import { SqliteStore } from './sqlite/index.js'
+import { SqliteStore, type SqliteOpenOptions } from './sqlite/index.js'
 import type { Store } from './store.js'
 
 /** Which backend a configuration selects: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
@@ -23,7 +23,7 @@ export function describeStore(config: Pick<Config, 'databaseUrl' | 'databasePath
  */
 export async function openStore(
   config: Pick<Config, 'databaseUrl' | 'databasePath'>,
-  sqlite: { waitOnLock?: boolean; cacheMiB?: number } = {},
+  sqlite: SqliteOpenOptions = {},
 ): Promise<Store> {
   if (config.databaseUrl !== null) return openPostgresStore(config.databaseUrl)
   return SqliteStore.open(config.databasePath, sqlite)

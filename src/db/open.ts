@@ -12,7 +12,7 @@ export type SqliteDatabase = Database.Database
  */
 export function openDatabase(
   path: string,
-  options: { busyTimeoutMs?: number; cacheMiB?: number } = {},
+  options: { busyTimeoutMs?: number; cacheMiB?: number; autocheckpointPages?: number } = {},
 ): SqliteDatabase {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path)
@@ -24,5 +24,8 @@ export function openDatabase(
   // random places in the unique tables' B-trees, and a miss there is a disk read
   // inside the flush.
   db.pragma(`cache_size = -${(options.cacheMiB ?? 32) * 1024}`)
+  // How large the WAL may grow before a commit on this connection copies it into the
+  // database file (SQLite's default: 1,000 pages).
+  if (options.autocheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${options.autocheckpointPages}`)
   return db
 }

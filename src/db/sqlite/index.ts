@@ -13,6 +13,19 @@ import { SqliteRollups } from './rollups.js'
 import { SqliteTenants } from './tenants.js'
 import { SqliteWebhooks, WebhookSubscribers } from './webhooks.js'
 
+export interface SqliteOpenOptions {
+  waitOnLock?: boolean
+  cacheMiB?: number
+  /** Another connection (the click writer thread's) checkpoints the WAL. */
+  checkpointsElsewhere?: boolean
+}
+
+/**
+ * WAL pages after which a connection that leaves checkpoints to another one does one
+ * itself: 16 times SQLite's default, about 64 MB.
+ */
+const BACKSTOP_CHECKPOINT_PAGES = 16_000
+
 // The class below gets every method of its parts in its constructor; this says so to the compiler.
 // Each part implements its concept's interface, and Store is exactly those interfaces together.
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
@@ -60,12 +73,16 @@ export class SqliteStore {
    * Opens the file, applies pending migrations, prepares statements. The service's
    * own store opens with `waitOnLock: false`: it never sleeps on the event loop
    * for the write lock; a call that finds it taken is retried asynchronously. With a
-   * click writer thread it also needs less page cache: the random writes are there.
+   * click writer thread it also needs less page cache: the random writes are there,
+   * and `checkpointsElsewhere`: that thread copies the WAL into the database file
+   * (checkpoint), and this connection does so only if the WAL grows far beyond the
+   * usual size, when the thread cannot keep up.
    */
-  static open(path: string, options: { waitOnLock?: boolean; cacheMiB?: number } = {}): SqliteStore {
+  static open(path: string, options: SqliteOpenOptions = {}): SqliteStore {
     const db = openDatabase(path, {
       busyTimeoutMs: options.waitOnLock === false ? 0 : 5000,
       cacheMiB: options.cacheMiB,
+      autocheckpointPages: options.checkpointsElsewhere === true ? BACKSTOP_CHECKPOINT_PAGES : undefined,
     })
     try {
       migrate(db)
@@ -74,5 +91,13 @@ export class SqliteStore {
       throw err
     }
     return new SqliteStore(db)
+  }
+
+  /**
+   * Copies what it can of the WAL into the database file without waiting for any
+   * lock (a passive checkpoint), so that commits on other connections need not.
+   */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)')
   }
 }
