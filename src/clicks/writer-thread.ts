@@ -70,7 +70,7 @@ const WRITER_CONNECTIONS = 2
  * service's connection leaves that to it (SqliteStore.checkpoint), also while no
  * clicks come.
  */
-const CHECKPOINT_INTERVAL_MS = 500
+const CHECKPOINT_INTERVAL_MS = 100
 const sqlite = data.databaseUrl === null ? SqliteStore.open(data.databasePath, { cacheMiB: WRITER_CACHE_MIB }) : null
 const store: Store = sqlite ?? connectPostgresStore(data.databaseUrl!, { maxConnections: WRITER_CONNECTIONS })
 const checkpoints =
