@@ -9,6 +9,7 @@ import { addressPolicy } from './clicks/network.js'
 import { BurstRule } from './clicks/burst.js'
 import { ClickRecorder, InlineClickSink } from './clicks/recorder.js'
 import { ThreadClickSink } from './clicks/thread-sink.js'
+import { WalCheckpointThread } from './db/sqlite/wal-checkpoints.js'
 import { randomSecret, type Config } from './config.js'
 import { backendOf, openStore } from './db/open-store.js'
 import type { Store } from './db/store.js'
@@ -123,10 +124,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // write to, so the event loop writes them, asynchronously: a tap never waits on a batch.
   const sharable = backendOf(config) === 'postgres' || config.databasePath !== ':memory:'
   const clickWriter = sharable ? (options.clickWriter ?? (options.store === undefined ? 'thread' : 'inline')) : 'inline'
-  // With a click writer thread, that thread checkpoints the SQLite WAL: not the event loop.
+  // Beside a click writer thread on SQLite, a thread of its own checkpoints the WAL: not the event loop.
+  const checkpoints =
+    clickWriter === 'thread' && backendOf(config) === 'sqlite' && options.store === undefined
+      ? new WalCheckpointThread(config.databasePath, log)
+      : null
   const store =
     options.store ??
-    (await openStore(config, { waitOnLock: false, cacheMiB: 8, checkpointsElsewhere: clickWriter === 'thread' }))
+    (await openStore(config, { waitOnLock: false, cacheMiB: 8, checkpointsElsewhere: checkpoints !== null }))
   let domains: DomainRegistry
   let secret: string
   try {
@@ -225,6 +230,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await webhookWorker.stop()
     await recorder.close()
     await unsubscribeVisits.close()
+    await checkpoints?.close()
     await store.close()
   })
 
@@ -339,6 +345,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(dashboardRoutes, { store, secret, config })
 
   await recorder.start()
+  checkpoints?.start()
   await cacheFollower.start()
   unsubscribeVisits.start()
   webhookWorker.start()

@@ -65,24 +65,10 @@ const WRITER_CACHE_MIB = 16
  * second lets the occasional prune of batch ids or a reconnect not wait on it.
  */
 const WRITER_CONNECTIONS = 2
-/**
- * How often the thread checkpoints the SQLite WAL besides after its own commits: the
- * service's connection leaves that to it (SqliteStore.checkpoint), also while no
- * clicks come.
- */
-const CHECKPOINT_INTERVAL_MS = 100
-const sqlite = data.databaseUrl === null ? SqliteStore.open(data.databasePath, { cacheMiB: WRITER_CACHE_MIB }) : null
-const store: Store = sqlite ?? connectPostgresStore(data.databaseUrl!, { maxConnections: WRITER_CONNECTIONS })
-const checkpoints =
-  sqlite === null
-    ? null
-    : setInterval(() => {
-        try {
-          sqlite.checkpoint()
-        } catch {
-          // A database that cannot be written fails the next batch, which says why; the next interval tries again.
-        }
-      }, CHECKPOINT_INTERVAL_MS)
+const store: Store =
+  data.databaseUrl === null
+    ? SqliteStore.open(data.databasePath, { cacheMiB: WRITER_CACHE_MIB })
+    : connectPostgresStore(data.databaseUrl, { maxConnections: WRITER_CONNECTIONS })
 const rules = new BurstRule(data.burst)
 const addressToStore = addressPolicy(data.ipStorage, data.secret)
 // The service's token secret: recipient tokens are checked here, not on the redirect's path.
@@ -94,7 +80,6 @@ port.postMessage({ id: 0, ok: true } satisfies WriterReply)
 port.on('message', async (request: WriterRequest) => {
   if ('close' in request) {
     // The service terminates the thread once this is acknowledged.
-    if (checkpoints !== null) clearInterval(checkpoints)
     await store.close()
     port.postMessage({ id: request.id, ok: true } satisfies WriterReply)
     return

@@ -16,10 +16,8 @@ t.test('with a click writer thread, the WAL stays small while only the API write
     clickWriter: 'thread',
     env: {
       // Every recipient is stored on the service's own connection, which leaves
-      // checkpoints to the click writer thread (docs/adr/0089).
+      // checkpoints to a thread of their own (docs/adr/0089).
       RECIPIENTS_THREAD_MIN_BYTES: '0',
-      // The suite's other files keep the cores busy: at nice 19 the thread would wait behind them.
-      CLICK_WRITER_NICE: '0',
     },
   })
   const { key } = await createTenant(app)

@@ -16,7 +16,7 @@ import { SqliteWebhooks, WebhookSubscribers } from './webhooks.js'
 export interface SqliteOpenOptions {
   waitOnLock?: boolean
   cacheMiB?: number
-  /** Another connection (the click writer thread's) checkpoints the WAL. */
+  /** Another connection (WalCheckpointThread's) checkpoints the WAL. */
   checkpointsElsewhere?: boolean
 }
 
@@ -73,10 +73,10 @@ export class SqliteStore {
    * Opens the file, applies pending migrations, prepares statements. The service's
    * own store opens with `waitOnLock: false`: it never sleeps on the event loop
    * for the write lock; a call that finds it taken is retried asynchronously. With a
-   * click writer thread it also needs less page cache: the random writes are there,
-   * and `checkpointsElsewhere`: that thread copies the WAL into the database file
-   * (checkpoint), and this connection does so only if the WAL grows far beyond the
-   * usual size, when the thread cannot keep up.
+   * click writer thread it also needs less page cache: the random writes are there.
+   * With `checkpointsElsewhere`, a thread copies the WAL into the database file
+   * (WalCheckpointThread), and this connection does so only if the WAL grows far
+   * beyond the usual size, when that thread cannot keep up.
    */
   static open(path: string, options: SqliteOpenOptions = {}): SqliteStore {
     const db = openDatabase(path, {
@@ -91,13 +91,5 @@ export class SqliteStore {
       throw err
     }
     return new SqliteStore(db)
-  }
-
-  /**
-   * Copies what it can of the WAL into the database file without waiting for any
-   * lock (a passive checkpoint), so that commits on other connections need not.
-   */
-  checkpoint(): void {
-    this.db.pragma('wal_checkpoint(PASSIVE)')
   }
 }
