@@ -256,7 +256,7 @@ export interface MessageStore {
    * Creates the message with its links and counters, or, when the tenant already has
    * a message with the same externalId, returns that one with created=false. Atomic.
    * A created message also gets `recipientIds` as addRecipients would give them
-   * (indexes from 0, a repeated id once), on SQLite in the same transaction: a
+   * (indexes from 0, a repeated id once), in the same transaction: a
    * single-recipient message is one write. A message not created gets none of them.
    */
   createMessage(message: NewMessage, recipientIds?: string[]): Promise<CreatedMessage>

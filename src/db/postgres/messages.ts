@@ -22,19 +22,14 @@ export class PostgresMessages {
   constructor(private readonly pool: pg.Pool) {}
 
   async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
-    const { message, created } = await this.#insertMessage(input)
-    if (!created || recipientIds.length === 0) return { message, created, recipients: [] }
-    // The first recipients in a transaction of their own, as addRecipients adds them.
-    const added = await this.addRecipients(message.id, recipientIds)
-    return { message: { ...message, recipientCount: added.recipientCount }, created, recipients: added.recipients }
-  }
-
-  async #insertMessage(input: NewMessage): Promise<{ message: Message; created: boolean }> {
+    // A new message has no recipients yet: each id gets the next index, a repeated one its first.
+    const indexes = new Map<string, number>()
+    for (const externalId of recipientIds) if (!indexes.has(externalId)) indexes.set(externalId, indexes.size)
     return transaction(this.pool, async (client) => {
       const { rows } = await client.query<MessageRow>(
         `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
-           text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at, language)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at, language, recipient_count)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
          RETURNING *`,
         [
@@ -54,6 +49,7 @@ export class PostgresMessages {
           input.unsubscribeCode,
           input.expiresAt,
           input.language,
+          indexes.size,
         ],
       )
       const row = rows[0]
@@ -64,7 +60,7 @@ export class PostgresMessages {
           'SELECT * FROM messages WHERE tenant_id = $1 AND external_id = $2',
           [input.tenantId, input.externalId],
         )
-        return { message: (await toMessages(client, existing.rows))[0]!, created: false }
+        return { message: (await toMessages(client, existing.rows))[0]!, created: false, recipients: [] }
       }
       await client.query('INSERT INTO message_counters (message_id) VALUES ($1)', [row.id])
       if (input.links.length > 0) {
@@ -85,7 +81,18 @@ export class PostgresMessages {
           ],
         )
       }
-      return { message: (await toMessages(client, [row]))[0]!, created: true }
+      // The first recipients in the message's transaction: a single-recipient message is one commit.
+      if (indexes.size > 0) {
+        await client.query(
+          'INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($2::int[]), unnest($3::text[])',
+          [row.id, [...indexes.values()], [...indexes.keys()]],
+        )
+      }
+      const recipients = recipientIds.map((externalId): RecipientIndex => ({
+        externalId,
+        index: indexes.get(externalId)!,
+      }))
+      return { message: (await toMessages(client, [row]))[0]!, created: true, recipients }
     })
   }
 
