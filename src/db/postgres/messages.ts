@@ -62,37 +62,34 @@ export class PostgresMessages {
         )
         return { message: (await toMessages(client, existing.rows))[0]!, created: false, recipients: [] }
       }
-      await client.query('INSERT INTO message_counters (message_id) VALUES ($1)', [row.id])
-      if (input.links.length > 0) {
-        await client.query(
-          `WITH l AS (
-             INSERT INTO links (public_id, message_id, domain_id, position, code, url)
-             SELECT p, $1, $2, pos - 1, c, u FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(p, c, u, pos)
-             RETURNING id, domain_id, code),
-           c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'link', concat(domain_id, '/', code), $6 FROM l)
-           INSERT INTO link_counters (link_id) SELECT id FROM l`,
-          [
-            row.id,
-            input.domainId,
-            input.links.map((link) => link.publicId),
-            input.links.map((link) => link.code),
-            input.links.map((link) => link.url),
-            Date.now(),
-          ],
-        )
-      }
-      // The first recipients in the message's transaction: a single-recipient message is one commit.
-      if (indexes.size > 0) {
-        await client.query(
-          'INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($2::int[]), unnest($3::text[])',
-          [row.id, [...indexes.values()], [...indexes.keys()]],
-        )
-      }
+      // The rest in one statement: counters, links with their counters and cache changes, and
+      // the first recipients (a single-recipient message is one commit).
+      const { rows: links } = await client.query<LinkRow>(
+        `WITH l AS (
+           INSERT INTO links (public_id, message_id, domain_id, position, code, url)
+           SELECT p, $1, $2, pos - 1, c, u FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(p, c, u, pos)
+           RETURNING id, message_id, public_id, position, code, url, domain_id),
+         c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'link', concat(domain_id, '/', code), $6 FROM l),
+         k AS (INSERT INTO link_counters (link_id) SELECT id FROM l),
+         m AS (INSERT INTO message_counters (message_id) VALUES ($1)),
+         r AS (INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($7::int[]), unnest($8::text[]))
+         SELECT id, message_id, public_id, position, code, url FROM l ORDER BY position`,
+        [
+          row.id,
+          input.domainId,
+          input.links.map((link) => link.publicId),
+          input.links.map((link) => link.code),
+          input.links.map((link) => link.url),
+          Date.now(),
+          [...indexes.values()],
+          [...indexes.keys()],
+        ],
+      )
       const recipients = recipientIds.map((externalId): RecipientIndex => ({
         externalId,
         index: indexes.get(externalId)!,
       }))
-      return { message: (await toMessages(client, [row]))[0]!, created: true, recipients }
+      return { message: messageFromRow(row, links), created: true, recipients }
     })
   }
 
