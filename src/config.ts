@@ -44,6 +44,8 @@ export interface Config {
   recipientsThreadMinBytes: number
   /** Nice value of the recipients thread: under full CPU, redirects go first. */
   recipientsThreadNice: number
+  /** Nice value of the threads Node starts (V8's workers, libuv's pool); 0 leaves them. */
+  v8ThreadsNice: number
   /** The recipients thread stops after this long without a call, and starts again at the next. */
   recipientsThreadIdleMs: number
   /** How often the webhook worker looks for due events. */
@@ -326,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
     recipientsThreadMinBytes: integer(env, 'RECIPIENTS_THREAD_MIN_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
     recipientsThreadNice: integer(env, 'RECIPIENTS_THREAD_NICE', 10, 0, 19),
     recipientsThreadIdleMs: integer(env, 'RECIPIENTS_THREAD_IDLE_MS', 10_000, 1, 86_400_000),
+    v8ThreadsNice: integer(env, 'V8_THREADS_NICE', 10, 0, 19),
     webhookPollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 1, 60_000),
     webhookRetryBaseMs,
     webhookRetryMaxMs,

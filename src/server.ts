@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildMetricsListener } from './routes/metrics-listener.js'
+import { lowerStartupThreadsPriority } from './threads.js'
 
 if (existsSync('.env')) process.loadEnvFile('.env')
 
@@ -15,6 +16,7 @@ try {
   }
   throw err
 }
+lowerStartupThreadsPriority(config.v8ThreadsNice)
 
 const app = await buildApp(config).catch((err: Error) => {
   console.error(`smslinks: cannot start: ${err.message}`)

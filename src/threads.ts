@@ -1,4 +1,4 @@
-import { readlinkSync } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
 
@@ -34,5 +34,25 @@ export function lowerThreadPriority(nice: number): void {
     setPriority(tid, nice)
   } catch {
     // no /proc or no permission: the thread keeps the process's priority
+  }
+}
+
+/**
+ * Lowers the priority of every thread of the process but the calling one. Called by the
+ * service's entry on the main thread before it starts anything, these are the threads
+ * Node started: V8's workers, which mark the heap concurrently and compile in the
+ * background for the event loop and for every worker thread, and libuv's pool, which
+ * the module loader started (file reads; later DNS lookups for webhooks, static files).
+ * At the process's priority they take turns with the event loop when the CPU is busy,
+ * and a redirect waits while they run; lowered, the event loop runs first and they use
+ * the time it leaves (ADR 0090). Threads the service starts keep their own.
+ */
+export function lowerStartupThreadsPriority(nice: number): void {
+  if (nice === 0) return
+  try {
+    const self = readlinkSync('/proc/thread-self').split('/').pop()
+    for (const tid of readdirSync('/proc/self/task')) if (tid !== self) setPriority(Number(tid), nice)
+  } catch {
+    // no /proc or no permission: the threads keep the process's priority
   }
 }
