@@ -150,6 +150,29 @@ forEachBackend(t, (t, seed) => {
     t.equal((await store.getMessage(message.tenantId, message.publicId))?.recipientCount, 3)
   })
 
+  t.test('new ids take the next indexes; a stored id among new ones leaves no gap', async (t) => {
+    const message = await seed.message(await seed.tenant())
+    await store.addRecipients(message.id, ['a', 'b'])
+    t.same(await store.addRecipients(message.id, ['c', 'd']), {
+      recipients: [
+        { externalId: 'c', index: 2 },
+        { externalId: 'd', index: 3 },
+      ],
+      recipientCount: 4,
+    })
+    t.same(await store.addRecipients(message.id, ['e', 'a', 'f', 'e']), {
+      recipients: [
+        { externalId: 'e', index: 4 },
+        { externalId: 'a', index: 0 },
+        { externalId: 'f', index: 5 },
+        { externalId: 'e', index: 4 },
+      ],
+      recipientCount: 6,
+    })
+    t.equal(await store.recipientIndexOf(message.id, 'f'), 5)
+    t.equal((await store.getMessage(message.tenantId, message.publicId))?.recipientCount, 6)
+  })
+
   t.test('a message is created with its first recipients; a repeated externalId adds none', async (t) => {
     const owner = await seed.tenant()
     const externalId = seed.unique('ext-')

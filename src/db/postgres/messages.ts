@@ -13,6 +13,9 @@ import type {
 import { messageFromRow, parseUtm, serializeSpans, type LinkRow as MessageLinkRow, type MessageRow } from '../rows.js'
 import { transaction, type Queryable } from './pool.js'
 
+/** Some of the ids addRecipients took to be new were the message's already. */
+class NotAllNew extends Error {}
+
 interface LinkRow extends MessageLinkRow {
   message_id: number
 }
@@ -102,42 +105,67 @@ export class PostgresMessages {
   }
 
   async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
-    return transaction(this.pool, async (client) => {
-      // The message row's lock orders concurrent calls: indexes are handed out by one at a time.
-      const locked = await client.query<{ recipient_count: number }>(
-        'SELECT recipient_count FROM messages WHERE id = $1 FOR UPDATE',
-        [messageId],
+    // Most calls add ids the message does not have yet: they are inserted in one statement
+    // without looking them up first, the unique key checking them as it inserts. If one was
+    // there already, that transaction is rolled back and the call looks them up.
+    try {
+      return await transaction(this.pool, (client) => this.#addRecipients(client, messageId, externalIds, false))
+    } catch (err) {
+      if (!(err instanceof NotAllNew)) throw err
+      return transaction(this.pool, (client) => this.#addRecipients(client, messageId, externalIds, true))
+    }
+  }
+
+  /**
+   * Adds `externalIds` to the message, each new one at the next index. With `lookUp`
+   * false the ids are taken to be new, and NotAllNew is thrown (rolling the transaction
+   * back) when one was not.
+   */
+  async #addRecipients(
+    client: pg.PoolClient,
+    messageId: number,
+    externalIds: string[],
+    lookUp: boolean,
+  ): Promise<AddedRecipients> {
+    // The message row's lock orders concurrent calls: indexes are handed out by one at a time.
+    const locked = await client.query<{ recipient_count: number }>(
+      'SELECT recipient_count FROM messages WHERE id = $1 FOR UPDATE',
+      [messageId],
+    )
+    let next = locked.rows[0]!.recipient_count
+    const indexes = new Map<string, number>()
+    if (lookUp && next > 0 && externalIds.length > 0) {
+      const existing = await client.query<{ external_id: string; idx: number }>(
+        'SELECT external_id, idx FROM recipients WHERE message_id = $1 AND external_id = ANY($2::text[])',
+        [messageId, externalIds],
       )
-      let next = locked.rows[0]!.recipient_count
-      const indexes = new Map<string, number>()
-      if (next > 0 && externalIds.length > 0) {
-        const existing = await client.query<{ external_id: string; idx: number }>(
-          'SELECT external_id, idx FROM recipients WHERE message_id = $1 AND external_id = ANY($2::text[])',
-          [messageId, externalIds],
-        )
-        for (const row of existing.rows) indexes.set(row.external_id, row.idx)
+      for (const row of existing.rows) indexes.set(row.external_id, row.idx)
+    }
+    const newIds: string[] = []
+    const newIndexes: number[] = []
+    for (const externalId of externalIds) {
+      if (indexes.has(externalId)) continue
+      indexes.set(externalId, next)
+      newIds.push(externalId)
+      newIndexes.push(next++)
+    }
+    if (newIds.length > 0) {
+      const inserted = await client.query(
+        'INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($2::int[]), unnest($3::text[]) ' +
+          'ON CONFLICT (message_id, external_id) DO NOTHING',
+        [messageId, newIndexes, newIds],
+      )
+      if (inserted.rowCount !== newIds.length) {
+        if (!lookUp) throw new NotAllNew()
+        throw new Error(`recipients of message ${messageId} changed while it was locked`)
       }
-      const newIds: string[] = []
-      const newIndexes: number[] = []
-      for (const externalId of externalIds) {
-        if (indexes.has(externalId)) continue
-        indexes.set(externalId, next)
-        newIds.push(externalId)
-        newIndexes.push(next++)
-      }
-      if (newIds.length > 0) {
-        await client.query(
-          'INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($2::int[]), unnest($3::text[])',
-          [messageId, newIndexes, newIds],
-        )
-        await client.query('UPDATE messages SET recipient_count = $1 WHERE id = $2', [next, messageId])
-      }
-      const recipients = externalIds.map((externalId): RecipientIndex => ({
-        externalId,
-        index: indexes.get(externalId)!,
-      }))
-      return { recipients, recipientCount: next }
-    })
+      await client.query('UPDATE messages SET recipient_count = $1 WHERE id = $2', [next, messageId])
+    }
+    const recipients = externalIds.map((externalId): RecipientIndex => ({
+      externalId,
+      index: indexes.get(externalId)!,
+    }))
+    return { recipients, recipientCount: next }
   }
 
   async getMessage(tenantId: number, publicId: string): Promise<Message | null> {
