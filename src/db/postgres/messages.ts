@@ -29,13 +29,14 @@ export class PostgresMessages {
     const indexes = new Map<string, number>()
     for (const externalId of recipientIds) if (!indexes.has(externalId)) indexes.set(externalId, indexes.size)
     return transaction(this.pool, async (client) => {
-      const { rows } = await client.query<MessageRow>(
-        `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
+      const { rows } = await client.query<MessageRow>({
+        name: 'smslinks-create-message',
+        text: `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
            text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at, language, recipient_count)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
          RETURNING *`,
-        [
+        values: [
           input.publicId,
           input.tenantId,
           input.domainId,
@@ -54,7 +55,7 @@ export class PostgresMessages {
           input.language,
           indexes.size,
         ],
-      )
+      })
       const row = rows[0]
       if (row === undefined) {
         // The tenant already has a message with this externalId (perhaps committed by
@@ -67,8 +68,9 @@ export class PostgresMessages {
       }
       // The rest in one statement: counters, links with their counters and cache changes, and
       // the first recipients (a single-recipient message is one commit).
-      const { rows: links } = await client.query<LinkRow>(
-        `WITH l AS (
+      const { rows: links } = await client.query<LinkRow>({
+        name: 'smslinks-create-rest',
+        text: `WITH l AS (
            INSERT INTO links (public_id, message_id, domain_id, position, code, url)
            SELECT p, $1, $2, pos - 1, c, u FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(p, c, u, pos)
            RETURNING id, message_id, public_id, position, code, url, domain_id),
@@ -77,7 +79,7 @@ export class PostgresMessages {
          m AS (INSERT INTO message_counters (message_id) VALUES ($1)),
          r AS (INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($7::int[]), unnest($8::text[]))
          SELECT id, message_id, public_id, position, code, url FROM l ORDER BY position`,
-        [
+        values: [
           row.id,
           input.domainId,
           input.links.map((link) => link.publicId),
@@ -87,7 +89,7 @@ export class PostgresMessages {
           [...indexes.values()],
           [...indexes.keys()],
         ],
-      )
+      })
       const recipients = recipientIds.map((externalId): RecipientIndex => ({
         externalId,
         index: indexes.get(externalId)!,
@@ -97,10 +99,11 @@ export class PostgresMessages {
   }
 
   async codeExists(domainId: number, code: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM links WHERE domain_id = $1 AND code = $2', [
-      domainId,
-      code,
-    ])
+    const { rowCount } = await this.pool.query({
+      name: 'smslinks-code-exists',
+      text: 'SELECT 1 FROM links WHERE domain_id = $1 AND code = $2',
+      values: [domainId, code],
+    })
     return rowCount !== null && rowCount > 0
   }
 

@@ -132,10 +132,11 @@ export class PostgresOptOuts {
 
   async optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>> {
     if (recipientIds.length === 0) return new Set()
-    const { rows } = await this.pool.query<{ recipient_id: string }>(
-      'SELECT recipient_id FROM optouts WHERE tenant_id = $1 AND recipient_id = ANY($2::text[])',
-      [tenantId, recipientIds],
-    )
+    const { rows } = await this.pool.query<{ recipient_id: string }>({
+      name: 'smslinks-opted-out-recipients',
+      text: 'SELECT recipient_id FROM optouts WHERE tenant_id = $1 AND recipient_id = ANY($2::text[])',
+      values: [tenantId, recipientIds],
+    })
     return new Set(rows.map((row) => row.recipient_id))
   }
 
@@ -156,10 +157,11 @@ export class PostgresOptOuts {
 
   async hasErasedOptOuts(tenantId: number): Promise<boolean> {
     // Suppression keys sort between 'erased:' and 'erased;' (byte order, the column's collation).
-    const { rowCount } = await this.pool.query(
-      "SELECT 1 FROM optouts WHERE tenant_id = $1 AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
-      [tenantId],
-    )
+    const { rowCount } = await this.pool.query({
+      name: 'smslinks-has-erased-optouts',
+      text: "SELECT 1 FROM optouts WHERE tenant_id = $1 AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
+      values: [tenantId],
+    })
     return rowCount !== null && rowCount > 0
   }
 

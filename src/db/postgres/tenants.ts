@@ -99,10 +99,11 @@ export class PostgresTenants {
   }
 
   async findApiKey(keyHash: Buffer): Promise<ApiKeyOwner | null> {
-    const { rows } = await this.pool.query<ApiKeyOwner>(
-      'SELECT id AS "keyId", tenant_id AS "tenantId" FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-      [keyHash],
-    )
+    const { rows } = await this.pool.query<ApiKeyOwner>({
+      name: 'smslinks-find-api-key',
+      text: 'SELECT id AS "keyId", tenant_id AS "tenantId" FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+      values: [keyHash],
+    })
     return rows[0] ?? null
   }
 
