@@ -207,13 +207,14 @@ async function wrkDuring<T>(
  */
 async function loopDelay(): Promise<{ p99: number; max: number; lagMax: number; stalls: number }> {
   const metrics = await (await fetch(METRICS)).text()
-  const ms = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(metrics)?.[1] ?? NaN) * 1000
+  const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(metrics)?.[1] ?? NaN)
+  const ms = (name: string) => value(name) * 1000
   const lagMax = ms('nodejs_eventloop_lag_max_seconds')
   return {
     p99: round(Math.max(0, ms('nodejs_eventloop_lag_p99_seconds') - EVENT_LOOP_SAMPLE_MS), 1),
     max: round(Math.max(0, lagMax - EVENT_LOOP_SAMPLE_MS), 1),
     lagMax: round(lagMax, 1),
-    stalls: ms('smslinks_event_loop_stall_seconds_count') / 1000,
+    stalls: value('smslinks_event_loop_stall_seconds_count'),
   }
 }
 

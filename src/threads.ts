@@ -28,12 +28,19 @@ export function startThread(from: string, name: string, workerData: unknown, res
  * value changes nothing. Elsewhere the thread keeps the process's priority.
  */
 export function lowerThreadPriority(nice: number): void {
+  renice(nice, () => [currentThreadId()])
+}
+
+/** The calling thread's id (Linux). */
+const currentThreadId = () => Number(readlinkSync('/proc/thread-self').split('/').pop())
+
+/** Sets the threads' nice value; where they cannot be named or lowered, they keep the process's. */
+function renice(nice: number, threadIds: () => number[]): void {
   if (nice === 0) return
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-    setPriority(tid, nice)
+    for (const tid of threadIds()) setPriority(tid, nice)
   } catch {
-    // no /proc or no permission: the thread keeps the process's priority
+    // no /proc or no permission: the threads keep the process's priority
   }
 }
 
@@ -48,11 +55,10 @@ export function lowerThreadPriority(nice: number): void {
  * the time it leaves (ADR 0090). Threads the service starts keep their own.
  */
 export function lowerStartupThreadsPriority(nice: number): void {
-  if (nice === 0) return
-  try {
-    const self = readlinkSync('/proc/thread-self').split('/').pop()
-    for (const tid of readdirSync('/proc/self/task')) if (tid !== self) setPriority(Number(tid), nice)
-  } catch {
-    // no /proc or no permission: the threads keep the process's priority
-  }
+  renice(nice, () => {
+    const self = currentThreadId()
+    return readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((tid) => tid !== self)
+  })
 }

@@ -1,19 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import { createTenant, json, postMessage, startApp, stats, tap, testClock } from '../helpers.js'
-
-/** Nice values of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
-function threadNiceValues(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return Number(fields[16])
-  })
-}
+import { threadNiceValues, threadsAtNice } from '../fixtures/threads.js'
 
 t.test('clicks are written by a thread of their own, at the lowest priority by default', async (t) => {
-  const before = threadNiceValues().filter((nice) => nice === 19).length
+  const before = threadsAtNice(threadNiceValues(), 19)
   const app = await startApp(t, { clickWriter: 'thread' })
-  t.equal(threadNiceValues().filter((nice) => nice === 19).length, before + 1, 'one more thread runs at nice 19')
+  t.equal(threadsAtNice(threadNiceValues(), 19), before + 1, 'one more thread runs at nice 19')
   const { key } = await createTenant(app)
   const message = json(await postMessage(app, key, { links: [{ url: 'https://shop.dk' }], recipients: ['a', 'b'] }))
   for (const recipient of message.recipients) await tap(app, recipient.links[0])
@@ -44,9 +36,9 @@ t.test('the thread settles judged clicks: a sweep is excluded, a person counts',
 })
 
 t.test('CLICK_WRITER_NICE sets its priority', async (t) => {
-  const before = threadNiceValues().filter((nice) => nice === 7).length
+  const before = threadsAtNice(threadNiceValues(), 7)
   await startApp(t, { clickWriter: 'thread', env: { CLICK_WRITER_NICE: '7' } })
-  t.equal(threadNiceValues().filter((nice) => nice === 7).length, before + 1)
+  t.equal(threadsAtNice(threadNiceValues(), 7), before + 1)
 })
 
 t.test('CLICK_WRITER_NICE out of range is refused at start', async (t) => {
@@ -84,17 +76,13 @@ t.test('a writer thread that dies is started again for the next batch', async (t
   // No hook for this in the service: the thread is reached through the recorder's
   // sink, as a crash (out of memory, a native fault) would leave it.
   const sink = (app.services.recorder as any).sink
-  const atNice19 = threadNiceValues().filter((nice) => nice === 19).length
+  const atNice19 = threadsAtNice(threadNiceValues(), 19)
   await sink.worker.terminate()
-  t.equal(threadNiceValues().filter((nice) => nice === 19).length, atNice19 - 1, 'the thread is gone')
+  t.equal(threadsAtNice(threadNiceValues(), 19), atNice19 - 1, 'the thread is gone')
   await tap(app, message.recipients[1].links[0])
   await tap(app, message.recipients[2].links[0])
   await app.services.recorder.flush()
   t.equal(app.services.recorder.depth, 0, 'nothing left waiting')
   t.has((await stats(app, key, message.id)).clicks, { total: 3, unique: 3 }, 'every click written, by a new thread')
-  t.equal(
-    threadNiceValues().filter((nice) => nice === 19).length,
-    atNice19,
-    'a new one runs in its place, at nice 19 too',
-  )
+  t.equal(threadsAtNice(threadNiceValues(), 19), atNice19, 'a new one runs in its place, at nice 19 too')
 })

@@ -16,6 +16,24 @@ import { transaction, type Queryable } from './pool.js'
 /** Some of the ids addRecipients took to be new were the message's already. */
 class NotAllNew extends Error {}
 
+/**
+ * Indexes for a call's ids: one in `indexes` (the message's already) keeps its own, a new
+ * one gets the next from `next`, a repeated one its first. `newIds` and `newIndexes` are
+ * the rows to insert.
+ */
+function assignIndexes(externalIds: readonly string[], indexes: Map<string, number>, next: number) {
+  const newIds: string[] = []
+  const newIndexes: number[] = []
+  for (const externalId of externalIds) {
+    if (indexes.has(externalId)) continue
+    indexes.set(externalId, next)
+    newIds.push(externalId)
+    newIndexes.push(next++)
+  }
+  const recipients = externalIds.map((externalId): RecipientIndex => ({ externalId, index: indexes.get(externalId)! }))
+  return { newIds, newIndexes, recipients, recipientCount: next }
+}
+
 interface LinkRow extends MessageLinkRow {
   message_id: number
 }
@@ -25,9 +43,8 @@ export class PostgresMessages {
   constructor(private readonly pool: pg.Pool) {}
 
   async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
-    // A new message has no recipients yet: each id gets the next index, a repeated one its first.
-    const indexes = new Map<string, number>()
-    for (const externalId of recipientIds) if (!indexes.has(externalId)) indexes.set(externalId, indexes.size)
+    // A new message has no recipients yet.
+    const first = assignIndexes(recipientIds, new Map(), 0)
     return transaction(this.pool, async (client) => {
       const { rows } = await client.query<MessageRow>({
         name: 'smslinks-create-message',
@@ -53,7 +70,7 @@ export class PostgresMessages {
           input.unsubscribeCode,
           input.expiresAt,
           input.language,
-          indexes.size,
+          first.recipientCount,
         ],
       })
       const row = rows[0]
@@ -86,15 +103,11 @@ export class PostgresMessages {
           input.links.map((link) => link.code),
           input.links.map((link) => link.url),
           Date.now(),
-          [...indexes.values()],
-          [...indexes.keys()],
+          first.newIndexes,
+          first.newIds,
         ],
       })
-      const recipients = recipientIds.map((externalId): RecipientIndex => ({
-        externalId,
-        index: indexes.get(externalId)!,
-      }))
-      return { message: messageFromRow(row, links), created: true, recipients }
+      return { message: messageFromRow(row, links), created: true, recipients: first.recipients }
     })
   }
 
@@ -135,40 +148,27 @@ export class PostgresMessages {
       'SELECT recipient_count FROM messages WHERE id = $1 FOR UPDATE',
       [messageId],
     )
-    let next = locked.rows[0]!.recipient_count
+    const stored = locked.rows[0]!.recipient_count
     const indexes = new Map<string, number>()
-    if (lookUp && next > 0 && externalIds.length > 0) {
+    if (lookUp && stored > 0 && externalIds.length > 0) {
       const existing = await client.query<{ external_id: string; idx: number }>(
         'SELECT external_id, idx FROM recipients WHERE message_id = $1 AND external_id = ANY($2::text[])',
         [messageId, externalIds],
       )
       for (const row of existing.rows) indexes.set(row.external_id, row.idx)
     }
-    const newIds: string[] = []
-    const newIndexes: number[] = []
-    for (const externalId of externalIds) {
-      if (indexes.has(externalId)) continue
-      indexes.set(externalId, next)
-      newIds.push(externalId)
-      newIndexes.push(next++)
-    }
+    const { newIds, newIndexes, recipients, recipientCount } = assignIndexes(externalIds, indexes, stored)
     if (newIds.length > 0) {
       const inserted = await client.query(
         'INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($2::int[]), unnest($3::text[]) ' +
           'ON CONFLICT (message_id, external_id) DO NOTHING',
         [messageId, newIndexes, newIds],
       )
-      if (inserted.rowCount !== newIds.length) {
-        if (!lookUp) throw new NotAllNew()
-        throw new Error(`recipients of message ${messageId} changed while it was locked`)
-      }
-      await client.query('UPDATE messages SET recipient_count = $1 WHERE id = $2', [next, messageId])
+      // Under the lock only an id taken to be new can be there already.
+      if (inserted.rowCount !== newIds.length) throw new NotAllNew()
+      await client.query('UPDATE messages SET recipient_count = $1 WHERE id = $2', [recipientCount, messageId])
     }
-    const recipients = externalIds.map((externalId): RecipientIndex => ({
-      externalId,
-      index: indexes.get(externalId)!,
-    }))
-    return { recipients, recipientCount: next }
+    return { recipients, recipientCount }
   }
 
   async getMessage(tenantId: number, publicId: string): Promise<Message | null> {
