@@ -38,6 +38,15 @@ interface LinkRow extends MessageLinkRow {
   message_id: number
 }
 
+/** A created link's columns beside its message's, null for a message without links. */
+interface CreatedLinkColumns {
+  link_id: number | null
+  link_public_id: string | null
+  link_position: number | null
+  link_code: string | null
+  link_url: string | null
+}
+
 /** Messages, their links and recipients, and the lookups the redirect and the unsubscribe page make. */
 export class PostgresMessages {
   constructor(private readonly pool: pg.Pool) {}
@@ -45,70 +54,78 @@ export class PostgresMessages {
   async createMessage(input: NewMessage, recipientIds: string[] = []): Promise<CreatedMessage> {
     // A new message has no recipients yet.
     const first = assignIndexes(recipientIds, new Map(), 0)
-    return transaction(this.pool, async (client) => {
-      const { rows } = await client.query<MessageRow>({
-        name: 'smslinks-create-message',
-        text: `INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
+    // One statement, atomic on its own: the message row, its counters, its links with their
+    // counters and cache changes, and the first recipients (a transactional message is one
+    // round trip). Each row answered is the message's with one of its links.
+    const { rows } = await this.pool.query<MessageRow & CreatedLinkColumns>({
+      name: 'smslinks-create-message',
+      text: `WITH mm AS (
+         INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
            text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at, language, recipient_count)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
-         RETURNING *`,
-        values: [
-          input.publicId,
-          input.tenantId,
-          input.domainId,
-          input.externalId,
-          input.kind,
-          input.campaign,
-          input.variant,
-          input.createdAt,
-          input.text?.body ?? null,
-          serializeSpans(input.text),
-          input.stripScheme,
-          input.utm ? JSON.stringify(input.utm) : null,
-          input.clickIdParam,
-          input.unsubscribeCode,
-          input.expiresAt,
-          input.language,
-          first.recipientCount,
-        ],
-      })
-      const row = rows[0]
-      if (row === undefined) {
-        // The tenant already has a message with this externalId (perhaps committed by
-        // another instance a moment ago): that one is the answer.
-        const existing = await client.query<MessageRow>(
-          'SELECT * FROM messages WHERE tenant_id = $1 AND external_id = $2',
-          [input.tenantId, input.externalId],
-        )
-        return { message: (await toMessages(client, existing.rows))[0]!, created: false, recipients: [] }
-      }
-      // The rest in one statement: counters, links with their counters and cache changes, and
-      // the first recipients (a single-recipient message is one commit).
-      const { rows: links } = await client.query<LinkRow>({
-        name: 'smslinks-create-rest',
-        text: `WITH l AS (
-           INSERT INTO links (public_id, message_id, domain_id, position, code, url)
-           SELECT p, $1, $2, pos - 1, c, u FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(p, c, u, pos)
-           RETURNING id, message_id, public_id, position, code, url, domain_id),
-         c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'link', concat(domain_id, '/', code), $6 FROM l),
-         k AS (INSERT INTO link_counters (link_id) SELECT id FROM l),
-         m AS (INSERT INTO message_counters (message_id) VALUES ($1)),
-         r AS (INSERT INTO recipients (message_id, idx, external_id) SELECT $1, unnest($7::int[]), unnest($8::text[]))
-         SELECT id, message_id, public_id, position, code, url FROM l ORDER BY position`,
-        values: [
-          row.id,
-          input.domainId,
-          input.links.map((link) => link.publicId),
-          input.links.map((link) => link.code),
-          input.links.map((link) => link.url),
-          Date.now(),
-          first.newIndexes,
-          first.newIds,
-        ],
-      })
-      return { message: messageFromRow(row, links), created: true, recipients: first.recipients }
+         RETURNING *),
+       l AS (
+         INSERT INTO links (public_id, message_id, domain_id, position, code, url)
+         SELECT p, mm.id, mm.domain_id, pos - 1, c, u
+         FROM mm, unnest($18::text[], $19::text[], $20::text[]) WITH ORDINALITY AS t(p, c, u, pos)
+         RETURNING id, public_id, position, code, url, domain_id),
+       c AS (INSERT INTO cache_changes (kind, key, at) SELECT 'link', concat(domain_id, '/', code), $21 FROM l),
+       k AS (INSERT INTO link_counters (link_id) SELECT id FROM l),
+       m AS (INSERT INTO message_counters (message_id) SELECT id FROM mm),
+       r AS (INSERT INTO recipients (message_id, idx, external_id)
+         SELECT mm.id, t.i, t.e FROM mm, unnest($22::int[], $23::text[]) AS t(i, e))
+       SELECT mm.*, l.id AS link_id, l.public_id AS link_public_id, l.position AS link_position,
+         l.code AS link_code, l.url AS link_url
+       FROM mm LEFT JOIN l ON true ORDER BY l.position`,
+      values: [
+        input.publicId,
+        input.tenantId,
+        input.domainId,
+        input.externalId,
+        input.kind,
+        input.campaign,
+        input.variant,
+        input.createdAt,
+        input.text?.body ?? null,
+        serializeSpans(input.text),
+        input.stripScheme,
+        input.utm ? JSON.stringify(input.utm) : null,
+        input.clickIdParam,
+        input.unsubscribeCode,
+        input.expiresAt,
+        input.language,
+        first.recipientCount,
+        input.links.map((link) => link.publicId),
+        input.links.map((link) => link.code),
+        input.links.map((link) => link.url),
+        Date.now(),
+        first.newIndexes,
+        first.newIds,
+      ],
     })
+    const row = rows[0]
+    if (row === undefined) {
+      // The tenant already has a message with this externalId (perhaps committed by
+      // another instance a moment ago): that one is the answer.
+      const existing = await this.pool.query<MessageRow>(
+        'SELECT * FROM messages WHERE tenant_id = $1 AND external_id = $2',
+        [input.tenantId, input.externalId],
+      )
+      return { message: (await toMessages(this.pool, existing.rows))[0]!, created: false, recipients: [] }
+    }
+    const links = rows
+      .filter((link) => link.link_id !== null)
+      .map(
+        (link): MessageLinkRow => ({
+          id: link.link_id!,
+          public_id: link.link_public_id!,
+          position: link.link_position!,
+          code: link.link_code!,
+          url: link.link_url!,
+        }),
+      )
+    return { message: messageFromRow(row, links), created: true, recipients: first.recipients }
   }
 
   async codeExists(domainId: number, code: string): Promise<boolean> {
