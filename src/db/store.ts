@@ -537,6 +537,11 @@ export interface OptOutStore {
   ): Promise<Array<AnsweredMessage | null>>
   /** Which of these recipient ids are on the tenant's opt-out list now. */
   optedOutRecipients(tenantId: number, recipientIds: string[]): Promise<Set<string>>
+  /**
+   * optedOutRecipients, and whether the tenant has opt-outs kept under a suppression
+   * key (hasErasedOptOuts), in one lookup: what storing a call's first recipients asks.
+   */
+  optOutsAmong(tenantId: number, recipientIds: string[]): Promise<{ optedOut: Set<string>; erased: boolean }>
   /** The changes of the tenant's opt-out list, oldest first, after the change with internal id `after`. */
   listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage>
   /**

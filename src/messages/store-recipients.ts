@@ -27,10 +27,13 @@ export async function storeRecipients(
   keep: KeepSlice,
 ): Promise<number> {
   const { store } = services
-  const erased = ids.length > 0 && (await store.hasErasedOptOuts(message.tenantId))
+  // Whether the tenant has erased recipients' opt-outs: told by the first slice's lookup.
+  let erased: boolean | undefined
   const keepSlice = async (from: number, recipients: RecipientIndex[]) => {
     const sliceIds = recipients.map((recipient) => recipient.externalId)
-    keep(from, recipients, await optedOutAmong(services, message.tenantId, sliceIds, erased))
+    const among = await optedOutAmong(services, message.tenantId, sliceIds, erased)
+    erased = among.erased
+    keep(from, recipients, among.out)
   }
   let recipientCount = message.recipientCount
   if (stored.length > 0) await keepSlice(0, stored)

@@ -22,19 +22,23 @@ export class SuppressionKeys {
 /**
  * Which of these recipient ids (a slice of a call's) the tenant has opted out, erased
  * recipients included: those are looked up by their suppression key, when `erased`
- * says the tenant has any (store.hasErasedOptOuts).
+ * says the tenant has any (store.hasErasedOptOuts). With `erased` unknown (undefined),
+ * the store tells it in the same lookup as the ids. Answers the ids, and `erased`.
  */
 export async function optedOutAmong(
   { store, suppressionKeys }: { store: Store; suppressionKeys: SuppressionKeys },
   tenantId: number,
   ids: string[],
-  erased: boolean,
-): Promise<Set<string>> {
-  const out = new Set<string>(ids.length === 0 ? [] : await store.optedOutRecipients(tenantId, ids))
-  if (!erased) return out
+  known: boolean | undefined,
+): Promise<{ out: Set<string>; erased: boolean }> {
+  let out: Set<string>
+  let erased: boolean
+  if (known === undefined) ({ optedOut: out, erased } = await store.optOutsAmong(tenantId, ids))
+  else [out, erased] = [ids.length === 0 ? new Set<string>() : await store.optedOutRecipients(tenantId, ids), known]
+  if (!erased) return { out, erased }
   const byKey = new Map<string, string>()
   for (const id of ids) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
-  if (byKey.size === 0) return out
+  if (byKey.size === 0) return { out, erased }
   for (const key of await store.optedOutRecipients(tenantId, [...byKey.keys()])) out.add(byKey.get(key)!)
-  return out
+  return { out, erased }
 }

@@ -83,6 +83,12 @@ forEachBackend(t, (t, seed) => {
     )
     t.same(await store.optedOutRecipients((await seed.tenant()).tenant.id, ['alice']), new Set())
     t.same(await store.optedOutRecipients(owner.tenant.id, []), new Set())
+    t.same(
+      await store.optOutsAmong(owner.tenant.id, ['alice', 'dave']),
+      { optedOut: new Set(['alice']), erased: false },
+      'the ids on the list, and no erased recipient',
+    )
+    t.same(await store.optOutsAmong(owner.tenant.id, []), { optedOut: new Set(), erased: false })
 
     const queued = (await store.dueWebhookEvents(60_000, 1000)).filter((e) => e.webhookId === hook.id)
     t.same(

@@ -101,6 +101,12 @@ forEachBackend(t, (t, seed) => {
     t.equal(await store.eraseRecipientTraces(owner.tenant.id, 'erin', 'erased:k1'), true)
     t.equal(await store.eraseRecipientTraces(owner.tenant.id, 'erin', 'erased:k1'), false, 'nothing left')
     t.equal(await store.hasErasedOptOuts(owner.tenant.id), true)
+    t.same(
+      await store.optOutsAmong(owner.tenant.id, ['erin', 'erased:k1', 'nobody-listed']),
+      { optedOut: new Set(['erased:k1']), erased: true },
+      'the key is on the list under its own name, and says the tenant has erased recipients',
+    )
+    t.same(await store.optOutsAmong(owner.tenant.id, []), { optedOut: new Set(), erased: true })
     const feedAfter = await store.listOptOuts(owner.tenant.id, 0, 10)
     t.same(
       feedAfter.optOuts.map((o) => o.recipientId),

@@ -331,6 +331,10 @@ export class PostgresStore implements Store {
     return this.optouts.optedOutRecipients(tenantId, recipientIds)
   }
 
+  optOutsAmong(tenantId: number, recipientIds: string[]): Promise<{ optedOut: Set<string>; erased: boolean }> {
+    return this.optouts.optOutsAmong(tenantId, recipientIds)
+  }
+
   listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage> {
     return this.optouts.listOptOuts(tenantId, after, limit)
   }

@@ -116,15 +116,13 @@ export class PostgresMessages {
     }
     const links = rows
       .filter((link) => link.link_id !== null)
-      .map(
-        (link): MessageLinkRow => ({
-          id: link.link_id!,
-          public_id: link.link_public_id!,
-          position: link.link_position!,
-          code: link.link_code!,
-          url: link.link_url!,
-        }),
-      )
+      .map((link): MessageLinkRow => ({
+        id: link.link_id!,
+        public_id: link.link_public_id!,
+        position: link.link_position!,
+        code: link.link_code!,
+        url: link.link_url!,
+      }))
     return { message: messageFromRow(row, links), created: true, recipients: first.recipients }
   }
 

@@ -14,6 +14,9 @@ import type {
 import { transaction } from './pool.js'
 import { insertWebhookEvents } from './webhooks.js'
 
+/** A suppression key (an erased recipient's opt-out): they sort between 'erased:' and 'erased;' (byte order, the column's collation). */
+const ERASED = "recipient_id >= 'erased:' AND recipient_id < 'erased;'"
+
 /** First key of the advisory lock that orders a tenant's opt-out list changes (the second is the tenant id). */
 const OPTOUT_LOCK = 0x6f70_7400
 
@@ -140,6 +143,24 @@ export class PostgresOptOuts {
     return new Set(rows.map((row) => row.recipient_id))
   }
 
+  async optOutsAmong(tenantId: number, recipientIds: string[]): Promise<{ optedOut: Set<string>; erased: boolean }> {
+    // The ids on the list, then a null row if the tenant has any suppression key.
+    const { rows } = await this.pool.query<{ recipient_id: string | null }>({
+      name: 'smslinks-optouts-among',
+      text: `SELECT recipient_id FROM optouts WHERE tenant_id = $1 AND recipient_id = ANY($2::text[])
+       UNION ALL
+       (SELECT NULL FROM optouts WHERE tenant_id = $1 AND ${ERASED} LIMIT 1)`,
+      values: [tenantId, recipientIds],
+    })
+    const optedOut = new Set<string>()
+    let erased = false
+    for (const row of rows) {
+      if (row.recipient_id === null) erased = true
+      else optedOut.add(row.recipient_id)
+    }
+    return { optedOut, erased }
+  }
+
   async listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage> {
     const { rows } = await this.pool.query<OptOutChange & { id: number }>(
       `SELECT o.id, o.recipient_id AS "recipientId", o.change, o.source, m.public_id AS "messagePublicId", o.at
@@ -156,10 +177,9 @@ export class PostgresOptOuts {
   }
 
   async hasErasedOptOuts(tenantId: number): Promise<boolean> {
-    // Suppression keys sort between 'erased:' and 'erased;' (byte order, the column's collation).
     const { rowCount } = await this.pool.query({
       name: 'smslinks-has-erased-optouts',
-      text: "SELECT 1 FROM optouts WHERE tenant_id = $1 AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
+      text: `SELECT 1 FROM optouts WHERE tenant_id = $1 AND ${ERASED} LIMIT 1`,
       values: [tenantId],
     })
     return rowCount !== null && rowCount > 0

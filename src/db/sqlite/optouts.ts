@@ -18,6 +18,13 @@ import type {
 } from '../store.js'
 import { UNSUBSCRIBE_COLUMNS } from '../rows.js'
 
+/**
+ * Whether the tenant has opt-outs kept under a suppression key (an erased recipient's).
+ * Those keys sort between 'erased:' and 'erased;': an index range, not a scan.
+ */
+export const ERASED_OPTOUT =
+  "SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1"
+
 function prepare(db: SqliteDatabase) {
   return {
     unsubscribeCodeExists: db.prepare('SELECT 1 FROM messages WHERE domain_id = ? AND unsubscribe_code = ?'),
@@ -48,6 +55,7 @@ function prepare(db: SqliteDatabase) {
     ),
     isOptedOut: db.prepare('SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id = ?').pluck(),
     hasOptOuts: db.prepare('SELECT 1 FROM optouts WHERE tenant_id = ? LIMIT 1').pluck(),
+    hasErasedOptOuts: db.prepare(ERASED_OPTOUT).pluck(),
     latestMessageTo: db.prepare(
       `SELECT m.id AS messageId, m.public_id AS publicId, r.idx AS recipientIdx
        FROM recipients r JOIN messages m ON m.id = r.message_id
@@ -151,6 +159,13 @@ export class SqliteOptOuts implements OptOutStore {
     if (recipientIds.length === 0 || this.sql.hasOptOuts.get(tenantId) === undefined) return out
     for (const id of recipientIds) if (this.sql.isOptedOut.get(tenantId, id) !== undefined) out.add(id)
     return out
+  }
+
+  async optOutsAmong(tenantId: number, recipientIds: string[]): Promise<{ optedOut: Set<string>; erased: boolean }> {
+    return {
+      optedOut: await this.optedOutRecipients(tenantId, recipientIds),
+      erased: this.sql.hasErasedOptOuts.get(tenantId) !== undefined,
+    }
   }
 
   async listOptOuts(tenantId: number, after: number, limit: number): Promise<OptOutPage> {

@@ -1,6 +1,7 @@
 import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
+import { ERASED_OPTOUT } from './optouts.js'
 import type { RetentionStore } from '../store.js'
 
 function prepare(db: SqliteDatabase) {
@@ -34,12 +35,7 @@ function prepare(db: SqliteDatabase) {
     rekeyOptOutChanges: db.prepare(
       'UPDATE optout_changes SET recipient_id = ? WHERE tenant_id = ? AND recipient_id = ?',
     ),
-    // Suppression keys sort between 'erased:' and 'erased;': an index range, not a scan.
-    hasErasedOptOuts: db
-      .prepare(
-        "SELECT 1 FROM optouts WHERE tenant_id = ? AND recipient_id >= 'erased:' AND recipient_id < 'erased;' LIMIT 1",
-      )
-      .pluck(),
+    hasErasedOptOuts: db.prepare(ERASED_OPTOUT).pluck(),
   }
 }
 
