@@ -199,6 +199,18 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * A short code a new message's links were given is taken on the domain already (by
+ * another message's link, or by another link of the same message): nothing was stored.
+ * Codes are random, so the caller draws new ones and tries again.
+ */
+export class CodeTaken extends Error {
+  constructor() {
+    super('a short code of the new message is taken on its domain')
+    this.name = 'CodeTaken'
+  }
+}
+
 // ── Tenants, domains, API keys, allow-lists, settings ─────────────────────────
 
 export interface TenantStore {
@@ -258,10 +270,10 @@ export interface MessageStore {
    * A created message also gets `recipientIds` as addRecipients would give them
    * (indexes from 0, a repeated id once), in the same transaction: a
    * single-recipient message is one write. A message not created gets none of them.
+   * Rejects with CodeTaken, storing nothing, when a link's code is taken on the domain:
+   * codes are not looked up beforehand, the unique key checks them as they are inserted.
    */
   createMessage(message: NewMessage, recipientIds?: string[]): Promise<CreatedMessage>
-  /** Whether a code is taken on a domain (used to retry the rare random collision). */
-  codeExists(domainId: number, code: string): Promise<boolean>
   /**
    * Gives each recipient id an index within the message: an id already present keeps
    * its index, a new one gets the next. Returns the indexes in the order given.

@@ -1,10 +1,12 @@
 import type { Config } from '../config.js'
 import {
+  CodeTaken,
   UNSUBSCRIBE_SPAN,
   type Domain,
   type Message,
   type MessageKind,
   type MessageOptions,
+  type NewMessage,
   type RecipientIndex,
   type Store,
   type UtmParams,
@@ -90,10 +92,18 @@ function chooseDomain(domains: DomainRegistry, tenantId: number, requested: stri
   return domain
 }
 
-async function freshCode(store: Store, domainId: number): Promise<string> {
+/**
+ * Calls `create` with a new random short code for each of the message's links. Codes
+ * are not looked up first: the store refuses one that is taken (CodeTaken, storing
+ * nothing), and `create` is called again with new ones.
+ */
+async function withFreshCodes<T>(domainId: number, count: number, create: (codes: string[]) => Promise<T>): Promise<T> {
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
-    const code = newCode()
-    if (!(await store.codeExists(domainId, code))) return code
+    try {
+      return await create(Array.from({ length: count }, newCode))
+    } catch (err) {
+      if (!(err instanceof CodeTaken)) throw err
+    }
   }
   throw new Error(`no free short code on domain ${domainId} after ${CODE_ATTEMPTS} attempts`)
 }
@@ -126,28 +136,27 @@ export async function createMessage(
   }
   const domain = chooseDomain(services.domains, tenantId, input.domain)
   const { urls, unsubscribe, expiresAt, language, ...options } = content
-  const links = []
-  for (const url of urls)
-    links.push({ publicId: `lnk_${newPublicId()}`, code: await freshCode(services.store, domain.id), url })
-
+  const newMessage: Omit<NewMessage, 'links'> = {
+    publicId: `msg_${newPublicId()}`,
+    tenantId,
+    domainId: domain.id,
+    externalId: input.externalId ?? null,
+    kind: input.kind ?? 'campaign',
+    campaign: input.campaign ?? null,
+    variant: input.variant ?? null,
+    createdAt: now,
+    ...options,
+    unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
+    expiresAt,
+    language,
+  }
   // The first slice of recipients is stored with the message: one write for a transactional message.
-  const { message, created, recipients } = await services.store.createMessage(
-    {
-      publicId: `msg_${newPublicId()}`,
-      tenantId,
-      domainId: domain.id,
-      externalId: input.externalId ?? null,
-      kind: input.kind ?? 'campaign',
-      campaign: input.campaign ?? null,
-      variant: input.variant ?? null,
-      createdAt: now,
-      ...options,
-      links,
-      unsubscribeCode: unsubscribe ? await freshUnsubscribeCode(services.store, domain.id) : null,
-      expiresAt,
-      language,
-    },
-    await list.first(),
+  const first = await list.first()
+  const { message, created, recipients } = await withFreshCodes(domain.id, urls.length, (codes) =>
+    services.store.createMessage(
+      { ...newMessage, links: urls.map((url, i) => ({ publicId: `lnk_${newPublicId()}`, code: codes[i]!, url })) },
+      first,
+    ),
   )
   // Another call with the same externalId won the race.
   if (!created) return repost(services, message, input, content, list)

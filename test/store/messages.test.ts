@@ -1,5 +1,6 @@
 import t from 'tap'
 import { forEachBackend, openSameDatabase } from '../fixtures/store-backends.js'
+import { CodeTaken } from '../../src/db/store.js'
 
 forEachBackend(t, (t, seed) => {
   const { store } = seed
@@ -104,7 +105,31 @@ forEachBackend(t, (t, seed) => {
     })
     t.equal(again.created, false)
     t.same(again.message, first)
-    t.equal(await store.codeExists(owner.domain.id, first.links[0]!.code), true)
+  })
+
+  t.test('a code taken on the domain is refused with CodeTaken, and nothing is stored', async (t) => {
+    const owner = await seed.tenant()
+    const other = await seed.tenant()
+    const first = await seed.message(owner)
+    const taken = first.links[0]!.code
+    const input = (domain: typeof owner, codes: string[]) =>
+      seed.newMessage(domain, {
+        links: codes.map((code, i) => ({ publicId: seed.unique('lnk_'), code, url: `https://shop.dk/${i}` })),
+      })
+    const refused = input(owner, [seed.unique('c'), taken])
+    await t.rejects(store.createMessage(refused, ['alice']), CodeTaken)
+    t.equal(await store.getMessage(owner.tenant.id, refused.publicId), null, 'no message')
+    t.equal(await store.findLinkTarget(owner.domain.id, refused.links[0]!.code), null, 'no link')
+    t.equal(
+      (await store.findLinkTarget(owner.domain.id, taken))!.messageId,
+      first.id,
+      'the code is still the first link',
+    )
+
+    const same = seed.unique('c')
+    await t.rejects(store.createMessage(input(owner, [same, same])), CodeTaken, 'two links of one message')
+    const elsewhere = await store.createMessage(input(other, [taken]))
+    t.equal(elsewhere.created, true, 'another domain may use the code')
   })
 
   t.test('codes are looked up within their domain', async (t) => {
@@ -112,8 +137,6 @@ forEachBackend(t, (t, seed) => {
     const other = await seed.tenant()
     const message = await seed.message(owner, { utm: { medium: 'sms' }, clickIdParam: 'cid', expiresAt: 50_000 })
     const code = message.links[1]!.code
-    t.equal(await store.codeExists(owner.domain.id, code), true)
-    t.equal(await store.codeExists(other.domain.id, code), false)
     t.same(await store.findLinkTarget(owner.domain.id, code), {
       linkId: message.links[1]!.id,
       messageId: message.id,

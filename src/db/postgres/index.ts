@@ -260,10 +260,6 @@ export class PostgresStore implements Store {
     return this.messages.createMessage(message, recipientIds)
   }
 
-  codeExists(domainId: number, code: string): Promise<boolean> {
-    return this.messages.codeExists(domainId, code)
-  }
-
   addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
     return this.messages.addRecipients(messageId, externalIds)
   }

@@ -1,17 +1,29 @@
 import type pg from 'pg'
-import type {
-  AddedRecipients,
-  CreatedMessage,
-  LinkTarget,
-  Message,
-  MessageFilter,
-  MessagePage,
-  NewMessage,
-  RecipientIndex,
-  UnsubscribeTarget,
+import {
+  CodeTaken,
+  type AddedRecipients,
+  type CreatedMessage,
+  type LinkTarget,
+  type Message,
+  type MessageFilter,
+  type MessagePage,
+  type NewMessage,
+  type RecipientIndex,
+  type UnsubscribeTarget,
 } from '../store.js'
 import { messageFromRow, parseUtm, serializeSpans, type LinkRow as MessageLinkRow, type MessageRow } from '../rows.js'
 import { transaction, type Queryable } from './pool.js'
+
+/** The statement's promise, rejecting with CodeTaken where links' unique (domain, code) key refused a row. */
+async function codeChecked<T>(statement: Promise<T>): Promise<T> {
+  try {
+    return await statement
+  } catch (err) {
+    const { code, constraint } = err as { code?: string; constraint?: string }
+    if (code === '23505' && constraint === 'links_domain_id_code_key') throw new CodeTaken()
+    throw err
+  }
+}
 
 /** Some of the ids addRecipients took to be new were the message's already. */
 class NotAllNew extends Error {}
@@ -57,9 +69,10 @@ export class PostgresMessages {
     // One statement, atomic on its own: the message row, its counters, its links with their
     // counters and cache changes, and the first recipients (a transactional message is one
     // round trip). Each row answered is the message's with one of its links.
-    const { rows } = await this.pool.query<MessageRow & CreatedLinkColumns>({
-      name: 'smslinks-create-message',
-      text: `WITH mm AS (
+    const { rows } = await codeChecked(
+      this.pool.query<MessageRow & CreatedLinkColumns>({
+        name: 'smslinks-create-message',
+        text: `WITH mm AS (
          INSERT INTO messages (public_id, tenant_id, domain_id, external_id, kind, campaign, variant, created_at,
            text, text_spans, strip_scheme, utm, click_id_param, unsubscribe_code, expires_at, language, recipient_count)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -78,32 +91,33 @@ export class PostgresMessages {
        SELECT mm.*, l.id AS link_id, l.public_id AS link_public_id, l.position AS link_position,
          l.code AS link_code, l.url AS link_url
        FROM mm LEFT JOIN l ON true ORDER BY l.position`,
-      values: [
-        input.publicId,
-        input.tenantId,
-        input.domainId,
-        input.externalId,
-        input.kind,
-        input.campaign,
-        input.variant,
-        input.createdAt,
-        input.text?.body ?? null,
-        serializeSpans(input.text),
-        input.stripScheme,
-        input.utm ? JSON.stringify(input.utm) : null,
-        input.clickIdParam,
-        input.unsubscribeCode,
-        input.expiresAt,
-        input.language,
-        first.recipientCount,
-        input.links.map((link) => link.publicId),
-        input.links.map((link) => link.code),
-        input.links.map((link) => link.url),
-        Date.now(),
-        first.newIndexes,
-        first.newIds,
-      ],
-    })
+        values: [
+          input.publicId,
+          input.tenantId,
+          input.domainId,
+          input.externalId,
+          input.kind,
+          input.campaign,
+          input.variant,
+          input.createdAt,
+          input.text?.body ?? null,
+          serializeSpans(input.text),
+          input.stripScheme,
+          input.utm ? JSON.stringify(input.utm) : null,
+          input.clickIdParam,
+          input.unsubscribeCode,
+          input.expiresAt,
+          input.language,
+          first.recipientCount,
+          input.links.map((link) => link.publicId),
+          input.links.map((link) => link.code),
+          input.links.map((link) => link.url),
+          Date.now(),
+          first.newIndexes,
+          first.newIds,
+        ],
+      }),
+    )
     const row = rows[0]
     if (row === undefined) {
       // The tenant already has a message with this externalId (perhaps committed by
@@ -124,15 +138,6 @@ export class PostgresMessages {
         url: link.link_url!,
       }))
     return { message: messageFromRow(row, links), created: true, recipients: first.recipients }
-  }
-
-  async codeExists(domainId: number, code: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query({
-      name: 'smslinks-code-exists',
-      text: 'SELECT 1 FROM links WHERE domain_id = $1 AND code = $2',
-      values: [domainId, code],
-    })
-    return rowCount !== null && rowCount > 0
   }
 
   async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {

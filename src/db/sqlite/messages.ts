@@ -1,18 +1,30 @@
 import { cacheChangeRecorder, type RecordCacheChange } from './cache-changes.js'
 import { GroupCommit, retryingWhileBusy, type SqliteConnection } from './connection.js'
 import type { SqliteDatabase } from '../open.js'
-import type {
-  AddedRecipients,
-  CreatedMessage,
-  LinkTarget,
-  Message,
-  MessageFilter,
-  MessagePage,
-  MessageStore,
-  NewMessage,
-  RecipientIndex,
+import {
+  CodeTaken,
+  type AddedRecipients,
+  type CreatedMessage,
+  type LinkTarget,
+  type Message,
+  type MessageFilter,
+  type MessagePage,
+  type MessageStore,
+  type NewMessage,
+  type RecipientIndex,
 } from '../store.js'
 import { messageFromRow, parseUtm, serializeSpans, type LinkRow, type MessageRow } from '../rows.js'
+
+/** Runs an insert into links, throwing CodeTaken where the unique (domain_id, code) key refused it. */
+function codeChecked<T>(insert: () => T): T {
+  try {
+    return insert()
+  } catch (err) {
+    const { code, message } = err as { code?: string; message?: string }
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' && message?.includes('links.domain_id, links.code')) throw new CodeTaken()
+    throw err
+  }
+}
 
 /**
  * Recipients per multi-row insert. Per row, better-sqlite3's call (bind, step, reset,
@@ -47,7 +59,6 @@ function prepare(db: SqliteDatabase) {
     linksOfMessage: db.prepare(
       'SELECT id, public_id, position, code, url FROM links WHERE message_id = ? ORDER BY position',
     ),
-    codeExists: db.prepare('SELECT 1 FROM links WHERE domain_id = ? AND code = ?'),
     insertRecipient: db.prepare(
       'INSERT INTO recipients (message_id, idx, external_id) VALUES (?, ?, ?) ON CONFLICT (message_id, external_id) DO NOTHING',
     ),
@@ -111,23 +122,14 @@ export class SqliteMessages implements MessageStore {
     if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
     if (input.expiresAt !== null) this.sql.setMessageExpiry.run(input.expiresAt, id)
     links.forEach((link, position) => {
-      const linkId = this.sql.insertLink.run(
-        link.publicId,
-        id,
-        input.domainId,
-        position,
-        link.code,
-        link.url,
+      const linkId = codeChecked(() =>
+        this.sql.insertLink.run(link.publicId, id, input.domainId, position, link.code, link.url),
       ).lastInsertRowid
       this.sql.insertLinkCounters.run(linkId)
       this.recordChange('link', `${input.domainId}/${link.code}`)
     })
     const { recipients } = this.#insertRecipients(id, 0, recipientIds)
     return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true, recipients }
-  }
-
-  async codeExists(domainId: number, code: string): Promise<boolean> {
-    return this.sql.codeExists.get(domainId, code) !== undefined
   }
 
   async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
