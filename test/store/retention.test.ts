@@ -1,5 +1,5 @@
 import t from 'tap'
-import { forEachBackend, insertRows } from '../fixtures/store-backends.js'
+import { forEachBackend, insertRows, queryRows } from '../fixtures/store-backends.js'
 
 forEachBackend(t, (t, seed) => {
   const { store } = seed
@@ -14,8 +14,13 @@ forEachBackend(t, (t, seed) => {
       [click(3), click(1), click(2), click(10)],
     )
     t.equal(await store.deleteClicksBefore(5, 2), 2)
+    // Read directly: listClicks on PostgreSQL holds back rows above the commit horizon,
+    // which other databases' transactions on the same server can lower for a moment.
+    const left = await queryRows<{ at: number }>(store, 'SELECT at FROM clicks WHERE message_id = ? ORDER BY at', [
+      message.id,
+    ])
     t.same(
-      (await store.listClicks(message.id, { xid: 0, id: 0 }, 10)).map((c) => c.at),
+      left.map((c) => Number(c.at)),
       [3, 10],
       'the two oldest went',
     )
