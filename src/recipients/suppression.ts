@@ -21,9 +21,9 @@ export class SuppressionKeys {
 
 /**
  * Which of these recipient ids (a slice of a call's) the tenant has opted out, erased
- * recipients included: those are looked up by their suppression key, when `erased`
- * says the tenant has any (store.hasErasedOptOuts). With `erased` unknown (undefined),
- * the store tells it in the same lookup as the ids. Answers the ids, and `erased`.
+ * recipients included: those are looked up by their suppression key when the tenant
+ * has any. `known` is whether it has (store.hasErasedOptOuts); undefined, the store
+ * tells it in the same lookup as the ids. Answers the ids, and whether it has.
  */
 export async function optedOutAmong(
   { store, suppressionKeys }: { store: Store; suppressionKeys: SuppressionKeys },
@@ -31,10 +31,13 @@ export async function optedOutAmong(
   ids: string[],
   known: boolean | undefined,
 ): Promise<{ out: Set<string>; erased: boolean }> {
-  let out: Set<string>
-  let erased: boolean
-  if (known === undefined) ({ optedOut: out, erased } = await store.optOutsAmong(tenantId, ids))
-  else [out, erased] = [ids.length === 0 ? new Set<string>() : await store.optedOutRecipients(tenantId, ids), known]
+  const { optedOut: out, erased } =
+    known === undefined
+      ? await store.optOutsAmong(tenantId, ids)
+      : {
+          optedOut: ids.length === 0 ? new Set<string>() : await store.optedOutRecipients(tenantId, ids),
+          erased: known,
+        }
   if (!erased) return { out, erased }
   const byKey = new Map<string, string>()
   for (const id of ids) if (!out.has(id)) byKey.set(suppressionKeys.keyFor(tenantId, id), id)
