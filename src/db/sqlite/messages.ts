@@ -109,27 +109,47 @@ export class SqliteMessages implements MessageStore {
       if (existing) return { message: this.#toMessage(existing), created: false, recipients: [] }
     }
     const { links, text, stripScheme, utm, expiresAt: _expiresAt, ...row } = input
-    const id = Number(
-      this.sql.insertMessage.run({
-        ...row,
-        text: text?.body ?? null,
-        textSpans: serializeSpans(text),
-        stripScheme: stripScheme ? 1 : 0,
-        utm: utm ? JSON.stringify(utm) : null,
-      }).lastInsertRowid,
-    )
+    const serialized = {
+      text: text?.body ?? null,
+      textSpans: serializeSpans(text),
+      stripScheme: stripScheme ? 1 : 0,
+      utm: utm ? JSON.stringify(utm) : null,
+    }
+    const id = Number(this.sql.insertMessage.run({ ...row, ...serialized }).lastInsertRowid)
     this.sql.insertMessageCounters.run(id)
     if (input.unsubscribeCode !== null) this.sql.setUnsubscribeCode.run(input.unsubscribeCode, id)
     if (input.expiresAt !== null) this.sql.setMessageExpiry.run(input.expiresAt, id)
-    links.forEach((link, position) => {
+    const linkRows = links.map((link, position): LinkRow => {
       const linkId = codeChecked(() =>
         this.sql.insertLink.run(link.publicId, id, input.domainId, position, link.code, link.url),
       ).lastInsertRowid
       this.sql.insertLinkCounters.run(linkId)
       this.recordChange('link', `${input.domainId}/${link.code}`)
+      return { id: Number(linkId), public_id: link.publicId, position, code: link.code, url: link.url }
     })
-    const { recipients } = this.#insertRecipients(id, 0, recipientIds)
-    return { message: this.#toMessage(this.sql.getMessageById.get(id) as MessageRow), created: true, recipients }
+    const { recipients, recipientCount } = this.#insertRecipients(id, 0, recipientIds)
+    // The row as stored, from what was written, instead of reading it back.
+    const stored: MessageRow = {
+      id,
+      public_id: input.publicId,
+      tenant_id: input.tenantId,
+      domain_id: input.domainId,
+      external_id: input.externalId,
+      kind: input.kind,
+      campaign: input.campaign,
+      variant: input.variant,
+      recipient_count: recipientCount,
+      created_at: input.createdAt,
+      unsubscribe_code: input.unsubscribeCode,
+      text: serialized.text,
+      text_spans: serialized.textSpans,
+      strip_scheme: serialized.stripScheme,
+      utm: serialized.utm,
+      click_id_param: input.clickIdParam,
+      expires_at: input.expiresAt,
+      language: input.language,
+    }
+    return { message: messageFromRow(stored, linkRows), created: true, recipients }
   }
 
   async addRecipients(messageId: number, externalIds: string[]): Promise<AddedRecipients> {
