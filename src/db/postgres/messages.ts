@@ -122,11 +122,8 @@ export class PostgresMessages {
     if (row === undefined) {
       // The tenant already has a message with this externalId (perhaps committed by
       // another instance a moment ago): that one is the answer.
-      const existing = await this.pool.query<MessageRow>(
-        'SELECT * FROM messages WHERE tenant_id = $1 AND external_id = $2',
-        [input.tenantId, input.externalId],
-      )
-      return { message: (await toMessages(this.pool, existing.rows))[0]!, created: false, recipients: [] }
+      const existing = await this.findMessageByExternalId(input.tenantId, input.externalId!)
+      return { message: existing!, created: false, recipients: [] }
     }
     const links = rows
       .filter((link) => link.link_id !== null)
